@@ -1,0 +1,5 @@
+"""`python -m openim` runs the CLI."""
+
+from openim.cli import main
+
+main()

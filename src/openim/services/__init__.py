@@ -1,0 +1,1 @@
+"""The domain: plain async classes; no FastAPI, no websockets, no SQL text."""

@@ -1,0 +1,302 @@
+"""Settings: the only reader of `config/config.yaml` and of `OPENIM_*` environment variables.
+
+Keys are spelled as in OpenIM's config files (`imAdminUser.userIDs`, `tokenPolicy.expire`, `websocketMaxMsgLen`),
+so an operator can carry values over. Every problem is reported with the file position and key path
+(`config.yaml:12:3 api.ports: ...`) so that `openim config check` can point at the line to fix.
+Found by `--config PATH`, else `$OPENIM_CONFIG`, else `./config/config.yaml`, else built-in defaults.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+__all__ = [
+    "DEFAULT_CONFIG_PATH",
+    "ConfigError",
+    "Problem",
+    "Settings",
+    "find_config_path",
+    "load_settings",
+]
+
+DEFAULT_CONFIG_PATH = Path("config/config.yaml")
+ENV_PREFIX = "OPENIM_"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ImAdminUser(_Section):
+    userIDs: list[str] = Field(default_factory=lambda: ["imAdmin"], min_length=1)
+    nicknames: list[str] = Field(default_factory=lambda: ["superAdmin"])
+
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([dhms]?)\s*$")
+_UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1, "": 86400}
+
+
+class TokenPolicy(_Section):
+    # OpenIM's key is in days; "168h" or "90d" spell the unit. Held as seconds.
+    expire: int = Field(default=90 * 86400, description="token lifetime; a bare number is days")
+
+    @field_validator("expire", mode="before")
+    @classmethod
+    def _parse_duration(cls, value: object) -> object:
+        if isinstance(value, bool):
+            raise ValueError("must be a duration such as 90, 90d or 168h")
+        if isinstance(value, int):
+            return value * 86400
+        if isinstance(value, str):
+            match = _DURATION.match(value)
+            if not match:
+                raise ValueError(f"{value!r} is not a duration; write 90 (days), 90d, 168h, 30m or 3600s")
+            return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+        raise ValueError("must be a duration such as 90, 90d or 168h")
+
+    @field_validator("expire")
+    @classmethod
+    def _positive(cls, value: int) -> int:
+        if value <= 0:
+            raise ValueError("must be positive")
+        return value
+
+
+class MultiLogin(_Section):
+    policy: int = 1
+    maxNumOneEnd: int = Field(default=30, ge=1)
+
+    @field_validator("policy")
+    @classmethod
+    def _known_policy(cls, value: int) -> int:
+        if value not in (0, 1, 4, 5):
+            raise ValueError("must be 0 (keep up to maxNumOneEnd per platform), 1 (one per platform), "
+                             "4 (one per platform class) or 5 (PC and one other)")
+        return value
+
+
+class Api(_Section):
+    listenIP: str = "0.0.0.0"
+    ports: list[int] = Field(default_factory=lambda: [10002], min_length=1)
+
+
+class MsgGateway(_Section):
+    listenIP: str = "0.0.0.0"
+    ports: list[int] = Field(default_factory=lambda: [10001], min_length=1)
+    websocketMaxConnNum: int = Field(default=100000, ge=1)
+    websocketMaxMsgLen: int = Field(default=4096, ge=64)
+    websocketTimeout: int = Field(default=10, ge=1, description="seconds allowed for the handshake")
+
+
+class Admin(_Section):
+    listenIP: str = "127.0.0.1"
+    port: int = Field(default=6060, ge=0, le=65535)
+
+
+class Database(_Section):
+    url: str = "sqlite:///data/openim.db"
+    poolSize: int = Field(default=20, ge=1)
+
+    @field_validator("url")
+    @classmethod
+    def _supported_scheme(cls, value: str) -> str:
+        scheme = value.split("://", 1)[0] if "://" in value else ""
+        if scheme.split("+", 1)[0] not in ("sqlite", "postgresql", "postgres"):
+            raise ValueError("must start with sqlite:/// or postgresql://")
+        return value
+
+
+class Redis(_Section):
+    url: str | None = Field(default=None, description="unset = in-process infra")
+
+
+class Log(_Section):
+    storageLocation: str = "./logs/"
+    rotationTime: int = Field(default=24, ge=1, description="hours")
+    remainRotationCount: int = Field(default=2, ge=0)
+    remainLogLevel: int = Field(default=6, ge=0, le=6, description="0 panic .. 6 trace")
+    isStdout: bool = False
+    isJson: bool = False
+
+
+class Settings(_Section):
+    secret: SecretStr = SecretStr("openIM123")
+    imAdminUser: ImAdminUser = Field(default_factory=ImAdminUser)
+    tokenPolicy: TokenPolicy = Field(default_factory=TokenPolicy)
+    multiLogin: MultiLogin = Field(default_factory=MultiLogin)
+    api: Api = Field(default_factory=Api)
+    msggateway: MsgGateway = Field(default_factory=MsgGateway)
+    admin: Admin = Field(default_factory=Admin)
+    database: Database = Field(default_factory=Database)
+    redis: Redis = Field(default_factory=Redis)
+    log: Log = Field(default_factory=Log)
+
+    @field_validator("secret")
+    @classmethod
+    def _secret_not_empty(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value():
+            raise ValueError("must not be empty: tokens are signed with it")
+        return value
+
+    def masked(self) -> dict[str, Any]:
+        """The effective settings as plain data, secrets and URL passwords replaced by '***'."""
+        data = self.model_dump(mode="json")
+        data["secret"] = "***"
+        data["database"]["url"] = _mask_url(self.database.url)
+        if self.redis.url:
+            data["redis"]["url"] = _mask_url(self.redis.url)
+        return data
+
+
+def _mask_url(url: str) -> str:
+    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One configuration problem, placed at its file position when it came from the file."""
+
+    key: str
+    message: str
+    source: str = ""
+    line: int = 0
+    column: int = 0
+
+    def __str__(self) -> str:
+        where = f"{self.source}:{self.line}:{self.column} " if self.line else (f"{self.source}: " if self.source else "")
+        return f"{where}{self.key or '(top level)'}: {self.message}"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; `problems` says where and why."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+def find_config_path(explicit: str | Path | None = None, env: Mapping[str, str] | None = None) -> Path | None:
+    """`--config`, else `$OPENIM_CONFIG`, else `./config/config.yaml` if present, else None (built-in defaults)."""
+    env = os.environ if env is None else env
+    if explicit:
+        return Path(explicit)
+    if env.get("OPENIM_CONFIG"):
+        return Path(env["OPENIM_CONFIG"])
+    return DEFAULT_CONFIG_PATH if DEFAULT_CONFIG_PATH.is_file() else None
+
+
+def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Read the YAML file (if any), apply `OPENIM_*` overrides, validate; raise ConfigError listing every problem."""
+    env = os.environ if env is None else env
+    data: dict[str, Any] = {}
+    positions: dict[str, tuple[int, int]] = {}
+    source = ""
+    if path is not None:
+        source = str(path)
+        data, positions = _read_yaml(Path(path))
+    env_keys = _apply_env(data, env)
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            key = ".".join(str(p) for p in err["loc"])
+            message = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                message = "unknown key (check its spelling against config/config.yaml)"
+            var = env_keys.get(key) or env_keys.get(key.rsplit(".", 1)[0])
+            if var:
+                problems.append(Problem(key, f"{message} (from ${var})"))
+                continue
+            line, col = _position(positions, key)
+            problems.append(Problem(key, message, source, line, col))
+        raise ConfigError(problems) from None
+
+
+def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[str, tuple[int, int]]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([Problem("", f"cannot read the file: {exc.strerror}", str(path))]) from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        raise ConfigError([Problem("", f"YAML syntax: {exc.problem}", str(path), line, col)]) from None
+    if data is None:
+        return {}, {}
+    if not isinstance(data, dict):
+        raise ConfigError([Problem("", "the file must hold a mapping of keys", str(path), 1, 1)])
+    positions: dict[str, tuple[int, int]] = {}
+    _collect_positions(node, "", positions)
+    return data, positions
+
+
+def _collect_positions(node: yaml.Node | None, prefix: str, out: dict[str, tuple[int, int]]) -> None:
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = f"{prefix}.{key_node.value}" if prefix else str(key_node.value)
+            out[key] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            _collect_positions(value_node, key, out)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            key = f"{prefix}.{index}"
+            out[key] = (item.start_mark.line + 1, item.start_mark.column + 1)
+            _collect_positions(item, key, out)
+
+
+def _position(positions: dict[str, tuple[int, int]], key: str) -> tuple[int, int]:
+    """The position of the key, or of its nearest ancestor present in the file (a missing key's section)."""
+    parts = key.split(".")
+    while parts:
+        found = positions.get(".".join(parts))
+        if found:
+            return found
+        parts.pop()
+    return (0, 0)
+
+
+def _leaf_paths(model: type[BaseModel], prefix: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Any]]:
+    paths: list[tuple[tuple[str, ...], Any]] = []
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            paths.extend(_leaf_paths(annotation, (*prefix, name)))
+        else:
+            paths.append(((*prefix, name), annotation))
+    return paths
+
+
+def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> dict[str, str]:
+    """Overlay `OPENIM_<PATH>` variables (lists comma-separated) onto data; return key path → variable name."""
+    applied: dict[str, str] = {}
+    for path, annotation in _leaf_paths(Settings):
+        var = ENV_PREFIX + "_".join(path).upper()
+        if var not in env:
+            continue
+        raw = env[var]
+        value: Any = raw
+        if "list" in str(annotation):
+            value = [item.strip() for item in raw.split(",") if item.strip()]
+        elif annotation is bool:
+            value = raw.strip().lower() in ("1", "true", "yes", "on")
+        node = data
+        for part in path[:-1]:
+            existing = node.get(part)
+            if not isinstance(existing, dict):
+                existing = {}
+                node[part] = existing
+            node = existing
+        node[path[-1]] = value
+        applied[".".join(path)] = var
+    return applied

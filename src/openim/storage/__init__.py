@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy Core, one code path for SQLite and PostgreSQL."""
