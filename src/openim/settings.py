@@ -8,27 +8,32 @@ Found by `--config PATH`, else `$OPENIM_CONFIG`, else `./config/config.yaml`, el
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_serializer, field_validator
 
 __all__ = [
     "DEFAULT_CONFIG_PATH",
     "ConfigError",
     "Problem",
     "Settings",
+    "env_variables",
     "find_config_path",
     "load_settings",
 ]
 
 DEFAULT_CONFIG_PATH = Path("config/config.yaml")
 ENV_PREFIX = "OPENIM_"
+
+
+Port = Annotated[int, Field(ge=1, le=65535)]
 
 
 class _Section(BaseModel):
@@ -69,6 +74,14 @@ class TokenPolicy(_Section):
             raise ValueError("must be positive")
         return value
 
+    @field_serializer("expire", when_used="json")
+    def _as_duration(self, value: int) -> str:
+        # A bare number would read back as days: spell the unit so a JSON/YAML dump loads to the same value.
+        for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+            if value % size == 0:
+                return f"{value // size}{unit}"
+        return f"{value}s"
+
 
 class MultiLogin(_Section):
     policy: int = 1
@@ -85,12 +98,12 @@ class MultiLogin(_Section):
 
 class Api(_Section):
     listenIP: str = "0.0.0.0"
-    ports: list[int] = Field(default_factory=lambda: [10002], min_length=1)
+    ports: list[Port] = Field(default_factory=lambda: [10002], min_length=1)
 
 
 class MsgGateway(_Section):
     listenIP: str = "0.0.0.0"
-    ports: list[int] = Field(default_factory=lambda: [10001], min_length=1)
+    ports: list[Port] = Field(default_factory=lambda: [10001], min_length=1)
     websocketMaxConnNum: int = Field(default=100000, ge=1)
     websocketMaxMsgLen: int = Field(default=4096, ge=64)
     websocketTimeout: int = Field(default=10, ge=1, description="seconds allowed for the handshake")
@@ -157,7 +170,18 @@ class Settings(_Section):
 
 
 def _mask_url(url: str) -> str:
-    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+    """The URL with the password of its user part and any `password=` query parameter replaced by '***'."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.startswith("sqlite"):
+        return url
+    head, qmark, query = rest.partition("?")
+    at = head.rfind("@")  # a raw '@' in a password belongs to the user part: the host follows the last one
+    if at >= 0:
+        user, colon, _password = head[:at].partition(":")
+        if colon:
+            head = f"{user}:***{head[at:]}"
+    query = re.sub(r"(?i)((?:^|[&;])password=)[^&;#]*", r"\1***", query)
+    return f"{scheme}://{head}{qmark}{query}"
 
 
 @dataclass(frozen=True)
@@ -171,7 +195,10 @@ class Problem:
     column: int = 0
 
     def __str__(self) -> str:
-        where = f"{self.source}:{self.line}:{self.column} " if self.line else (f"{self.source}: " if self.source else "")
+        if self.line:
+            where = f"{self.source}:{self.line}:{self.column} "
+        else:
+            where = f"{self.source}: " if self.source else ""
         return f"{where}{self.key or '(top level)'}: {self.message}"
 
 
@@ -193,6 +220,11 @@ def find_config_path(explicit: str | Path | None = None, env: Mapping[str, str] 
     return DEFAULT_CONFIG_PATH if DEFAULT_CONFIG_PATH.is_file() else None
 
 
+def env_variables() -> dict[str, str]:
+    """Every `OPENIM_*` variable that overrides a key, mapped to the key path it overrides."""
+    return {ENV_PREFIX + "_".join(path).upper(): ".".join(path) for path, _ in _leaf_paths(Settings)}
+
+
 def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
     """Read the YAML file (if any), apply `OPENIM_*` overrides, validate; raise ConfigError listing every problem."""
     env = os.environ if env is None else env
@@ -202,6 +234,10 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
     if path is not None:
         source = str(path)
         data, positions = _read_yaml(Path(path))
+    for name, field in Settings.model_fields.items():
+        # A section whose keys are all commented out reads as null: it means "all defaults".
+        if name in data and data[name] is None and _section_model(field.annotation) is not None:
+            data[name] = {}
     env_keys = _apply_env(data, env)
     try:
         return Settings.model_validate(data)
@@ -211,7 +247,7 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
             key = ".".join(str(p) for p in err["loc"])
             message = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
-                message = "unknown key (check its spelling against config/config.yaml)"
+                message = _unknown_key_message(err["loc"])
             var = env_keys.get(key) or env_keys.get(key.rsplit(".", 1)[0])
             if var:
                 problems.append(Problem(key, f"{message} (from ${var})"))
@@ -266,14 +302,36 @@ def _position(positions: dict[str, tuple[int, int]], key: str) -> tuple[int, int
     return (0, 0)
 
 
+def _section_model(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return None
+
+
+def _unknown_key_message(loc: tuple[int | str, ...]) -> str:
+    """Name the key that was probably meant: keys are case-sensitive here, as they are not in OpenIM (viper)."""
+    model: type[BaseModel] | None = Settings
+    for part in loc[:-1]:
+        field = model.model_fields.get(str(part)) if model else None
+        model = _section_model(field.annotation) if field else None
+    if model is None:
+        return "unknown key (check its spelling against config/config.yaml)"
+    known = list(model.model_fields)
+    name = str(loc[-1])
+    guess = [k for k in known if k.lower() == name.lower()] or difflib.get_close_matches(name, known, n=1)
+    if guess:
+        return f"unknown key; did you mean {guess[0]}?"
+    return f"unknown key; expected one of: {', '.join(known)}"
+
+
 def _leaf_paths(model: type[BaseModel], prefix: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Any]]:
     paths: list[tuple[tuple[str, ...], Any]] = []
     for name, field in model.model_fields.items():
-        annotation = field.annotation
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            paths.extend(_leaf_paths(annotation, (*prefix, name)))
+        section = _section_model(field.annotation)
+        if section is not None:
+            paths.extend(_leaf_paths(section, (*prefix, name)))
         else:
-            paths.append(((*prefix, name), annotation))
+            paths.append(((*prefix, name), field.annotation))
     return paths
 
 
@@ -285,18 +343,22 @@ def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> dict[str, str]:
         if var not in env:
             continue
         raw = env[var]
-        value: Any = raw
+        # Booleans and numbers are parsed by pydantic, which rejects nonsense; a secret is taken verbatim.
+        value: Any = raw if annotation is SecretStr else raw.strip()
         if "list" in str(annotation):
             value = [item.strip() for item in raw.split(",") if item.strip()]
-        elif annotation is bool:
-            value = raw.strip().lower() in ("1", "true", "yes", "on")
+        elif value == "" and type(None) in get_args(annotation):
+            value = None  # OPENIM_REDIS_URL= unsets the key
         node = data
         for part in path[:-1]:
             existing = node.get(part)
-            if not isinstance(existing, dict):
+            if existing is None:
                 existing = {}
                 node[part] = existing
+            if not isinstance(existing, dict):
+                break  # the file gives this section a scalar: leave it for validation to report
             node = existing
-        node[path[-1]] = value
-        applied[".".join(path)] = var
+        else:
+            node[path[-1]] = value
+            applied[".".join(path)] = var
     return applied
