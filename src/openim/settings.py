@@ -254,6 +254,7 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
                 continue
             line, col = _position(positions, key)
             problems.append(Problem(key, message, source, line, col))
+        problems.sort(key=lambda p: (not p.line, p.line, p.column))  # file order first, then the variables
         raise ConfigError(problems) from None
 
 
