@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from openim.ops.config_check import BUILTIN_DEFAULTS, check_config, render_json, render_text, run_check
+from openim.ops.config_check import BUILTIN_DEFAULTS, check_config, render_json, render_text, run_config_check
 from openim.settings import load_settings
 
 SHIPPED = Path(__file__).resolve().parents[2] / "config" / "config.yaml"
@@ -76,7 +76,7 @@ def test_broken_yaml_reports_the_right_line(tmp_path: Path) -> None:
     assert report.settings is None
     [problem] = report.problems
     assert (problem.source, problem.line) == (str(path), 8)
-    code, text = run_check(path, {})
+    code, text = run_config_check(path, {})
     assert code == 1
     assert text.splitlines()[0].startswith(f"{path}:8:")
     assert "YAML syntax" in text
@@ -93,7 +93,7 @@ def test_schema_problems_one_per_line(tmp_path: Path) -> None:
           expire: 2w
         """,
     )
-    code, text = run_check(path, {})
+    code, text = run_config_check(path, {})
     assert code == 1
     assert text.splitlines()[:2] == [
         f"{path}:2:3 multiLogin.policy: must be 0 (keep up to maxNumOneEnd per platform), 1 (one per platform), "
@@ -104,7 +104,7 @@ def test_schema_problems_one_per_line(tmp_path: Path) -> None:
 
 def test_missing_file_fails(tmp_path: Path) -> None:
     """A PATH that does not exist fails the check instead of falling back to the defaults."""
-    code, text = run_check(tmp_path / "nope.yaml", {})
+    code, text = run_config_check(tmp_path / "nope.yaml", {})
     assert code == 1
     assert text.startswith(f"{tmp_path / 'nope.yaml'}: (top level): cannot read the file")
 
@@ -116,7 +116,7 @@ def test_success_prints_masked_yaml(tmp_path: Path) -> None:
         "OPENIM_DATABASE_URL": "postgresql://openim:dbpass@127.0.0.1:5432/openim",
         "OPENIM_REDIS_URL": "redis://:redispass@127.0.0.1:6379/0",
     }
-    code, text = run_check(SHIPPED, env)
+    code, text = run_config_check(SHIPPED, env)
     assert code == 0
     for secret in ("tops3cret", "dbpass", "redispass"):
         assert secret not in text
@@ -131,7 +131,7 @@ def test_success_prints_masked_yaml(tmp_path: Path) -> None:
 def test_printed_settings_load_back(tmp_path: Path) -> None:
     """The printed YAML is a valid config file that loads to the same settings (token expiry keeps its unit)."""
     env = {"OPENIM_TOKENPOLICY_EXPIRE": "36h", "OPENIM_API_PORTS": "10002,10012", "OPENIM_SECRET": "x"}
-    code, text = run_check(SHIPPED, env)
+    code, text = run_config_check(SHIPPED, env)
     assert code == 0
     printed = write(tmp_path, text, "printed.yaml")
     again = load_settings(printed, {"OPENIM_SECRET": "x"})
@@ -148,7 +148,7 @@ def test_json_rendering(tmp_path: Path) -> None:
     assert good["settings"]["admin"]["port"] == 6061
     assert good["settings"]["secret"] == "***"
     path = write(tmp_path, "log:\n  remainLogLevel: 9\n")
-    code, text = run_check(path, {}, as_json=True)
+    code, text = run_config_check(path, {}, as_json=True)
     bad = json.loads(text)
     assert code == 1
     assert bad["ok"] is False
@@ -177,7 +177,7 @@ def test_port_clash_from_env_names_the_variable() -> None:
 def test_port_clash_in_file_points_at_the_written_key(tmp_path: Path) -> None:
     """When the file puts admin on the gateway's default port, the problem sits at admin.port's line."""
     path = write(tmp_path, "secret: s\nadmin:\n  port: 10001\n")
-    code, text = run_check(path, {})
+    code, text = run_config_check(path, {})
     assert code == 1
     assert text.splitlines()[0] == (
         f"{path}:3:3 admin.port: port 10001 is already taken by msggateway.ports.0 (default); "
@@ -243,7 +243,7 @@ def test_unknown_variables_draw_a_warning() -> None:
 
 def test_failure_text_lists_warnings_after_problems(tmp_path: Path) -> None:
     """On failure, warnings follow the problems, each marked as a warning."""
-    code, text = run_check(None, {"OPENIM_ADMIN_PORT": "x", "OPENIM_APIPORTS": "1"})
+    code, text = run_config_check(None, {"OPENIM_ADMIN_PORT": "x", "OPENIM_APIPORTS": "1"})
     assert code == 1
     assert text.splitlines() == [
         "admin.port: Input should be a valid integer, unable to parse string as an integer (from $OPENIM_ADMIN_PORT)",

@@ -28,7 +28,7 @@ from openim.settings import (
     load_settings,
 )
 
-__all__ = ["BUILTIN_DEFAULTS", "ConfigReport", "check_config", "render_json", "render_text", "run_check"]
+__all__ = ["BUILTIN_DEFAULTS", "ConfigReport", "check_config", "render_json", "render_text", "run_config_check"]
 
 BUILTIN_DEFAULTS = "built-in defaults"
 OPENIM_DEFAULT_SECRET = "openIM123"
@@ -70,41 +70,42 @@ def check_config(path: Path | None, env: Mapping[str, str]) -> ConfigReport:
 
 
 def render_text(report: ConfigReport) -> str:
-    """Problems one per line (`file:line:col key.path: what is wrong`), or the effective settings as YAML."""
+    """Problems one per line (`file:line:col key.path: what is wrong`), or the effective settings as YAML.
+
+    No final newline: print it with `print` or `typer.echo`.
+    """
     lines = [str(problem) for problem in report.problems]
     if not report.ok or report.settings is None:
         lines += [f"warning: {warning}" for warning in report.warnings]
-        return "\n".join(lines) + "\n"
+        return "\n".join(lines)
     where = "built-in defaults (no config file found)" if report.source == BUILTIN_DEFAULTS else report.source
     lines.append(f"# effective settings from {where}, secrets masked")
     if report.env_overrides:
         lines.append(f"# overridden by the environment: {', '.join(report.env_overrides)}")
     lines += [f"# warning: {warning}" for warning in report.warnings]
     body = yaml.dump(report.settings, Dumper=_Dumper, sort_keys=False, allow_unicode=True)
-    return "\n".join(lines) + "\n" + body
+    return "\n".join(lines) + "\n" + body.rstrip("\n")
 
 
 def render_json(report: ConfigReport) -> str:
     """The report as one JSON document, for scripts and monitoring."""
-    return (
-        json.dumps(
-            {
-                "ok": report.ok,
-                "source": report.source,
-                "problems": [_problem_json(p) for p in report.problems],
-                "warnings": [_problem_json(p) for p in report.warnings],
-                "envOverrides": report.env_overrides,
-                "settings": report.settings,
-            },
-            indent=2,
-            ensure_ascii=False,
-        )
-        + "\n"
-    )
+    document = {
+        "ok": report.ok,
+        "source": report.source,
+        "problems": [_problem_json(p) for p in report.problems],
+        "warnings": [_problem_json(p) for p in report.warnings],
+        "envOverrides": report.env_overrides,
+        "settings": report.settings,
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False)
 
 
-def run_check(path: Path | None, env: Mapping[str, str], *, as_json: bool = False) -> tuple[int, str]:
-    """The whole `openim config check [PATH]` command: its exit code (0 ok, 1 problems) and what it prints."""
+def run_config_check(path: Path | None, env: Mapping[str, str], *, as_json: bool = False) -> tuple[int, str]:
+    """The whole `openim config check [PATH]`: its exit code (0 ok, 1 problems) and the text to print.
+
+    The CLI is then `code, text = run_config_check(path, os.environ, as_json=as_json)`, `typer.echo(text,
+    err=bool(code))`, `raise typer.Exit(code)`.
+    """
     report = check_config(path, env)
     text = render_json(report) if as_json else render_text(report)
     return (0 if report.ok else 1), text
