@@ -1,0 +1,68 @@
+# openim-py — the two commands of the README, and a few for developers.
+#
+#   make run    create .venv (Python >= 3.11), install, run `openim start` (every role, embedded defaults)
+#   make test   install the test tools, start PostgreSQL/Redis if needed, run every check and test
+#   make lint   ruff + mypy + import-linter (scripts/check)
+#   make fmt    ruff format + ruff's safe fixes
+#
+# Variables: PYTHON (the interpreter to build .venv with), PYTEST_ARGS (e.g. PYTEST_ARGS="-k settings -x").
+# .ci/run is `make test` with CI=true: there a PostgreSQL or Redis that cannot be started is a failure.
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.ONESHELL:
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+PYTEST_ARGS ?= -q
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+
+.PHONY: help run test lint fmt
+
+help:
+	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
+
+run: $(VENV)/.installed
+	exec $(BIN)/openim start
+
+# Every step runs even when an earlier one failed, so one CI run shows every failure; the exit code is 1 if any did.
+# A new step (the Node.js e2e tests, say) is one more `|| failed+=(name)` line before the summary.
+test: $(VENV)/.installed-test
+	@services=$$(scripts/test-services)
+	eval "$$services"
+	failed=()
+	scripts/check || failed+=(check)
+	$(BIN)/python -m pytest $(PYTEST_ARGS) || failed+=(pytest)
+	if (( $${#failed[@]} )); then echo "make test: FAILED: $${failed[*]}" >&2; exit 1; fi
+	echo "make test: all green" >&2
+
+lint: $(VENV)/.installed-test
+	@scripts/check
+
+fmt: $(VENV)/.installed-test
+	@$(BIN)/ruff format src tests
+	$(BIN)/ruff check --fix src tests
+
+# The virtual environment, built with the first Python >= 3.11 found ($(PYTHON) first).
+$(BIN)/python:
+	@for candidate in $(PYTHON) python3.13 python3.12 python3.11; do
+	  if command -v "$$candidate" >/dev/null && "$$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+	    echo "creating $(VENV) with $$candidate ($$("$$candidate" --version))" >&2
+	    exec "$$candidate" -m venv $(VENV)
+	  fi
+	done
+	echo "openim-py needs Python >= 3.11; install it or run: make PYTHON=/path/to/python3.11 ..." >&2
+	exit 1
+
+# Installs are redone only when pyproject.toml changes (the stamps live inside .venv, so a new .venv reinstalls).
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	@echo "installing openim-py into $(VENV)" >&2
+	$(PIP) -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	@echo "installing openim-py with its test tools into $(VENV)" >&2
+	$(PIP) -e '.[test]'
+	touch $@ $(VENV)/.installed
