@@ -405,8 +405,10 @@ def test_masked_hides_the_secret() -> None:
         ("postgresql://openim:pw@db:5432/openim", "postgresql://openim:***@db:5432/openim"),
         ("postgresql://openim:p@ss@db:5432/openim", "postgresql://openim:***@db:5432/openim"),
         ("postgresql+asyncpg://u:a/b@db/openim", "postgresql+asyncpg://u:***@db/openim"),
-        ("postgresql://db/openim?user=u&password=pw&sslmode=require",
-         "postgresql://db/openim?user=u&password=***&sslmode=require"),
+        (
+            "postgresql://db/openim?user=u&password=pw&sslmode=require",
+            "postgresql://db/openim?user=u&password=***&sslmode=require",
+        ),
         ("postgresql://postgres@127.0.0.1:5432/test", "postgresql://postgres@127.0.0.1:5432/test"),
         ("sqlite:///data/openim.db", "sqlite:///data/openim.db"),
     ],

@@ -91,8 +91,10 @@ class MultiLogin(_Section):
     @classmethod
     def _known_policy(cls, value: int) -> int:
         if value not in (0, 1, 4, 5):
-            raise ValueError("must be 0 (keep up to maxNumOneEnd per platform), 1 (one per platform), "
-                             "4 (one per platform class) or 5 (PC and one other)")
+            raise ValueError(
+                "must be 0 (keep up to maxNumOneEnd per platform), 1 (one per platform), "
+                "4 (one per platform class) or 5 (PC and one other)"
+            )
         return value
 
 
