@@ -1,0 +1,161 @@
+"""Dialect: the only module where SQLite and PostgreSQL differ.
+
+It owns URL normalisation (`sqlite:///x.db` → aiosqlite, `postgres://…` → asyncpg), engine construction
+with each database's connection setup, how read and write transactions begin, the cross-process
+migration lock, and the INSERT variants whose spelling depends on the dialect (`insert_ignore`, `upsert`).
+Repositories import it instead of testing `db.dialect` themselves; nothing else may branch on the dialect.
+
+SQLite transaction control: the sqlite3 driver's own BEGIN handling is switched off (`isolation_level =
+None`) and SQLAlchemy's `begin` event emits `BEGIN` for reads and `BEGIN IMMEDIATE` for writes, so a
+writer takes the write lock when its transaction starts, never half-way through (no SQLITE_BUSY upgrade).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from sqlalchemy import Table, event, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import AsyncAdaptedQueuePool
+from sqlalchemy.sql.dml import Insert
+
+__all__ = [
+    "DialectName",
+    "insert_ignore",
+    "lock_for_migration",
+    "make_engine",
+    "mask_url",
+    "normalize_url",
+    "transaction_engines",
+    "upsert",
+]
+
+DialectName = Literal["sqlite", "postgresql"]
+
+_DRIVERS: dict[str, str] = {
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+    "postgres+asyncpg": "postgresql+asyncpg",
+}
+
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA busy_timeout=5000",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA synchronous=NORMAL",
+)
+
+# Execution option set on the SQLite write engine; the `begin` listener turns it into BEGIN IMMEDIATE.
+_WRITE_OPTION = "openim_write"
+
+# Key of the PostgreSQL advisory lock held while migrating (any constant; "openim" in ASCII).
+_MIGRATION_LOCK_KEY = 0x6F70656E696D
+
+
+def normalize_url(url: str) -> URL:
+    """Parse a database URL and pin its async driver; raise ValueError naming what is accepted."""
+    try:
+        parsed = make_url(url)
+    except Exception as exc:  # sqlalchemy raises ArgumentError with the URL in the message
+        raise ValueError(f"not a database URL: {mask_url(url)!r}") from exc
+    driver = _DRIVERS.get(parsed.drivername)
+    if driver is None:
+        raise ValueError(
+            f"unsupported database URL scheme {parsed.drivername!r}: use sqlite:///path/to/openim.db "
+            "or postgresql://user:password@host:5432/dbname"
+        )
+    parsed = parsed.set(drivername=driver)
+    if driver.startswith("sqlite"):
+        database = parsed.database or ""
+        if database in ("", ":memory:") or parsed.query.get("mode") == "memory":
+            raise ValueError("SQLite needs a file, e.g. sqlite:///data/openim.db; in-memory databases are unsupported")
+    return parsed
+
+
+def mask_url(url: str | URL) -> str:
+    """The URL with its password replaced by ***, safe for logs and `openim doctor`."""
+    try:
+        parsed = make_url(url) if isinstance(url, str) else url
+    except Exception:
+        return "<unparsable database URL>"
+    return parsed.render_as_string(hide_password=True)
+
+
+def make_engine(url: URL, *, pool_size: int) -> AsyncEngine:
+    """Build the async engine for a normalized URL, with the dialect's per-connection setup installed."""
+    if url.get_backend_name() == "sqlite":
+        Path(url.database or "").parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, poolclass=AsyncAdaptedQueuePool, pool_size=pool_size, max_overflow=0)
+        event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
+        event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
+        return engine
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=0,
+        connect_args={"timeout": 10, "server_settings": {"application_name": "openim"}},
+    )
+
+
+def transaction_engines(engine: AsyncEngine) -> tuple[AsyncEngine, AsyncEngine]:
+    """(read, write) views of one engine, sharing its pool: PostgreSQL reads are READ ONLY, SQLite writes IMMEDIATE."""
+    if engine.dialect.name == "sqlite":
+        return engine, engine.execution_options(**{_WRITE_OPTION: True})
+    return engine.execution_options(postgresql_readonly=True), engine
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, see _sqlite_on_begin
+    cursor = dbapi_connection.cursor()
+    try:
+        for pragma in SQLITE_PRAGMAS:
+            cursor.execute(pragma)
+    finally:
+        cursor.close()
+
+
+def _sqlite_on_begin(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE_OPTION) else "BEGIN")
+
+
+async def lock_for_migration(conn: AsyncConnection) -> None:
+    """Serialize migrations across processes for the rest of this transaction.
+
+    SQLite needs nothing: the migration runs in a BEGIN IMMEDIATE transaction, which excludes other writers.
+    """
+    if conn.dialect.name == "postgresql":
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
+
+
+def _insert(conn: AsyncConnection | Connection, table: Table) -> postgresql.Insert | sqlite.Insert:
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def insert_ignore(conn: AsyncConnection | Connection, table: Table) -> Insert:
+    """INSERT … ON CONFLICT DO NOTHING: rows that collide with any unique key are skipped silently."""
+    return _insert(conn, table).on_conflict_do_nothing()
+
+
+def upsert(
+    conn: AsyncConnection | Connection,
+    table: Table,
+    index_elements: Sequence[str],
+    update_columns: Sequence[str],
+) -> Insert:
+    """INSERT … ON CONFLICT (index_elements) DO UPDATE SET each of update_columns to the inserted value."""
+    stmt = _insert(conn, table)
+    if not update_columns:
+        return stmt.on_conflict_do_nothing(index_elements=list(index_elements))
+    return stmt.on_conflict_do_update(
+        index_elements=list(index_elements),
+        set_={name: stmt.excluded[name] for name in update_columns},
+    )
