@@ -1,1 +1,40 @@
-"""Storage: SQLAlchemy Core, one code path for SQLite and PostgreSQL."""
+"""Storage: SQLAlchemy Core over SQLite or PostgreSQL, one code path, one repository per table group.
+
+`open_storage(url)` connects, migrates to the newest revision and returns a `Storage` holding the `Db`
+and the repositories; `runtime.py` builds it once and hands it to the services. Only `dialect.py` knows
+which database is underneath; repositories return the dataclasses of `rows.py`.
+"""
+
+from __future__ import annotations
+
+from openim.storage import migrate as _migrate
+from openim.storage.config import ClientConfigRepo
+from openim.storage.db import Db
+from openim.storage.user import UserRepo
+
+__all__ = ["Storage", "open_storage"]
+
+
+class Storage:
+    """The open database and its repositories."""
+
+    def __init__(self, db: Db) -> None:
+        self.db = db
+        self.user = UserRepo(db)
+        self.config = ClientConfigRepo(db)
+
+    async def close(self) -> None:
+        """Close the pool; repositories must not be used afterwards."""
+        await self.db.close()
+
+
+async def open_storage(url: str, *, pool_size: int = 20, migrate: bool = True) -> Storage:
+    """Connect to `url` and, unless `migrate` is False, upgrade the schema to the newest revision."""
+    db = await Db.connect(url, pool_size=pool_size)
+    try:
+        if migrate:
+            await _migrate.upgrade(db)
+    except BaseException:
+        await db.close()
+        raise
+    return Storage(db)
