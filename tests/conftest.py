@@ -1,0 +1,87 @@
+"""Shared fixtures. One section per concern; add yours as a new section, keep each one small.
+
+Databases: `db_url` runs a test on SQLite (a file under tmp_path) and on PostgreSQL (marker `postgres`,
+URL from OPENIM_TEST_POSTGRES_URL). Without that URL PostgreSQL tests skip, unless CI=true, where a
+missing or unreachable server fails them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NoReturn
+
+import pytest
+from sqlalchemy import text
+
+from openim.storage import Storage, open_storage
+from openim.storage.db import Db
+from openim.storage.migrate import upgrade
+from openim.storage.schema import metadata
+
+# --- databases -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Postgres:
+    url: str
+    ready: bool = False  # schema reset and migrated once this session
+    error: str = ""  # why the server could not be prepared, to skip or fail fast after the first try
+
+
+def _unavailable(reason: str) -> NoReturn:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"PostgreSQL is required in CI: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def _postgres() -> _Postgres:
+    url = os.environ.get("OPENIM_TEST_POSTGRES_URL", "")
+    if not url:
+        _unavailable("set OPENIM_TEST_POSTGRES_URL (e.g. postgresql://postgres@127.0.0.1:5432/test) to run it")
+    return _Postgres(url)
+
+
+async def _prepare_postgres(pg: _Postgres) -> None:
+    """First use: drop and recreate schema `public`, migrate. Later uses: empty every table of `metadata`."""
+    if pg.error:
+        _unavailable(pg.error)
+    try:
+        db = await Db.connect(pg.url, pool_size=1)
+    except ConnectionError as exc:
+        pg.error = str(exc)
+        _unavailable(pg.error)
+    try:
+        if not pg.ready:
+            async with db.write("test.reset_schema") as conn:
+                await conn.execute(text("DROP SCHEMA public CASCADE"))
+                await conn.execute(text("CREATE SCHEMA public"))
+            await upgrade(db)
+            pg.ready = True
+        else:
+            tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+            async with db.write("test.truncate") as conn:
+                await conn.execute(text(f"TRUNCATE {tables}"))
+    finally:
+        await db.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database URL with no rows in it: a new SQLite file, or the migrated PostgreSQL test database emptied."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'data' / 'openim.db'}"
+    pg: _Postgres = request.getfixturevalue("_postgres")
+    await _prepare_postgres(pg)
+    return pg.url
+
+
+@pytest.fixture
+async def storage(db_url: str) -> AsyncIterator[Storage]:
+    """An open, migrated Storage on `db_url`, closed after the test."""
+    opened = await open_storage(db_url, pool_size=5)
+    yield opened
+    await opened.close()
