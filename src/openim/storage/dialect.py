@@ -12,6 +12,7 @@ writer takes the write lock when its transaction starts, never half-way through 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -35,6 +36,8 @@ __all__ = [
 ]
 
 DialectName = Literal["sqlite", "postgresql"]
+
+logger = logging.getLogger("openim.storage")
 
 _DRIVERS: dict[str, str] = {
     "sqlite": "sqlite+aiosqlite",
@@ -117,8 +120,12 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     try:
         for pragma in SQLITE_PRAGMAS:
             cursor.execute(pragma)
+        cursor.execute("PRAGMA journal_mode")
+        mode = cursor.fetchone()[0]
     finally:
         cursor.close()
+    if mode != "wal":  # e.g. a network filesystem: readers then block the writer
+        logger.warning("SQLite journal_mode is %s, not wal: readers and the writer will block each other", mode)
 
 
 def _sqlite_on_begin(conn: Connection) -> None:
