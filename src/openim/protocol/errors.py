@@ -243,7 +243,7 @@ def _all_codes() -> dict[int, type[OpenIMError]]:
     pending: list[type[OpenIMError]] = [OpenIMError]
     while pending:
         cls = pending.pop()
-        if cls is not TokenError:
+        if cls not in (OpenIMError, TokenError):
             table.setdefault(cls.code, cls)
         pending.extend(cls.__subclasses__())
     return table

@@ -1,1 +1,18 @@
 """The domain: plain async classes; no FastAPI, no websockets, no SQL text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from openim.services.auth import AuthService
+from openim.services.user import UserService
+
+__all__ = ["Services"]
+
+
+@dataclass(frozen=True)
+class Services:
+    """Every service of a process, built once by runtime.py and handed to the transports."""
+
+    auth: AuthService
+    user: UserService

@@ -1,0 +1,80 @@
+"""create_app: the REST API on :10002 — routers, OpenIM's middleware, and the two error translations.
+
+Errors become OpenIM's envelope here and in the middleware only: request bodies that do not decode or validate
+become 1001 ArgsError with a readable errDlt; OpenIMError raised anywhere below reaches the middleware.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+
+from openim import __version__
+from openim.api.envelope import EnvelopeResponse, error_body
+from openim.api.middleware import OpenIMMiddleware
+from openim.api.routes import auth, user
+from openim.protocol.errors import ArgsError
+from openim.services import Services
+
+__all__ = ["create_app"]
+
+
+def create_app(services: Services) -> FastAPI:
+    app = FastAPI(
+        title="openim-py REST API",
+        version=__version__,
+        description="OpenIM Server's REST API (:10002): POST JSON, headers operationID and token, "
+        "responses in the envelope {errCode, errMsg, errDlt, data}.",
+        default_response_class=EnvelopeResponse,
+    )
+    app.state.services = services
+    app.include_router(auth.router)
+    app.include_router(user.router)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> Response:
+        return JSONResponse({"status": "ok"})
+
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_middleware(OpenIMMiddleware, authenticate=services.auth.authenticate)
+    # Added last, so it wraps everything: the Go SDK sends Accept-Encoding: gzip, as OpenIM's gin gzip expects.
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    return app
+
+
+async def _invalid_request(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    error = ArgsError(_describe(exc.errors()))
+    request.state.err_code = error.code
+    return Response(error_body(error), media_type="application/json")
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code in (404, 405):
+        # gin answers an unknown route (or method) with a plain 404.
+        return PlainTextResponse("404 page not found", status_code=404)
+    return PlainTextResponse(str(exc.detail), status_code=exc.status_code)
+
+
+def _describe(errors: Any) -> str:
+    """One line per problem, naming the JSON path as the caller wrote it (body.users.0.userID → users[0].userID)."""
+    parts = []
+    for err in errors:
+        loc = [str(p) for p in err.get("loc", ()) if p != "body"]
+        kind = err.get("type", "")
+        if kind == "json_invalid":
+            parts.append(f"request body is not valid JSON: {err.get('ctx', {}).get('error', '')}".rstrip(": "))
+            continue
+        if kind == "missing" and not loc:
+            parts.append("request body is empty")
+            continue
+        path = ".".join(f"[{p}]" if p.isdigit() else p for p in loc).replace(".[", "[")
+        parts.append(f"{path or 'body'}: {err.get('msg', 'invalid')}")
+    return "; ".join(parts) or "invalid request"

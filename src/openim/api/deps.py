@@ -1,0 +1,46 @@
+"""FastAPI dependencies: the authenticated caller and one alias per service."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from openim.protocol.errors import ArgsError
+from openim.services import Services
+from openim.services.auth import AuthService, Caller
+from openim.services.user import UserService
+
+__all__ = ["AuthDep", "CallerDep", "OperationID", "UserDep"]
+
+
+def _services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+def _caller(request: Request) -> Caller:
+    caller: Caller | None = getattr(request.state, "caller", None)
+    if caller is None:  # only whitelisted routes run without one, and they do not ask for it
+        raise ArgsError("header must have token")
+    return caller
+
+
+def _operation_id(request: Request) -> str:
+    return str(getattr(request.state, "operation_id", ""))
+
+
+CallerDep = Annotated[Caller, Depends(_caller)]
+OperationID = Annotated[str, Depends(_operation_id)]
+
+
+def _auth(request: Request) -> AuthService:
+    return _services(request).auth
+
+
+def _user(request: Request) -> UserService:
+    return _services(request).user
+
+
+AuthDep = Annotated[AuthService, Depends(_auth)]
+UserDep = Annotated[UserService, Depends(_user)]

@@ -1,0 +1,1 @@
+"""Pydantic bodies per route group; fields spelled as on the wire (userID, faceURL)."""

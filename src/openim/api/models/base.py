@@ -1,0 +1,68 @@
+"""Request decoding as OpenIM does it (Go encoding/json into protobuf structs).
+
+Keys match case-insensitively (exact spelling preferred), unknown keys are ignored, `null` means the zero
+value (or "unset" for wrapper fields), and types are strict: `"1"` for an int or `1.5` for an int is an error.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from openim.services.paging import Page
+
+__all__ = ["Pagination", "Req", "Resp", "page_of"]
+
+
+class Req(BaseModel):
+    """Base of request bodies: every field has its Go zero value as default; Check() rules live in services."""
+
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+    _lower_names: ClassVar[dict[str, str]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._lower_names = {}
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        cls._lower_names = {name.lower(): name for name in cls.model_fields}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _go_keys(cls, data: Any) -> Any:
+        if data is None:
+            return {}
+        if not isinstance(data, dict):
+            return data
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            if value is None:
+                continue
+            if key in cls.model_fields:
+                out[key] = value
+                continue
+            name = cls._lower_names.get(key.lower()) if isinstance(key, str) else None
+            if name is not None and name not in data:
+                out.setdefault(name, value)
+        return out
+
+
+class Resp(BaseModel):
+    """Base of response bodies: field names are the wire names; all fields always printed."""
+
+    model_config = ConfigDict(frozen=True)
+
+
+class Pagination(Req):
+    pageNumber: int = 0
+    showNumber: int = 0
+
+
+def page_of(pagination: Pagination | None) -> Page:
+    """The checked page of a request's optional `pagination` (1001 when absent or pageNumber < 1)."""
+    if pagination is None:
+        return Page.checked(None, None)
+    return Page.checked(pagination.pageNumber, pagination.showNumber)

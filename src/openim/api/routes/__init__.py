@@ -1,0 +1,1 @@
+"""One module per OpenIM route group, named as the URL: handlers only."""

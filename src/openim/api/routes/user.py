@@ -1,0 +1,130 @@
+"""/user/*: registration, profiles, receive option, listing, client config (spec §3.1)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from openim.api.deps import CallerDep, UserDep
+from openim.api.models.base import page_of
+from openim.api.models.user import (
+    AccountCheckReq,
+    AccountCheckResp,
+    AccountCheckRespSingleUserStatus,
+    ClientConfig,
+    DelUserClientConfigReq,
+    GetAllUserIDReq,
+    GetAllUserIDResp,
+    GetPaginationUsersReq,
+    GetPaginationUsersResp,
+    GetUserClientConfigReq,
+    GetUserClientConfigResp,
+    GetUsersInfoReq,
+    GetUsersInfoResp,
+    PageUserClientConfigReq,
+    PageUserClientConfigResp,
+    SetGlobalRecvMessageOptReq,
+    SetUserClientConfigReq,
+    UpdateUserInfoExReq,
+    UpdateUserInfoReq,
+    UserInfo,
+    UserInfoIn,
+    UserInfoWithEx,
+    UserRegisterReq,
+)
+from openim.services.user import UserDraft
+
+router = APIRouter(prefix="/user", tags=["user"])
+
+
+@router.post("/user_register")
+async def user_register(body: UserRegisterReq, caller: CallerDep, user: UserDep) -> None:
+    drafts = [
+        UserDraft(u.userID, u.nickname, u.faceURL, u.ex, u.appMangerLevel, u.globalRecvMsgOpt) for u in body.users or []
+    ]
+    await user.register(caller, drafts)
+
+
+@router.post("/update_user_info")
+async def update_user_info(body: UpdateUserInfoReq, caller: CallerDep, user: UserDep) -> None:
+    # OpenIM's plain variant: an empty or zero field means "leave it as it is".
+    info = body.userInfo or UserInfoIn()
+    await user.update_info(
+        caller,
+        info.userID,
+        nickname=info.nickname or None,
+        face_url=info.faceURL or None,
+        ex=info.ex or None,
+        global_recv_msg_opt=info.globalRecvMsgOpt or None,
+    )
+
+
+@router.post("/update_user_info_ex")
+async def update_user_info_ex(body: UpdateUserInfoExReq, caller: CallerDep, user: UserDep) -> None:
+    info = body.userInfo or UserInfoWithEx()
+    await user.update_info(
+        caller,
+        info.userID,
+        nickname=info.nickname,
+        face_url=info.faceURL,
+        ex=info.ex,
+        global_recv_msg_opt=info.globalRecvMsgOpt,
+    )
+
+
+@router.post("/set_global_msg_recv_opt")
+async def set_global_msg_recv_opt(body: SetGlobalRecvMessageOptReq, caller: CallerDep, user: UserDep) -> None:
+    await user.set_global_recv_msg_opt(caller, body.userID, body.globalRecvMsgOpt)
+
+
+@router.post("/get_users_info")
+async def get_users_info(body: GetUsersInfoReq, caller: CallerDep, user: UserDep) -> GetUsersInfoResp:
+    users = await user.get_users_info(caller, body.userIDs or [])
+    return GetUsersInfoResp(usersInfo=[UserInfo.of(u) for u in users])
+
+
+@router.post("/get_all_users_uid")
+async def get_all_users_uid(body: GetAllUserIDReq, caller: CallerDep, user: UserDep) -> GetAllUserIDResp:
+    page = page_of(body.pagination)
+    total, ids = await user.get_all_user_ids(caller, page)
+    return GetAllUserIDResp(total=total, userIDs=ids)
+
+
+@router.post("/account_check")
+async def account_check(body: AccountCheckReq, caller: CallerDep, user: UserDep) -> AccountCheckResp:
+    statuses = await user.account_check(caller, body.checkUserIDs or [])
+    return AccountCheckResp(
+        results=[AccountCheckRespSingleUserStatus(userID=s.user_id, accountStatus=int(s.registered)) for s in statuses]
+    )
+
+
+@router.post("/get_users")
+async def get_users(body: GetPaginationUsersReq, caller: CallerDep, user: UserDep) -> GetPaginationUsersResp:
+    page = page_of(body.pagination)
+    total, users = await user.get_users(caller, page, user_id=body.userID, nickname=body.nickName)
+    return GetPaginationUsersResp(total=total, users=[UserInfo.of(u) for u in users])
+
+
+@router.post("/get_user_client_config")
+async def get_user_client_config(
+    body: GetUserClientConfigReq, caller: CallerDep, user: UserDep
+) -> GetUserClientConfigResp:
+    return GetUserClientConfigResp(configs=await user.get_client_config(caller, body.userID))
+
+
+@router.post("/set_user_client_config")
+async def set_user_client_config(body: SetUserClientConfigReq, caller: CallerDep, user: UserDep) -> None:
+    await user.set_client_config(caller, body.userID, body.configs or {})
+
+
+@router.post("/del_user_client_config")
+async def del_user_client_config(body: DelUserClientConfigReq, caller: CallerDep, user: UserDep) -> None:
+    await user.del_client_config(caller, body.userID, body.keys or [])
+
+
+@router.post("/page_user_client_config")
+async def page_user_client_config(
+    body: PageUserClientConfigReq, caller: CallerDep, user: UserDep
+) -> PageUserClientConfigResp:
+    page = page_of(body.pagination)
+    total, entries = await user.page_client_config(caller, body.userID, body.key, page)
+    return PageUserClientConfigResp(total=total, configs=[ClientConfig.of(e) for e in entries])

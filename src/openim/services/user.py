@@ -1,0 +1,173 @@
+"""User service: registration, profiles, the global receive option, listing and client config.
+
+Who may call what follows OpenIM (`internal/rpc/user/*.go`), except where OpenIM lets any token holder list or
+change other users' data (spec §9 #13, OpenIM issue #3314): listing all users and setting another user's
+receive option need admin or the user itself here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from openim.infra.clock import Clock
+from openim.protocol.errors import ArgsError, RecordNotFoundError
+from openim.services.auth import Caller
+from openim.services.paging import Page
+from openim.storage import Storage
+from openim.storage.rows import ClientConfigEntry, User
+
+__all__ = ["MAX_USER_ID_LEN", "UserDraft", "UserService"]
+
+MAX_USER_ID_LEN = 64
+RECV_MSG_OPTS = (0, 1, 2)  # receive, don't receive, receive without offline push
+
+
+@dataclass(frozen=True, slots=True)
+class UserDraft:
+    """A user as the register call describes it, before the server stamps its creation time."""
+
+    user_id: str
+    nickname: str
+    face_url: str = ""
+    ex: str = ""
+    app_manager_level: int = 0
+    global_recv_msg_opt: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class AccountStatus:
+    user_id: str
+    registered: bool
+
+
+class UserService:
+    def __init__(self, storage: Storage, clock: Clock) -> None:
+        self.storage = storage
+        self.clock = clock
+
+    async def register(self, caller: Caller, users: list[UserDraft]) -> None:
+        caller.require_admin()
+        if not users:
+            raise ArgsError("users is empty")
+        ids = [u.user_id for u in users]
+        if len(set(ids)) != len(ids):
+            raise ArgsError("userID repeated")
+        for draft in users:
+            _check_user_id(draft.user_id)
+            if not draft.nickname:
+                raise ArgsError(f"nickname is empty (userID {draft.user_id})")
+            _check_recv_opt(draft.global_recv_msg_opt)
+        now = self.clock.now_ms()
+        await self.storage.user.create_users(
+            [
+                User(
+                    user_id=d.user_id,
+                    nickname=d.nickname,
+                    face_url=d.face_url,
+                    ex=d.ex,
+                    app_manager_level=d.app_manager_level,
+                    global_recv_msg_opt=d.global_recv_msg_opt,
+                    create_time=now,
+                )
+                for d in users
+            ]
+        )
+
+    async def update_info(
+        self,
+        caller: Caller,
+        user_id: str,
+        *,
+        nickname: str | None = None,
+        face_url: str | None = None,
+        ex: str | None = None,
+        global_recv_msg_opt: int | None = None,
+    ) -> User:
+        """Change the given fields (None = unchanged); the user itself or an admin."""
+        if not user_id:
+            raise ArgsError("userID is empty")
+        caller.require_self_or_admin(user_id)
+        if global_recv_msg_opt is not None:
+            _check_recv_opt(global_recv_msg_opt)
+        updated = await self.storage.user.update_user(
+            user_id, nickname=nickname, face_url=face_url, ex=ex, global_recv_msg_opt=global_recv_msg_opt
+        )
+        if updated is None:
+            raise RecordNotFoundError(f"user {user_id} not found")
+        return updated
+
+    async def set_global_recv_msg_opt(self, caller: Caller, user_id: str, opt: int) -> None:
+        await self.update_info(caller, user_id, global_recv_msg_opt=opt)
+
+    async def get_users_info(self, caller: Caller, user_ids: list[str]) -> list[User]:
+        """Public profiles of the given users, unknown ones omitted; any signed-in user may ask (the SDK does)."""
+        del caller  # any valid token
+        if not user_ids:
+            raise ArgsError("userIDs is empty")
+        return await self.storage.user.get_users(user_ids)
+
+    async def get_all_user_ids(self, caller: Caller, page: Page) -> tuple[int, list[str]]:
+        caller.require_admin()
+        return await self.storage.user.page_user_ids(page.offset, page.limit)
+
+    async def get_users(
+        self, caller: Caller, page: Page, *, user_id: str = "", nickname: str = ""
+    ) -> tuple[int, list[User]]:
+        """Ordinary users (manager level 0 or 1), optionally matching a userID or nickname fragment; admin only."""
+        caller.require_admin()
+        keyword = user_id or nickname
+        return await self.storage.user.page_users(page.offset, page.limit, keyword=keyword)
+
+    async def account_check(self, caller: Caller, user_ids: list[str]) -> list[AccountStatus]:
+        caller.require_admin()
+        if not user_ids:
+            raise ArgsError("checkUserIDs is empty")
+        if len(set(user_ids)) != len(user_ids):
+            raise ArgsError("userID repeated")
+        existing = await self.storage.user.existing_ids(user_ids)
+        return [AccountStatus(uid, uid in existing) for uid in user_ids]
+
+    async def get_client_config(self, caller: Caller, user_id: str) -> dict[str, str]:
+        """The global client config overlaid with the user's; "" asks for the global one only."""
+        if user_id:
+            caller.require_self_or_admin(user_id)
+            if await self.storage.user.get_user(user_id) is None:
+                raise RecordNotFoundError(f"user {user_id} not found")
+        return await self.storage.config.get_configs(user_id)
+
+    async def set_client_config(self, caller: Caller, user_id: str, configs: dict[str, str]) -> None:
+        caller.require_admin()
+        if not configs:
+            raise ArgsError("configs is empty")
+        await self._require_user_or_global(user_id)
+        await self.storage.config.set_configs(user_id, configs)
+
+    async def del_client_config(self, caller: Caller, user_id: str, keys: list[str]) -> None:
+        caller.require_admin()
+        if not keys:
+            raise ArgsError("keys is empty")
+        await self.storage.config.delete_configs(user_id, keys)
+
+    async def page_client_config(
+        self, caller: Caller, user_id: str, key: str, page: Page
+    ) -> tuple[int, list[ClientConfigEntry]]:
+        caller.require_admin()
+        return await self.storage.config.page_configs(user_id, key, page.offset, page.limit)
+
+    async def _require_user_or_global(self, user_id: str) -> None:
+        if user_id and await self.storage.user.get_user(user_id) is None:
+            raise RecordNotFoundError(f"user {user_id} not found")
+
+
+def _check_user_id(user_id: str) -> None:
+    if not user_id:
+        raise ArgsError("userID is empty")
+    if ":" in user_id:
+        raise ArgsError("userID contains ':' is invalid userID")
+    if len(user_id) > MAX_USER_ID_LEN:
+        raise ArgsError(f"userID longer than {MAX_USER_ID_LEN} characters")
+
+
+def _check_recv_opt(opt: int) -> None:
+    if opt not in RECV_MSG_OPTS:
+        raise ArgsError(f"globalRecvMsgOpt must be 0, 1 or 2, not {opt}")
