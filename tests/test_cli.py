@@ -157,3 +157,16 @@ def test_unknown_role_is_refused(tmp_path: Path) -> None:
     """Naming a role that does not exist exits 2 with the list of roles."""
     result = subprocess.run([*OPENIM, "start", "nope"], cwd=tmp_path, env=_env(), capture_output=True, text=True)
     assert result.returncode == 2 and "api, msggateway, admin" in result.stderr
+
+
+def test_config_check_command(tmp_path: Path) -> None:
+    """`openim config check` exits 1 naming file:line on a broken file, and 0 with masked settings on a good one."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("secret: s3cret-value\nmsggateway:\n  ports: [10001\n")
+    result = subprocess.run([*OPENIM, "config", "check", str(bad)], env=_env(), capture_output=True, text=True)
+    assert result.returncode == 1 and "bad.yaml:" in result.stderr
+    good = tmp_path / "good.yaml"
+    good.write_text("secret: s3cret-value\n")
+    result = subprocess.run([*OPENIM, "config", "check", str(good)], env=_env(), capture_output=True, text=True)
+    assert result.returncode == 0
+    assert "s3cret-value" not in result.stdout and "***" in result.stdout

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
+from sqlalchemy import text
 from tests.api.conftest import Api
 
 
@@ -109,18 +112,23 @@ async def test_options_preflight_and_cors_headers(api: Api) -> None:
     assert result.headers["access-control-allow-headers"] == "*"
 
 
-async def test_internal_error_is_500_envelope_without_stack(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
-    """An unexpected exception in a service answers errCode 500 ServerInternalError and no traceback."""
+async def test_internal_error_is_500_envelope_without_stack(api: Api, caplog: pytest.LogCaptureFixture) -> None:
+    """A database failure answers errCode 500 ServerInternalError, logs it with the operationID, shows no traceback."""
     token = await api.admin_token()
-
-    async def broken(*args: object, **kwargs: object) -> None:
-        raise RuntimeError("disk on fire")
-
-    monkeypatch.setattr(api.runtime.services.user, "get_users_info", broken)
-    result = await api.post("/user/get_users_info", {"userIDs": ["x"]}, token=token)
-    assert result["errCode"] == 500
-    assert result["errMsg"] == "ServerInternalError"
-    assert "disk on fire" not in str(result) and "Traceback" not in str(result)
+    db = api.runtime.storage.db
+    async with db.write("test.break_user_table") as conn:
+        await conn.execute(text('ALTER TABLE "user" RENAME TO user_gone'))
+    try:
+        with caplog.at_level(logging.ERROR, logger="openim.api"):
+            result = await api.post("/user/get_users_info", {"userIDs": ["x"]}, token=token)
+    finally:
+        async with db.write("test.mend_user_table") as conn:
+            await conn.execute(text('ALTER TABLE user_gone RENAME TO "user"'))
+    assert result == {"errCode": 500, "errMsg": "ServerInternalError", "errDlt": "internal error, see the server log"}
+    (record,) = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert record.operationID.startswith("op-")  # type: ignore[attr-defined]
+    after = await api.post("/user/get_users_info", {"userIDs": ["imAdmin"]}, token=token)
+    assert after["errCode"] == 0
 
 
 async def test_openapi_schema_lists_the_routes(api: Api) -> None:
