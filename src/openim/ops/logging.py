@@ -11,9 +11,11 @@ import logging.handlers
 import sys
 from pathlib import Path
 
+import orjson
+
 from openim.settings import Log
 
-__all__ = ["LEVELS", "TRACE", "setup_logging"]
+__all__ = ["LEVELS", "TRACE", "JsonFormatter", "setup_logging"]
 
 TRACE = 5
 logging.addLevelName(TRACE, "TRACE")
@@ -45,6 +47,28 @@ class _ContextFilter(logging.Filter):
 
 
 _FORMAT = "%(asctime)s %(levelname)s [%(role)s] %(name)s operationID=%(operationID)s userID=%(userID)s %(message)s"
+_EXTRA_KEYS = ("route", "errCode", "tx_name", "duration_ms")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, role, logger, operationID, userID, msg and known extras."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, object] = {
+            "time": self.formatTime(record),
+            "level": record.levelname,
+            "role": getattr(record, "role", ""),
+            "logger": record.name,
+            "operationID": getattr(record, "operationID", ""),
+            "userID": getattr(record, "userID", ""),
+            "msg": record.getMessage(),
+        }
+        for key in _EXTRA_KEYS:
+            if hasattr(record, key):
+                line[key] = getattr(record, key)
+        if record.exc_info:
+            line["exc"] = self.formatException(record.exc_info)
+        return orjson.dumps(line).decode()
 
 
 def setup_logging(settings: Log, *, role: str) -> Path:
@@ -59,7 +83,7 @@ def setup_logging(settings: Log, *, role: str) -> Path:
     ]
     if settings.isStdout:
         handlers.append(logging.StreamHandler(sys.stdout))
-    formatter = logging.Formatter(_FORMAT)
+    formatter: logging.Formatter = JsonFormatter() if settings.isJson else logging.Formatter(_FORMAT)
     context = _ContextFilter(role)
     level = LEVELS[settings.remainLogLevel]
     for name in ("openim", "uvicorn", "websockets"):
