@@ -305,6 +305,28 @@ def _walk_struct(
             out[name], pos = _get_bytes(b, pos, end)
 
 
+_checked: set[tuple[_Struct, tuple[tuple[str, int], ...]]] = set()
+
+
+def _check_fields(t: _Struct, expected: Mapping[str, int]) -> None:
+    """As Go compiles its decoder: some field must match by name, and every match must have the expected kind."""
+    key = (t, tuple(expected.items()))
+    if key in _checked:
+        return
+    matched = False
+    for name, tid in t.fields:
+        want = expected.get(name)
+        if want is not None:
+            if tid != want:
+                raise FrameError(f"gob: field {name} has type id {tid}, want {want}")
+            matched = True
+    if not matched:
+        raise FrameError(f"gob: no fields of {t.name or 'the struct'} match")
+    if len(_checked) >= _TYPEDEF_CACHE_MAX:
+        _checked.clear()
+    _checked.add(key)
+
+
 def decode_gob_struct(frame: bytes, expected: Mapping[str, int]) -> dict[str, Any]:
     """Decode one gob stream holding a struct value; returns the fields named in `expected` that were sent.
 
@@ -333,8 +355,7 @@ def decode_gob_struct(frame: bytes, expected: Mapping[str, int]) -> dict[str, An
             t = types.get(tid)
             if not isinstance(t, _Struct):
                 raise FrameError(f"gob: value of type id {tid} is not a defined struct")
-            if not any(name in expected for name, _ in t.fields):
-                raise FrameError(f"gob: no fields of {t.name or 'the struct'} match")
+            _check_fields(t, expected)
             out: dict[str, Any] = {}
             pos = _walk_struct(frame, pos, mend, t, types, 0, expected, out)
             if pos != mend:
