@@ -282,13 +282,20 @@ def _walk_struct(
 ) -> int:
     """Read a struct value; fields named in `expected` (name → type id) go to `out`, the rest are skipped."""
     fields = t.fields
+    nfields = len(fields)
     field = -1
     while True:
-        delta, pos = _get_uint(b, pos, end)
+        if pos >= end:
+            raise FrameError("gob: truncated (struct)")
+        delta = b[pos]  # field deltas are almost always one byte
+        if delta < 0x80:
+            pos += 1
+        else:
+            delta, pos = _get_uint(b, pos, end)
         if delta == 0:
             return pos
         field += delta
-        if field >= len(fields):
+        if field >= nfields:
             raise FrameError("gob: field number out of range")
         name, tid = fields[field]
         want = expected.get(name)
@@ -298,20 +305,25 @@ def _walk_struct(
             raise FrameError(f"gob: field {name} has type id {tid}, want {want}")
         elif tid == INT:
             out[name], pos = _get_int(b, pos, end)
-        elif tid == STRING:
-            raw, pos = _get_bytes(b, pos, end)
-            out[name] = raw.decode("utf-8", "replace")
-        else:  # BYTES
-            out[name], pos = _get_bytes(b, pos, end)
+        else:  # STRING or BYTES: a length, then the raw bytes
+            n = b[pos] if pos < end else 0xFF
+            if n < 0x80:
+                pos += 1
+            else:
+                n, pos = _get_uint(b, pos, end)
+            stop = pos + n
+            if stop > end:
+                raise FrameError("gob: truncated (string or bytes)")
+            out[name] = b[pos:stop].decode("utf-8", "replace") if tid == STRING else b[pos:stop]
+            pos = stop
 
 
-_checked: set[tuple[_Struct, tuple[tuple[str, int], ...]]] = set()
+_checked: dict[_Struct, Mapping[str, int]] = {}  # struct → the `expected` it was last checked against
 
 
 def _check_fields(t: _Struct, expected: Mapping[str, int]) -> None:
     """As Go compiles its decoder: some field must match by name, and every match must have the expected kind."""
-    key = (t, tuple(expected.items()))
-    if key in _checked:
+    if _checked.get(t) is expected:
         return
     matched = False
     for name, tid in t.fields:
@@ -324,7 +336,7 @@ def _check_fields(t: _Struct, expected: Mapping[str, int]) -> None:
         raise FrameError(f"gob: no fields of {t.name or 'the struct'} match")
     if len(_checked) >= _TYPEDEF_CACHE_MAX:
         _checked.clear()
-    _checked.add(key)
+    _checked[t] = expected
 
 
 def decode_gob_struct(frame: bytes, expected: Mapping[str, int]) -> dict[str, Any]:
