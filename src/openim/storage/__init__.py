@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from openim.storage import migrate as _migrate
 from openim.storage.config import ClientConfigRepo
+from openim.storage.conversation import ConversationRepo
 from openim.storage.db import Db
+from openim.storage.msg import MsgRepo
 from openim.storage.user import UserRepo
+from openim.storage.version import VersionRepo
 
 __all__ = ["Storage", "open_storage"]
 
@@ -22,6 +25,9 @@ class Storage:
         self.db = db
         self.user = UserRepo(db)
         self.config = ClientConfigRepo(db)
+        self.msg = MsgRepo(db)
+        self.conversation = ConversationRepo(db)
+        self.version = VersionRepo(db)
 
     async def close(self) -> None:
         """Close the pool; repositories must not be used afterwards."""

@@ -14,9 +14,32 @@ change here always comes with a new revision. Conventions:
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, PrimaryKeyConstraint, String, Table, Text, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    text,
+)
 
-__all__ = ["client_config", "metadata", "user"]
+__all__ = [
+    "client_config",
+    "conversation",
+    "metadata",
+    "msg",
+    "msg_user_delete",
+    "seq_conversation",
+    "user",
+    "version_log",
+    "version_log_entry",
+]
 
 metadata = MetaData(
     naming_convention={
@@ -51,4 +74,103 @@ client_config = Table(
     Column("value", Text, nullable=False),
     PrimaryKeyConstraint("key", "user_id"),
     Index(None, "user_id"),
+)
+
+# --- messages, conversations and version logs (revision 0002) ----------------------------------------------
+#
+# Conversation IDs are built from two userIDs (`si_<a>_<b>`) or a groupID, so they get their own width.
+# `msg.data` is the serialized `sdkws.MsgData` with its seq; the other `msg` columns are copies of its fields
+# that queries filter on. A message is read-diffused: one row per message, whatever the number of readers;
+# each reader's position (`has_read_seq`) and caps (`min_seq`, `max_seq`, 0 = none) live on its own
+# `conversation` row.
+
+_CONV_ID = String(192)
+
+seq_conversation = Table(
+    "seq_conversation",
+    metadata,
+    Column("conversation_id", _CONV_ID, primary_key=True),
+    Column("max_seq", BigInteger, nullable=False, server_default=text("0")),
+    Column("min_seq", BigInteger, nullable=False, server_default=text("0")),
+    Column("max_seq_time", BigInteger, nullable=False, server_default=text("0")),
+)
+
+msg = Table(
+    "msg",
+    metadata,
+    Column("conversation_id", _CONV_ID, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("client_msg_id", _ID, nullable=False),
+    Column("server_msg_id", _ID, nullable=False),
+    Column("send_id", _ID, nullable=False),
+    Column("session_type", Integer, nullable=False),
+    Column("content_type", Integer, nullable=False),
+    Column("send_time", BigInteger, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("is_read", Boolean, nullable=False, server_default=text("false")),
+    Column("revoke", Text, nullable=True),
+    PrimaryKeyConstraint("conversation_id", "seq"),
+    Index(None, "send_id", "client_msg_id", unique=True),
+)
+
+msg_user_delete = Table(
+    "msg_user_delete",
+    metadata,
+    Column("conversation_id", _CONV_ID, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("user_id", _ID, nullable=False),
+    PrimaryKeyConstraint("conversation_id", "seq", "user_id"),
+)
+
+conversation = Table(
+    "conversation",
+    metadata,
+    Column("owner_user_id", _ID, nullable=False),
+    Column("conversation_id", _CONV_ID, nullable=False),
+    Column("conversation_type", Integer, nullable=False),
+    Column("user_id", _ID, nullable=False, server_default=text("''")),
+    Column("group_id", _ID, nullable=False, server_default=text("''")),
+    Column("recv_msg_opt", Integer, nullable=False, server_default=text("0")),
+    Column("is_pinned", Boolean, nullable=False, server_default=text("false")),
+    Column("is_private_chat", Boolean, nullable=False, server_default=text("false")),
+    Column("burn_duration", Integer, nullable=False, server_default=text("0")),
+    Column("group_at_type", Integer, nullable=False, server_default=text("0")),
+    Column("attached_info", Text, nullable=False, server_default=text("''")),
+    Column("ex", Text, nullable=False, server_default=text("''")),
+    Column("min_seq", BigInteger, nullable=False, server_default=text("0")),
+    Column("max_seq", BigInteger, nullable=False, server_default=text("0")),
+    Column("has_read_seq", BigInteger, nullable=False, server_default=text("0")),
+    Column("create_time", BigInteger, nullable=False),
+    Column("is_msg_destruct", Boolean, nullable=False, server_default=text("false")),
+    Column("msg_destruct_time", BigInteger, nullable=False, server_default=text("0")),
+    Column("latest_msg_destruct_time", BigInteger, nullable=False, server_default=text("0")),
+    PrimaryKeyConstraint("owner_user_id", "conversation_id"),
+    Index(None, "conversation_id"),
+)
+
+# Incremental sync (rest-api.md §4.7): one log per (kind, d_id), e.g. ("conversation", ownerUserID); its
+# `version_id` (24 hex) is the versionID clients hold. Each element appears once, with its latest state.
+version_log = Table(
+    "version_log",
+    metadata,
+    Column("kind", String(32), nullable=False),
+    Column("d_id", _ID, nullable=False),
+    Column("version_id", String(24), nullable=False),
+    Column("version", BigInteger, nullable=False),
+    Column("deleted", BigInteger, nullable=False, server_default=text("0")),
+    Column("last_update", BigInteger, nullable=False),
+    PrimaryKeyConstraint("kind", "d_id"),
+)
+
+version_log_entry = Table(
+    "version_log_entry",
+    metadata,
+    Column("kind", String(32), nullable=False),
+    Column("d_id", _ID, nullable=False),
+    Column("e_id", _CONV_ID, nullable=False),
+    Column("state", Integer, nullable=False),
+    Column("version", BigInteger, nullable=False),
+    Column("last_update", BigInteger, nullable=False),
+    PrimaryKeyConstraint("kind", "d_id", "e_id"),
+    Index(None, "kind", "d_id", "version"),
 )

@@ -1,0 +1,131 @@
+"""MsgWriter: group commit for the message write path.
+
+Concurrent `append` calls are queued (bounded: a full queue makes callers wait, which is the back-pressure)
+and one writer task drains the queue into `MsgRepo.append_batch` transactions of up to `max_batch` messages:
+while one transaction runs, the next batch gathers, so a durable commit is paid once per batch, not per message.
+
+After a transaction commits, `on_commit(appended)` is called synchronously with the batch in commit order
+(so per conversation in seq order), and only then are the callers resumed; the msg service publishes pushes
+there, so pushes leave in seq order and never before the message is durable. If the transaction fails,
+nothing of the batch was written and every caller of that batch gets the exception. An exception raised by
+`on_commit` is logged and does not fail the callers: their messages are stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+from sqlalchemy.exc import IntegrityError
+
+from openim.storage.msg import Appended, MsgRepo, NewMsg
+
+__all__ = ["Appended", "MsgWriter", "NewMsg", "WriterClosed"]
+
+logger = logging.getLogger("openim.storage")
+
+_Item = tuple[NewMsg, "asyncio.Future[Appended]"]
+
+
+class WriterClosed(RuntimeError):
+    """The writer was closed; the message was not stored."""
+
+
+class MsgWriter:
+    """Group-commits `append` calls into `repo.append_batch` transactions; one writer task per instance."""
+
+    def __init__(
+        self,
+        repo: MsgRepo,
+        *,
+        on_commit: Callable[[list[Appended]], None],
+        max_batch: int = 500,
+        max_queue: int = 10_000,
+    ) -> None:
+        if max_batch < 1 or max_queue < 1:
+            raise ValueError("max_batch and max_queue must be positive")
+        self._repo = repo
+        self._on_commit = on_commit
+        self._max_batch = max_batch
+        self._queue: asyncio.Queue[_Item] = asyncio.Queue(maxsize=max_queue)
+        self._task: asyncio.Task[None] | None = None
+        self._closed = False
+
+    async def append(self, new: NewMsg) -> Appended:
+        """Store `new`; resolves after the transaction holding it committed and `on_commit` ran.
+
+        Raises the transaction's exception if it failed (then nothing of it was stored), WriterClosed if
+        the writer is closed.
+        """
+        if self._closed:
+            raise WriterClosed("the message writer is closed")
+        self._ensure_task()
+        future: asyncio.Future[Appended] = asyncio.get_running_loop().create_future()
+        await self._queue.put((new, future))
+        return await future
+
+    @property
+    def queued(self) -> int:
+        """Messages waiting for a transaction (for metrics)."""
+        return self._queue.qsize()
+
+    async def close(self) -> None:
+        """Stop accepting messages, store the ones already queued, then stop the writer task."""
+        self._closed = True
+        if self._task is None:
+            return
+        await self._queue.join()
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self._task = None
+
+    def _ensure_task(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="openim-msg-writer")
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < self._max_batch:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except asyncio.QueueEmpty:
+                    break
+            try:
+                await self._commit(batch)
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+
+    async def _commit(self, batch: list[_Item]) -> None:
+        news = [new for new, _ in batch]
+        try:
+            try:
+                appended = await self._repo.append_batch(news)
+            except IntegrityError:
+                # Lost a race with another process storing the same (sendID, clientMsgID): the transaction
+                # rolled back whole; the retry finds the stored message and returns it as a duplicate.
+                appended = await self._repo.append_batch(news)
+        except Exception as exc:  # every caller of the batch gets the failure; nothing was written
+            logger.warning("message batch of %d failed: %s", len(batch), exc)
+            _fail(batch, exc)
+            return
+        except BaseException:  # cancelled mid-transaction: the outcome is unknown to us, not to the caller
+            _fail(batch, WriterClosed("the message writer stopped during the transaction"))
+            raise
+        try:
+            self._on_commit(appended)
+        except Exception:
+            logger.exception("on_commit failed for a committed batch of %d messages", len(appended))
+        for (_, future), result in zip(batch, appended, strict=True):
+            if not future.done():
+                future.set_result(result)
+
+
+def _fail(batch: list[_Item], exc: BaseException) -> None:
+    for _, future in batch:
+        if not future.done():
+            future.set_exception(exc)

@@ -1,0 +1,736 @@
+"""MsgRepo: messages and their per-conversation seqs (tables `seq_conversation`, `msg`, `msg_user_delete`).
+
+`append_batch` is the write path of every stored message: in ONE transaction it drops resends (a
+(send_id, client_msg_id) already stored), allocates contiguous seqs per conversation with
+`UPDATE seq_conversation SET max_seq = max_seq + n`, inserts the messages, creates the `conversation` rows of
+owners that have none (logging them in the owners' conversation version logs) and raises each sender's
+`has_read_seq` to its own message. Steady state costs O(1) rows per message, whatever the group size.
+
+Reads return `MsgData` as a given user sees it (gateway-protocol.md §4.5): a seq with no stored message is a
+placeholder `{seq, status: 4}`, a message deleted for that user has status 4 and no content, a revoked one has
+contentType 2101 and a `MessageRevokedContent` notification body, and a quote of a revoked message is rewritten.
+Which seqs a user may read (caps, ownership) is the msg service's decision; `seq_views` gives it the numbers.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from google.protobuf.message import Message
+from sqlalchemy import and_, bindparam, delete, func, insert, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from openim.protocol import gojson
+from openim.protocol.constants import ContentType, MsgStatus, SessionType
+from openim.protocol.errors import MsgAlreadyRevoke, RecordNotFoundError
+from openim.protocol.pb import sdkws_pb2
+from openim.protocol.pb.sdkws_pb2 import MsgData
+from openim.storage import dialect
+from openim.storage.db import Db
+from openim.storage.schema import conversation, msg, msg_user_delete, seq_conversation
+from openim.storage.version import KIND_CONVERSATION, STATE_INSERT, record_many
+
+__all__ = [
+    "AppendStats",
+    "Appended",
+    "MsgRepo",
+    "MsgRevoke",
+    "NewMsg",
+    "SeqState",
+    "SeqView",
+    "StoredMsg",
+    "go_json",
+    "notification_content",
+    "placeholder",
+]
+
+_IN_CHUNK = 500
+_GO_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+_GO_ESCAPE = re.compile("[<>&\u2028\u2029]")
+
+
+@dataclass(frozen=True, slots=True)
+class NewMsg:
+    """One message to store.
+
+    `msg` has seq 0 and every other field final. `owners` are the users whose conversation row must exist
+    after this message (single chat: both; a group's first message: its members; `n_` conversations: none);
+    a created row's conversation_type is the message's sessionType, its user_id the other party (1, 4) or its
+    group_id the group (3).
+    """
+
+    conversation_id: str
+    msg: MsgData
+    owners: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Appended:
+    """A message after its transaction committed: `msg` carries its seq (for a resend, the stored message)."""
+
+    conversation_id: str
+    seq: int
+    msg: MsgData
+    duplicate: bool  # (send_id, client_msg_id) was stored before: nothing new was written
+
+
+@dataclass(frozen=True, slots=True)
+class MsgRevoke:
+    """Who revoked a message and when (OpenIM's RevokeModel); `role` is the revoker's level or group role."""
+
+    role: int
+    user_id: str
+    nickname: str
+    time: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMsg:
+    """A message as stored, before any per-user rendering: raw `msg` (with its seq), read flag, revoke."""
+
+    conversation_id: str
+    seq: int
+    msg: MsgData
+    is_read: bool
+    revoke: MsgRevoke | None
+
+
+@dataclass(frozen=True, slots=True)
+class SeqState:
+    """A conversation's seq counter: newest seq and its send time, and the conversation-wide minimum."""
+
+    max_seq: int
+    min_seq: int
+    max_seq_time: int
+
+
+@dataclass(frozen=True, slots=True)
+class SeqView:
+    """A conversation's seqs as one user sees them: the counter plus the user's row (if it owns one).
+
+    `user_min_seq`/`user_max_seq` are the row's caps (0 = none), `has_read_seq` its read position.
+    """
+
+    conversation_id: str
+    max_seq: int
+    min_seq: int
+    max_seq_time: int
+    owned: bool
+    user_min_seq: int = 0
+    user_max_seq: int = 0
+    has_read_seq: int = 0
+
+    @property
+    def visible_min(self) -> int:
+        """The first seq this user may read (at least 1)."""
+        return max(1, self.min_seq, self.user_min_seq)
+
+    @property
+    def visible_max(self) -> int:
+        """The last seq this user may read: the counter, capped by the user's max_seq when it has one."""
+        if self.user_max_seq > 0:
+            return min(self.max_seq, self.user_max_seq)
+        return self.max_seq
+
+
+@dataclass(slots=True)
+class AppendStats:
+    """What `append_batch` wrote since the repository was built: proves the O(1)-rows-per-message claim."""
+
+    batches: int = 0
+    messages: int = 0
+    duplicates: int = 0
+    rows: int = 0  # rows inserted or updated: msg, seq_conversation, conversation, version logs
+
+    @property
+    def rows_per_message(self) -> float:
+        """Rows written per stored message (0 before the first one)."""
+        return self.rows / self.messages if self.messages else 0.0
+
+    @property
+    def mean_batch(self) -> float:
+        """Mean number of messages (resends included) per transaction."""
+        return (self.messages + self.duplicates) / self.batches if self.batches else 0.0
+
+
+def placeholder(seq: int) -> MsgData:
+    """What a seq without a readable message looks like on the wire: `{seq, status: 4}`, nothing else."""
+    return MsgData(seq=seq, status=MsgStatus.HAS_DELETED)
+
+
+def go_json(value: Any) -> str:
+    """`value` (already in Go's shape, e.g. from `gojson.to_go`) as Go's `json.Marshal` writes it: compact,
+    UTF-8, with `<`, `>`, `&`, U+2028 and U+2029 escaped."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return _GO_ESCAPE.sub(lambda m: _GO_ESCAPES[m.group()], text)
+
+
+def notification_content(tips: Message) -> bytes:
+    """The `content` of a notification: `{"detail": "<Go JSON of tips>"}`, both levels in Go's encoding."""
+    return go_json({"detail": go_json(gojson.to_go(tips))}).encode()
+
+
+def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _is_chat(conversation_id: str) -> bool:
+    return not conversation_id.startswith("n_")
+
+
+def _revoke_json(revoke: MsgRevoke) -> str:
+    return json.dumps(
+        {"role": revoke.role, "user_id": revoke.user_id, "nickname": revoke.nickname, "time": revoke.time},
+        separators=(",", ":"),
+    )
+
+
+def _revoke_of(value: str | None) -> MsgRevoke | None:
+    if value is None:
+        return None
+    data = json.loads(value)
+    return MsgRevoke(int(data["role"]), str(data["user_id"]), str(data["nickname"]), int(data["time"]))
+
+
+def _parse(data: bytes) -> MsgData:
+    m = MsgData()
+    m.ParseFromString(data)
+    return m
+
+
+def _revoked_body(stored: MsgData, revoke: MsgRevoke) -> bytes:
+    return notification_content(
+        sdkws_pb2.MessageRevokedContent(
+            revokerID=revoke.user_id,
+            revokerRole=revoke.role,
+            clientMsgID=stored.clientMsgID,
+            revokerNickname=revoke.nickname,
+            revokeTime=revoke.time,
+            sourceMessageSendTime=stored.sendTime,
+            sourceMessageSendID=stored.sendID,
+            sourceMessageSenderNickname=stored.senderNickname,
+            sessionType=stored.sessionType,
+            seq=stored.seq,
+            ex=stored.ex,
+        )
+    )
+
+
+def _row_owner_values(m: MsgData, owner: str, conversation_id: str) -> dict[str, Any]:
+    if m.sessionType == SessionType.READ_GROUP_CHAT:
+        user_id, group_id = "", m.groupID
+    else:
+        user_id, group_id = (m.recvID if owner == m.sendID else m.sendID), ""
+    return {
+        "owner_user_id": owner,
+        "conversation_id": conversation_id,
+        "conversation_type": m.sessionType,
+        "user_id": user_id,
+        "group_id": group_id,
+        "create_time": m.sendTime,
+    }
+
+
+class MsgRepo:
+    """Stores and reads messages; every method is one transaction named `msg.<method>`."""
+
+    def __init__(self, db: Db) -> None:
+        self.db = db
+        self.stats = AppendStats()
+
+    # ---- the write path ---------------------------------------------------------------------------------
+
+    async def append_batch(self, news: Sequence[NewMsg]) -> list[Appended]:
+        """Store `news` in one transaction and return one `Appended` per item, in input order.
+
+        Seqs are contiguous per conversation and follow input order within it. A message whose
+        (send_id, client_msg_id) is stored already — or appears earlier in `news` — is not written again: its
+        `Appended` is the stored message with `duplicate=True`. If anything fails, nothing is written.
+        """
+        if not news:
+            return []
+        async with self.db.write("msg.append_batch") as conn:
+            results, rows = await self._append(conn, news)
+        fresh = sum(1 for a in results if not a.duplicate)
+        self.stats.batches += 1
+        self.stats.messages += fresh
+        self.stats.duplicates += len(results) - fresh
+        self.stats.rows += rows
+        return results
+
+    async def _append(self, conn: AsyncConnection, news: Sequence[NewMsg]) -> tuple[list[Appended], int]:
+        results: list[Appended | None] = [None] * len(news)
+        stored_before = await self._find_sent(conn, [(n.msg.sendID, n.msg.clientMsgID) for n in news])
+        first_index: dict[tuple[str, str], int] = {}
+        by_conversation: dict[str, list[int]] = defaultdict(list)
+        for i, new in enumerate(news):
+            key = (new.msg.sendID, new.msg.clientMsgID)
+            if key in stored_before:
+                results[i] = stored_before[key]
+            elif key in first_index:
+                continue  # resolved below, once the first copy has its seq
+            else:
+                first_index[key] = i
+                by_conversation[new.conversation_id].append(i)
+        rows = 0
+        if by_conversation:
+            rows += await self._store(conn, news, by_conversation, results)
+        for i, new in enumerate(news):
+            if results[i] is None:
+                first = results[first_index[(new.msg.sendID, new.msg.clientMsgID)]]
+                assert first is not None
+                results[i] = Appended(first.conversation_id, first.seq, first.msg, duplicate=True)
+        return [r for r in results if r is not None], rows
+
+    async def _store(
+        self,
+        conn: AsyncConnection,
+        news: Sequence[NewMsg],
+        by_conversation: dict[str, list[int]],
+        results: list[Appended | None],
+    ) -> int:
+        cids = sorted(by_conversation)  # one lock order for every writer
+        await conn.execute(dialect.insert_ignore(conn, seq_conversation), [{"conversation_id": c} for c in cids])
+        await conn.execute(
+            update(seq_conversation)
+            .where(seq_conversation.c.conversation_id == bindparam("b_cid"))
+            .values(
+                max_seq=seq_conversation.c.max_seq + bindparam("b_n"),
+                max_seq_time=bindparam("b_time"),
+            ),
+            [
+                {"b_cid": c, "b_n": len(by_conversation[c]), "b_time": news[by_conversation[c][-1]].msg.sendTime}
+                for c in cids
+            ],
+        )
+        new_max: dict[str, int] = {}
+        for chunk in _chunks(cids):
+            result = await conn.execute(
+                select(seq_conversation.c.conversation_id, seq_conversation.c.max_seq).where(
+                    seq_conversation.c.conversation_id.in_(chunk)
+                )
+            )
+            new_max.update({cid: max_seq for cid, max_seq in result})
+        msg_rows: list[dict[str, Any]] = []
+        readers: dict[tuple[str, str], int] = {}  # (sender, conversation) → its newest seq in this batch
+        for cid in cids:
+            indexes = by_conversation[cid]
+            first_seq = new_max[cid] - len(indexes) + 1
+            for offset, i in enumerate(indexes):
+                stored = MsgData()
+                stored.CopyFrom(news[i].msg)
+                stored.seq = first_seq + offset
+                results[i] = Appended(cid, stored.seq, stored, duplicate=False)
+                msg_rows.append(
+                    {
+                        "conversation_id": cid,
+                        "seq": stored.seq,
+                        "client_msg_id": stored.clientMsgID,
+                        "server_msg_id": stored.serverMsgID,
+                        "send_id": stored.sendID,
+                        "session_type": stored.sessionType,
+                        "content_type": stored.contentType,
+                        "send_time": stored.sendTime,
+                        "data": stored.SerializeToString(),
+                        "is_read": False,
+                    }
+                )
+                if _is_chat(cid):
+                    readers[(stored.sendID, cid)] = stored.seq
+        await conn.execute(insert(msg), msg_rows)
+        rows = len(msg_rows) + len(cids)
+        rows += await self._ensure_owner_rows(conn, news, by_conversation, readers)
+        if readers:
+            await conn.execute(
+                update(conversation)
+                .where(
+                    conversation.c.owner_user_id == bindparam("b_owner"),
+                    conversation.c.conversation_id == bindparam("b_cid"),
+                    conversation.c.has_read_seq < bindparam("b_seq"),
+                )
+                .values(has_read_seq=bindparam("b_seq")),
+                [{"b_owner": o, "b_cid": c, "b_seq": s} for (o, c), s in sorted(readers.items())],
+            )
+            rows += len(readers)
+        return rows
+
+    async def _ensure_owner_rows(
+        self,
+        conn: AsyncConnection,
+        news: Sequence[NewMsg],
+        by_conversation: dict[str, list[int]],
+        readers: dict[tuple[str, str], int],
+    ) -> int:
+        """Create missing conversation rows of owners; drop from `readers` senders that own no row."""
+        wanted: dict[tuple[str, str], int] = {}  # (owner, conversation) → index of the message defining the row
+        for cid, indexes in by_conversation.items():
+            for i in indexes:
+                for owner in news[i].owners:
+                    wanted.setdefault((owner, cid), i)
+        pairs = sorted(set(wanted) | set(readers))
+        existing: set[tuple[str, str]] = set()
+        for chunk in _chunks(pairs):
+            result = await conn.execute(
+                select(conversation.c.owner_user_id, conversation.c.conversation_id).where(
+                    tuple_(conversation.c.owner_user_id, conversation.c.conversation_id).in_(chunk)
+                )
+            )
+            existing.update((o, c) for o, c in result)
+        missing = sorted(p for p in wanted if p not in existing)
+        rows = 0
+        if missing:
+            await conn.execute(
+                dialect.insert_ignore(conn, conversation),
+                [_row_owner_values(news[wanted[p]].msg, p[0], p[1]) for p in missing],
+            )
+            owners_by_cid: dict[str, list[str]] = defaultdict(list)
+            for owner, cid in missing:
+                owners_by_cid[cid].append(owner)
+            for cid, owners in sorted(owners_by_cid.items()):
+                now = news[by_conversation[cid][0]].msg.sendTime
+                await record_many(conn, KIND_CONVERSATION, owners, [cid], STATE_INSERT, now=now)
+                rows += 2 * len(owners)  # the log and the entry of each owner
+            rows += len(missing)
+            existing.update(missing)
+        for pair in [p for p in readers if p not in existing]:
+            del readers[pair]
+        return rows
+
+    async def _find_sent(
+        self, conn: AsyncConnection, keys: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], Appended]:
+        found: dict[tuple[str, str], Appended] = {}
+        for chunk in _chunks(sorted(set(keys))):
+            result = await conn.execute(
+                select(msg.c.send_id, msg.c.client_msg_id, msg.c.conversation_id, msg.c.seq, msg.c.data).where(
+                    tuple_(msg.c.send_id, msg.c.client_msg_id).in_(chunk)
+                )
+            )
+            for send_id, client_msg_id, cid, seq, data in result:
+                found[(send_id, client_msg_id)] = Appended(cid, seq, _parse(data), duplicate=True)
+        return found
+
+    # ---- seqs ---------------------------------------------------------------------------------------------
+
+    async def seq_states(self, conversation_ids: Iterable[str]) -> dict[str, SeqState]:
+        """The counters of the conversations that have one (a conversation without messages has none)."""
+        cids = sorted(set(conversation_ids))
+        out: dict[str, SeqState] = {}
+        async with self.db.read("msg.seq_states") as conn:
+            for chunk in _chunks(cids):
+                result = await conn.execute(
+                    select(
+                        seq_conversation.c.conversation_id,
+                        seq_conversation.c.max_seq,
+                        seq_conversation.c.min_seq,
+                        seq_conversation.c.max_seq_time,
+                    ).where(seq_conversation.c.conversation_id.in_(chunk))
+                )
+                out.update({cid: SeqState(mx, mn, t) for cid, mx, mn, t in result})
+        return out
+
+    async def seq_views(self, user_id: str, conversation_ids: Iterable[str]) -> dict[str, SeqView]:
+        """Every requested conversation as `user_id` sees it (max_seq 0 when it has no messages yet)."""
+        cids = sorted(set(conversation_ids))
+        states: dict[str, SeqState] = {}
+        rows: dict[str, tuple[int, int, int]] = {}
+        async with self.db.read("msg.seq_views") as conn:
+            for chunk in _chunks(cids):
+                result = await conn.execute(
+                    select(
+                        seq_conversation.c.conversation_id,
+                        seq_conversation.c.max_seq,
+                        seq_conversation.c.min_seq,
+                        seq_conversation.c.max_seq_time,
+                    ).where(seq_conversation.c.conversation_id.in_(chunk))
+                )
+                states.update({cid: SeqState(mx, mn, t) for cid, mx, mn, t in result})
+                result = await conn.execute(
+                    select(
+                        conversation.c.conversation_id,
+                        conversation.c.min_seq,
+                        conversation.c.max_seq,
+                        conversation.c.has_read_seq,
+                    ).where(conversation.c.owner_user_id == user_id, conversation.c.conversation_id.in_(chunk))
+                )
+                rows.update({cid: (mn, mx, hr) for cid, mn, mx, hr in result})
+        views: dict[str, SeqView] = {}
+        for cid in cids:
+            state = states.get(cid, SeqState(0, 0, 0))
+            row = rows.get(cid)
+            if row is None:
+                views[cid] = SeqView(cid, state.max_seq, state.min_seq, state.max_seq_time, owned=False)
+            else:
+                views[cid] = SeqView(cid, state.max_seq, state.min_seq, state.max_seq_time, True, *row)
+        return views
+
+    async def raise_min_seqs(self, min_seqs: Mapping[str, int]) -> None:
+        """Raise conversation-wide min seqs (history hidden from everyone below them); never lowers one."""
+        if not min_seqs:
+            return
+        async with self.db.write("msg.raise_min_seqs") as conn:
+            await self._raise_min_seqs(conn, min_seqs)
+
+    @staticmethod
+    async def _raise_min_seqs(conn: AsyncConnection, min_seqs: Mapping[str, int]) -> None:
+        await conn.execute(
+            update(seq_conversation)
+            .where(
+                seq_conversation.c.conversation_id == bindparam("b_cid"),
+                seq_conversation.c.min_seq < bindparam("b_min"),
+            )
+            .values(min_seq=bindparam("b_min")),
+            [{"b_cid": c, "b_min": s} for c, s in sorted(min_seqs.items())],
+        )
+
+    # ---- reads ----------------------------------------------------------------------------------------------
+
+    async def get_msgs(self, user_id: str, conversation_id: str, seqs: Sequence[int]) -> list[MsgData]:
+        """The messages at `seqs` as `user_id` sees them, one per seq in the order given (placeholders for gaps)."""
+        return (await self.get_msgs_many(user_id, {conversation_id: seqs})).get(conversation_id, [])
+
+    async def get_msgs_many(self, user_id: str, wanted: Mapping[str, Sequence[int]]) -> dict[str, list[MsgData]]:
+        """`get_msgs` for several conversations in one read transaction."""
+        out: dict[str, list[MsgData]] = {}
+        async with self.db.read("msg.get_msgs") as conn:
+            for cid, seqs in wanted.items():
+                out[cid] = await self._render_seqs(conn, user_id, cid, list(seqs))
+        return out
+
+    async def get_stored(self, conversation_id: str, seq: int) -> StoredMsg | None:
+        """The message at (conversation_id, seq) exactly as stored, or None."""
+        async with self.db.read("msg.get_stored") as conn:
+            found = await self._stored(conn, conversation_id, [seq])
+        return found.get(seq)
+
+    async def last_msgs(self, user_id: str, spans: Mapping[str, tuple[int, int]]) -> dict[str, MsgData]:
+        """Per conversation, the newest message with seq in [low, high] not deleted for `user_id`, rendered.
+
+        Conversations without one are omitted (GetLastMessage, 1007).
+        """
+        out: dict[str, MsgData] = {}
+        async with self.db.read("msg.last_msgs") as conn:
+            for cid, (low, high) in spans.items():
+                if high < low:
+                    continue
+                hidden = select(msg_user_delete.c.seq).where(
+                    msg_user_delete.c.conversation_id == cid,
+                    msg_user_delete.c.user_id == user_id,
+                    msg_user_delete.c.seq == msg.c.seq,
+                )
+                seq = (
+                    await conn.execute(
+                        select(msg.c.seq)
+                        .where(msg.c.conversation_id == cid, msg.c.seq.between(low, high), ~hidden.exists())
+                        .order_by(msg.c.seq.desc())
+                        .limit(1)
+                    )
+                ).scalar()
+                if seq is not None:
+                    out[cid] = (await self._render_seqs(conn, user_id, cid, [seq]))[0]
+        return out
+
+    async def _stored(self, conn: AsyncConnection, cid: str, seqs: Sequence[int]) -> dict[int, StoredMsg]:
+        found: dict[int, StoredMsg] = {}
+        for chunk in _chunks(sorted(set(seqs))):
+            result = await conn.execute(
+                select(msg.c.seq, msg.c.data, msg.c.is_read, msg.c.revoke).where(
+                    msg.c.conversation_id == cid, msg.c.seq.in_(chunk)
+                )
+            )
+            for seq, data, is_read, revoke in result:
+                found[seq] = StoredMsg(cid, seq, _parse(data), bool(is_read), _revoke_of(revoke))
+        return found
+
+    async def _render_seqs(self, conn: AsyncConnection, user_id: str, cid: str, seqs: list[int]) -> list[MsgData]:
+        stored = await self._stored(conn, cid, seqs)
+        hidden: set[int] = set()
+        for chunk in _chunks(sorted(stored)):
+            result = await conn.execute(
+                select(msg_user_delete.c.seq).where(
+                    msg_user_delete.c.conversation_id == cid,
+                    msg_user_delete.c.user_id == user_id,
+                    msg_user_delete.c.seq.in_(chunk),
+                )
+            )
+            hidden.update(result.scalars())
+        rendered = {seq: _render(s, seq in hidden) for seq, s in stored.items()}
+        await self._rewrite_quotes(conn, cid, rendered)
+        return [rendered[s] if s in rendered else placeholder(s) for s in seqs]
+
+    async def _rewrite_quotes(self, conn: AsyncConnection, cid: str, rendered: dict[int, MsgData]) -> None:
+        """A quote (114) of a message that was revoked since shows the quoted message as revoked (OpenIM)."""
+        quotes: dict[int, dict[str, Any]] = {}
+        for seq, m in rendered.items():
+            if m.contentType != ContentType.QUOTE or not m.content:
+                continue
+            try:
+                body = json.loads(m.content)
+            except ValueError:
+                continue
+            quoted = body.get("quoteMessage") if isinstance(body, dict) else None
+            if isinstance(quoted, dict):
+                quotes[seq] = body
+        if not quotes:
+            return
+        targets = {q["quoteMessage"].get("seq") for q in quotes.values()}
+        target_seqs = [s for s in targets if isinstance(s, int) and s > 0]
+        revoked: dict[int, bytes] = {}
+        for seq, s in (await self._stored(conn, cid, target_seqs)).items():
+            if s.revoke is not None:
+                revoked[seq] = _revoked_body(s.msg, s.revoke)
+        for seq, body in quotes.items():
+            quoted = body["quoteMessage"]
+            changed = False
+            if quoted.get("content") == "e30=":  # base64 of "{}": a client that sent bytes
+                quoted["content"] = "{}"
+                changed = True
+            target = quoted.get("seq")
+            if (
+                isinstance(target, int)
+                and target in revoked
+                and quoted.get("contentType") != ContentType.MSG_REVOKE_NOTIFICATION
+            ):
+                quoted["contentType"] = int(ContentType.MSG_REVOKE_NOTIFICATION)
+                quoted["content"] = revoked[target].decode()
+                changed = True
+            if changed:
+                rendered[seq].content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+    # ---- changes ----------------------------------------------------------------------------------------
+
+    async def revoke(self, conversation_id: str, seq: int, revoke: MsgRevoke) -> StoredMsg:
+        """Mark the message revoked, once: a second revoke raises MsgAlreadyRevoke (1404), none RecordNotFound."""
+        async with self.db.write("msg.revoke") as conn:
+            result = await conn.execute(
+                update(msg)
+                .where(msg.c.conversation_id == conversation_id, msg.c.seq == seq, msg.c.revoke.is_(None))
+                .values(revoke=_revoke_json(revoke))
+                .returning(msg.c.data, msg.c.is_read)
+            )
+            row = result.first()
+            if row is None:
+                exists = (
+                    await conn.execute(
+                        select(msg.c.seq).where(msg.c.conversation_id == conversation_id, msg.c.seq == seq)
+                    )
+                ).first()
+                if exists is None:
+                    raise RecordNotFoundError(f"msg not found: conversationID={conversation_id} seq={seq}")
+                raise MsgAlreadyRevoke(f"msg already revoke: conversationID={conversation_id} seq={seq}")
+        return StoredMsg(conversation_id, seq, _parse(row.data), bool(row.is_read), revoke)
+
+    async def delete_for_user(self, user_id: str, conversation_id: str, seqs: Sequence[int]) -> None:
+        """Hide messages from `user_id` only ("delete for me"); seqs without a message are ignored."""
+        wanted = sorted({s for s in seqs if s > 0})
+        if not wanted:
+            return
+        async with self.db.write("msg.delete_for_user") as conn:
+            await conn.execute(
+                dialect.insert_ignore(conn, msg_user_delete),
+                [{"conversation_id": conversation_id, "seq": s, "user_id": user_id} for s in wanted],
+            )
+
+    async def delete_physical(self, conversation_id: str, seqs: Sequence[int]) -> int:
+        """Delete messages for everyone (their seqs then read as placeholders); returns how many existed."""
+        wanted = sorted({s for s in seqs if s > 0})
+        deleted = 0
+        if not wanted:
+            return 0
+        async with self.db.write("msg.delete_physical") as conn:
+            for chunk in _chunks(wanted):
+                result = await conn.execute(
+                    delete(msg).where(msg.c.conversation_id == conversation_id, msg.c.seq.in_(chunk))
+                )
+                deleted += result.rowcount
+                await conn.execute(
+                    delete(msg_user_delete).where(
+                        msg_user_delete.c.conversation_id == conversation_id, msg_user_delete.c.seq.in_(chunk)
+                    )
+                )
+        return deleted
+
+    async def delete_sent_before(self, send_time: int) -> dict[str, int]:
+        """Delete every message sent before `send_time` (ms) and raise each conversation's min seq past them.
+
+        Returns conversation → its new min seq, for the conversations that lost messages.
+        """
+        async with self.db.write("msg.delete_sent_before") as conn:
+            result = await conn.execute(
+                select(msg.c.conversation_id, func.max(msg.c.seq))
+                .where(msg.c.send_time < send_time)
+                .group_by(msg.c.conversation_id)
+            )
+            new_min = {cid: int(top) + 1 for cid, top in result}
+            if not new_min:
+                return {}
+            for cid, min_seq in sorted(new_min.items()):
+                await conn.execute(delete(msg).where(msg.c.conversation_id == cid, msg.c.seq < min_seq))
+                await conn.execute(
+                    delete(msg_user_delete).where(
+                        msg_user_delete.c.conversation_id == cid, msg_user_delete.c.seq < min_seq
+                    )
+                )
+            await self._raise_min_seqs(conn, new_min)
+        return new_min
+
+    async def mark_read(
+        self, conversation_id: str, seqs: Sequence[int], *, reader: str, through: tuple[int, int] | None = None
+    ) -> None:
+        """Flag messages read by the peer (`is_read`), except `reader`'s own: `seqs`, plus the range `through`."""
+        wanted = sorted({s for s in seqs if s > 0})
+        if not wanted and through is None:
+            return
+        async with self.db.write("msg.mark_read") as conn:
+            base = update(msg).where(msg.c.conversation_id == conversation_id, msg.c.send_id != reader, ~msg.c.is_read)
+            if through is not None and through[0] <= through[1]:
+                await conn.execute(base.where(msg.c.seq.between(*through)).values(is_read=True))
+            for chunk in _chunks(wanted):
+                await conn.execute(base.where(msg.c.seq.in_(chunk)).values(is_read=True))
+
+    async def clear_for_everyone(self, user_id: str, conversation_ids: Sequence[str]) -> dict[str, int]:
+        """Hide all current history of the conversations from everyone (min seq := max seq + 1) and set
+        `user_id`'s has_read_seq to the max seq. Returns conversation → max seq of those with messages."""
+        cids = sorted(set(conversation_ids))
+        async with self.db.write("msg.clear_for_everyone") as conn:
+            maxes: dict[str, int] = {}
+            for chunk in _chunks(cids):
+                result = await conn.execute(
+                    select(seq_conversation.c.conversation_id, seq_conversation.c.max_seq).where(
+                        seq_conversation.c.conversation_id.in_(chunk)
+                    )
+                )
+                maxes.update({cid: mx for cid, mx in result})
+            if maxes:
+                await self._raise_min_seqs(conn, {c: m + 1 for c, m in maxes.items()})
+                await conn.execute(
+                    update(conversation)
+                    .where(
+                        and_(
+                            conversation.c.owner_user_id == user_id,
+                            conversation.c.conversation_id == bindparam("b_cid"),
+                        )
+                    )
+                    .values(has_read_seq=bindparam("b_seq")),
+                    [{"b_cid": c, "b_seq": m} for c, m in sorted(maxes.items())],
+                )
+        return maxes
+
+
+def _render(s: StoredMsg, hidden: bool) -> MsgData:
+    m = MsgData()
+    m.CopyFrom(s.msg)
+    m.isRead = s.is_read
+    if hidden:
+        m.content = b""
+        m.status = MsgStatus.HAS_DELETED
+    if s.revoke is not None:
+        m.contentType = ContentType.MSG_REVOKE_NOTIFICATION
+        m.content = _revoked_body(s.msg, s.revoke)
+    return m
