@@ -1,0 +1,157 @@
+"""Bus: publish/subscribe between the parts of one deployment — pushes of committed messages, kicks.
+
+`Bus` is the protocol every implementation keeps: `publish(topic, event)` never blocks and never fails the
+publisher; a subscriber's handler gets the events of a topic in the order one publisher published them, one
+at a time; a handler that raises is logged and keeps its subscription. Delivery is at-most-once per
+subscriber (clients recover missed pushes by pulling), so a subscriber that falls `max_pending` events behind
+loses the oldest ones, with a warning, instead of growing without bound.
+
+`MemoryBus` serves one process (the embedded default). The events are the dataclasses below; the Redis bus
+of the scale-out issue serializes exactly these.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from openim.protocol.pb.sdkws_pb2 import MsgData
+
+__all__ = ["TOPIC_KICK", "TOPIC_PUSH", "Bus", "Handler", "Kick", "MemoryBus", "Push", "Subscription"]
+
+logger = logging.getLogger("openim.infra")
+
+TOPIC_PUSH = "push"
+TOPIC_KICK = "kick"
+
+Handler = Callable[[object], Awaitable[None] | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Push:
+    """A message to deliver as a 2001 push to every connection of `user_ids` (topic "push").
+
+    `msg` is final (stored messages carry their seq; online-only ones seq 0); `conversation_id` is the key
+    of the `PushMessages` map (an `n_` ID goes into `notificationMsgs`).
+    """
+
+    conversation_id: str
+    msg: MsgData
+    user_ids: tuple[str, ...]
+    operation_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Kick:
+    """Close the connections of `user_id` on `platform_id` that logged in with one of `tokens` (topic "kick")."""
+
+    user_id: str
+    platform_id: int
+    tokens: tuple[str, ...] = ()
+
+
+class Subscription(Protocol):
+    """A live subscription; `close()` stops deliveries (events already being handled finish)."""
+
+    async def close(self) -> None: ...
+
+
+class Bus(Protocol):
+    def publish(self, topic: str, event: object) -> None:
+        """Queue `event` for every subscriber of `topic`; returns at once, never raises for a subscriber."""
+        ...
+
+    def subscribe(self, topic: str, handler: Handler) -> Subscription:
+        """Call `handler(event)` (sync or async) for each event published on `topic` from now on, in order."""
+        ...
+
+
+@dataclass(eq=False)
+class _MemorySubscription:
+    bus: MemoryBus
+    topic: str
+    handler: Handler
+    max_pending: int
+    pending: deque[object] = field(default_factory=deque)
+    wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
+    idle: asyncio.Event = field(default_factory=asyncio.Event)
+    dropped: int = 0
+
+    def __post_init__(self) -> None:
+        self.idle.set()
+
+    def offer(self, event: object) -> None:
+        if len(self.pending) >= self.max_pending:
+            self.pending.popleft()
+            self.dropped += 1
+            if self.dropped == 1 or self.dropped % 1000 == 0:
+                logger.warning("bus subscriber of %r is behind: %d events dropped", self.topic, self.dropped)
+        self.pending.append(event)
+        self.idle.clear()
+        self.wakeup.set()
+
+    async def run(self) -> None:
+        while True:
+            await self.wakeup.wait()
+            self.wakeup.clear()
+            while self.pending:
+                event = self.pending.popleft()
+                try:
+                    result = self.handler(event)
+                    if result is not None:
+                        await result
+                except Exception:
+                    logger.exception("bus handler for %r failed", self.topic)
+            self.idle.set()
+
+    async def close(self) -> None:
+        self.bus._remove(self)
+        self.idle.set()
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+            self.task = None
+
+
+class MemoryBus:
+    """The in-process Bus: one delivery task per subscription, events kept in publish order."""
+
+    def __init__(self, *, max_pending: int = 100_000) -> None:
+        self._subscriptions: dict[str, list[_MemorySubscription]] = {}
+        self._max_pending = max_pending
+
+    def publish(self, topic: str, event: object) -> None:
+        """Queue `event` for every current subscriber of `topic` (none: the event is dropped)."""
+        for subscription in self._subscriptions.get(topic, ()):
+            subscription.offer(event)
+
+    def subscribe(self, topic: str, handler: Handler) -> Subscription:
+        """Subscribe `handler`; needs a running event loop (its delivery task starts now)."""
+        subscription = _MemorySubscription(self, topic, handler, self._max_pending)
+        subscription.task = asyncio.get_running_loop().create_task(subscription.run(), name=f"openim-bus-{topic}")
+        self._subscriptions.setdefault(topic, []).append(subscription)
+        return subscription
+
+    async def drain(self) -> None:
+        """Wait until every event published so far was handled (tests, orderly shutdown)."""
+        for subs in list(self._subscriptions.values()):
+            for subscription in list(subs):
+                await subscription.idle.wait()
+
+    async def close(self) -> None:
+        """Close every subscription."""
+        for subs in list(self._subscriptions.values()):
+            for subscription in list(subs):
+                await subscription.close()
+
+    def _remove(self, subscription: _MemorySubscription) -> None:
+        subs = self._subscriptions.get(subscription.topic, [])
+        if subscription in subs:
+            subs.remove(subscription)

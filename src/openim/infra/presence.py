@@ -1,0 +1,60 @@
+"""Presence: which users have live connections, on which platforms — shared by every gateway of a deployment.
+
+A user is online on a platform while at least one connection (`conn_id`, unique per gateway connection) is
+registered for it. Gateways call `set_online` when a connection is accepted and `set_offline` when it ends;
+the msg path asks `online_platforms` (offline push, 2005 online-status replies). Calls are idempotent:
+registering a connection twice or removing an unknown one changes nothing.
+
+`MemoryPresence` serves one process. The Redis implementation (scale-out) keeps the same contract with a TTL
+refreshed by the gateways, so a crashed node's connections expire.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Protocol
+
+__all__ = ["MemoryPresence", "Presence"]
+
+
+class Presence(Protocol):
+    async def set_online(self, user_id: str, platform_id: int, conn_id: str) -> None:
+        """Register connection `conn_id` of `user_id` on `platform_id`."""
+        ...
+
+    async def set_offline(self, user_id: str, platform_id: int, conn_id: str) -> None:
+        """Forget connection `conn_id`; the platform goes offline when its last connection does."""
+        ...
+
+    async def online_platforms(self, user_ids: Iterable[str]) -> dict[str, list[int]]:
+        """For each requested user, its online platform IDs sorted ascending ([] when offline)."""
+        ...
+
+
+class MemoryPresence:
+    """The in-process Presence: user → platform → connection IDs."""
+
+    def __init__(self) -> None:
+        self._conns: dict[str, dict[int, set[str]]] = {}
+
+    async def set_online(self, user_id: str, platform_id: int, conn_id: str) -> None:
+        """Register connection `conn_id` of `user_id` on `platform_id`."""
+        self._conns.setdefault(user_id, {}).setdefault(platform_id, set()).add(conn_id)
+
+    async def set_offline(self, user_id: str, platform_id: int, conn_id: str) -> None:
+        """Forget connection `conn_id`; empty platforms and users are dropped."""
+        platforms = self._conns.get(user_id)
+        if platforms is None:
+            return
+        conns = platforms.get(platform_id)
+        if conns is None:
+            return
+        conns.discard(conn_id)
+        if not conns:
+            del platforms[platform_id]
+        if not platforms:
+            del self._conns[user_id]
+
+    async def online_platforms(self, user_ids: Iterable[str]) -> dict[str, list[int]]:
+        """For each requested user, its online platform IDs sorted ascending ([] when offline)."""
+        return {u: sorted(self._conns.get(u, {})) for u in dict.fromkeys(user_ids)}
