@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable
+from operator import attrgetter
 from typing import Any, Final, TypeVar, cast
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
@@ -113,7 +114,25 @@ def _b64(data: bytes) -> str | None:
 # --- encoding ---------------------------------------------------------------------------------------------
 
 _MAP_SCALAR, _MAP_BYTES, _MAP_MESSAGE = range(3)
-_enc_plans: dict[Descriptor, tuple[tuple[str, int, int], ...]] = {}
+
+
+class _EncPlan:
+    """How to write one message class: a template dict in field order, plain scalars read in one call."""
+
+    __slots__ = ("others", "scalar_names", "scalars", "template", "wrapper")
+
+    def __init__(self, desc: Descriptor) -> None:
+        self.wrapper = desc.full_name in _WRAPPERS
+        self.template: dict[str, Any] = {f.name: None for f in desc.fields}
+        names = [f.name for f in desc.fields if _kind(f) == _SCALAR]
+        self.scalar_names = tuple(names)
+        self.scalars: Callable[[Message], tuple[Any, ...]] | None = None
+        if len(names) == 1:  # attrgetter of one name returns the value, not a tuple
+            single = attrgetter(names[0])
+            self.scalars = lambda m: (single(m),)
+        elif names:
+            self.scalars = attrgetter(*names)
+        self.others = tuple((f.name, _kind(f), _map_value_kind(f)) for f in desc.fields if _kind(f) != _SCALAR)
 
 
 def _map_value_kind(field: FieldDescriptor) -> int:
@@ -123,40 +142,44 @@ def _map_value_kind(field: FieldDescriptor) -> int:
     return _MAP_MESSAGE if vt == _T.TYPE_MESSAGE else _MAP_BYTES if vt == _T.TYPE_BYTES else _MAP_SCALAR
 
 
-def _enc_plan(desc: Descriptor) -> tuple[tuple[str, int, int], ...]:
-    plan = _enc_plans.get(desc)
-    if plan is None:
-        plan = _enc_plans[desc] = tuple((f.name, _kind(f), _map_value_kind(f)) for f in desc.fields)
-    return plan
+_enc_plans: dict[type[Message], _EncPlan] = {}
 
 
 def _encode_message(m: Message) -> Any:
-    desc = cast(Descriptor, m.DESCRIPTOR)
-    if desc.full_name in _WRAPPERS:
+    plan = _enc_plans.get(type(m))
+    if plan is None:
+        plan = _enc_plans[type(m)] = _EncPlan(cast(Descriptor, m.DESCRIPTOR))
+    if plan.wrapper:
         value = m.value  # type: ignore[attr-defined]
         return base64.b64encode(value).decode("ascii") if isinstance(value, bytes) else value
-    out: dict[str, Any] = {}
-    for name, kind, map_kind in _enc_plan(desc):
-        if kind == _SCALAR:
-            out[name] = getattr(m, name)
-        elif kind == _BYTES:
+    out = plan.template.copy()
+    if plan.scalars is not None:
+        out.update(zip(plan.scalar_names, plan.scalars(m), strict=True))
+    for name, kind, map_kind in plan.others:
+        if kind == _BYTES:
             out[name] = _b64(getattr(m, name))
         elif kind == _MESSAGE or kind == _WRAPPER:
-            out[name] = _encode_message(getattr(m, name)) if m.HasField(name) else None
+            if m.HasField(name):
+                out[name] = _encode_message(getattr(m, name))
         elif kind == _REPEATED:
             v = getattr(m, name)
-            out[name] = list(v) if v else None
+            if v:
+                out[name] = list(v)
         elif kind == _REPEATED_MESSAGE:
             v = getattr(m, name)
-            out[name] = [_encode_message(x) for x in v] if v else None
+            if v:
+                out[name] = [_encode_message(x) for x in v]
         elif kind == _MAP:
             v = getattr(m, name)
-            out[name] = _encode_map(map_kind, v) if v else None
+            if v:
+                out[name] = _encode_map(map_kind, v)
         elif kind == _OPTIONAL:
-            out[name] = _b64_or_value(getattr(m, name)) if m.HasField(name) else None
+            if m.HasField(name):
+                out[name] = _b64_or_value(getattr(m, name))
         else:  # _REPEATED_BYTES
             v = getattr(m, name)
-            out[name] = [base64.b64encode(x).decode("ascii") for x in v] if v else None
+            if v:
+                out[name] = [base64.b64encode(x).decode("ascii") for x in v]
     return out
 
 
@@ -331,6 +354,8 @@ def _decode_into(m: Message, data: Any, path: str) -> None:
                 raise _type_error(value, plan.struct, fpath, f.go_type)
             setattr(m, name, v)
         elif kind == _MESSAGE:
+            if not isinstance(value, dict):
+                raise _type_error(value, plan.struct, fpath, f.go_type)
             sub = getattr(m, name)
             _decode_into(sub, value, fpath)
             sub.SetInParent()
@@ -348,6 +373,17 @@ def _decode_into(m: Message, data: Any, path: str) -> None:
             _decode_list(m, f, value, plan.struct, fpath)
 
 
+def _zero(field: FieldDescriptor) -> Any:
+    t = field.type
+    if t == _T.TYPE_STRING:
+        return ""
+    if t == _T.TYPE_BYTES:
+        return b""
+    if t == _T.TYPE_BOOL:
+        return False
+    return 0.0 if t in (_T.TYPE_DOUBLE, _T.TYPE_FLOAT) else 0
+
+
 def _decode_list(m: Message, f: _Field, value: Any, struct: str, path: str) -> None:
     if not isinstance(value, list):
         raise _type_error(value, struct, path, f.go_type)
@@ -357,10 +393,12 @@ def _decode_list(m: Message, f: _Field, value: Any, struct: str, path: str) -> N
         for item in value:
             sub = target.add()
             if item is not None:
+                if not isinstance(item, dict):
+                    raise _type_error(item, struct, path, f.go_type)
                 _decode_into(sub, item, path)
         return
     check = _scalar_checker(f.field)
-    zero = f.field.default_value
+    zero = _zero(f.field)
     items = []
     for item in value:
         if item is None:
@@ -400,11 +438,13 @@ def _decode_map(m: Message, f: _Field, value: Any, struct: str, path: str) -> No
                     if v is _MISMATCH:
                         raise _type_error(item, struct, path, f.go_type)
                     sub.value = v
-                else:
+                elif isinstance(item, dict):
                     _decode_into(sub, item, path)
+                else:
+                    raise _type_error(item, struct, path, f.go_type)
             continue
         if item is None:
-            target[key] = value_field.default_value
+            target[key] = _zero(value_field)
             continue
         v = _scalar_checker(value_field)(item)
         if v is _MISMATCH:
