@@ -35,6 +35,7 @@ test: $(VENV)/.installed-test
 	failed=()
 	scripts/check || failed+=(check)
 	$(BIN)/python -m pytest $(PYTEST_ARGS) || failed+=(pytest)
+	$(BIN)/python -m pytest -q -m e2e tests/e2e || failed+=(e2e)
 	if (( $${#failed[@]} )); then echo "make test: FAILED: $${failed[*]}" >&2; exit 1; fi
 	echo "make test: all green" >&2
 
