@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from openim.gateway import frames
+from openim.gateway import _gob
 from openim.gateway.frames import (
     FrameCodec,
     FrameError,
@@ -107,7 +107,7 @@ def test_all_zero_value_bytes() -> None:
 def test_signed_int_encoding(value: int, encoded: str) -> None:
     """gob signed ints: zig-zag then a byte count for anything ≥ 128 (the spec's examples)."""
     out = bytearray()
-    frames._put_int(out, value)
+    _gob.put_int(out, value)
     assert out.hex() == encoded
 
 
@@ -116,13 +116,13 @@ def test_signed_int_encoding(value: int, encoded: str) -> None:
 
 def _uint(u: int) -> bytes:
     out = bytearray()
-    frames._put_uint(out, u)
+    _gob.put_uint(out, u)
     return bytes(out)
 
 
 def _int(i: int) -> bytes:
     out = bytearray()
-    frames._put_int(out, i)
+    _gob.put_int(out, i)
     return bytes(out)
 
 
