@@ -11,6 +11,8 @@ from openim.storage import migrate as _migrate
 from openim.storage.config import ClientConfigRepo
 from openim.storage.conversation import ConversationRepo
 from openim.storage.db import Db
+from openim.storage.friend import FriendRepo
+from openim.storage.group import GroupRepo
 from openim.storage.msg import MsgRepo
 from openim.storage.user import UserRepo
 from openim.storage.version import VersionRepo
@@ -28,6 +30,8 @@ class Storage:
         self.msg = MsgRepo(db)
         self.conversation = ConversationRepo(db)
         self.version = VersionRepo(db)
+        self.friend = FriendRepo(db)
+        self.group = GroupRepo(db)
 
     async def close(self) -> None:
         """Close the pool; repositories must not be used afterwards."""

@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["ClientConfigEntry", "Conversation", "User"]
+__all__ = [
+    "Black",
+    "ClientConfigEntry",
+    "Conversation",
+    "Friend",
+    "FriendRequest",
+    "Group",
+    "GroupMember",
+    "GroupRequest",
+    "User",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +41,7 @@ class ClientConfigEntry:
     key: str
     user_id: str
     value: str
+
 
 # --- messages and conversations ------------------------------------------------------------------------------
 
@@ -62,3 +73,102 @@ class Conversation:
     is_msg_destruct: bool
     msg_destruct_time: int
     latest_msg_destruct_time: int
+
+
+# --- social graph: friend, friend_request, black, group, group_member, group_request -----------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Friend:
+    """One row of `friend`: `friend_user_id` is in `owner_user_id`'s list (one direction; delete is one-sided)."""
+
+    owner_user_id: str
+    friend_user_id: str
+    remark: str
+    create_time: int
+    add_source: int
+    operator_user_id: str
+    ex: str
+    is_pinned: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FriendRequest:
+    """One row of `friend_request`; `handle_result` 0 pending, 1 agreed, -1 refused."""
+
+    from_user_id: str
+    to_user_id: str
+    handle_result: int
+    req_msg: str
+    create_time: int
+    handler_user_id: str
+    handle_msg: str
+    handle_time: int
+    ex: str
+
+
+@dataclass(frozen=True, slots=True)
+class Black:
+    """One row of `black`: `owner_user_id` blocks messages from `block_user_id`."""
+
+    owner_user_id: str
+    block_user_id: str
+    create_time: int
+    add_source: int
+    operator_user_id: str
+    ex: str
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """One row of `group`; `status` 0 ok, 2 dismissed, 3 muted (protocol.constants.GroupStatus)."""
+
+    group_id: str
+    group_name: str
+    notification: str
+    introduction: str
+    face_url: str
+    create_time: int
+    ex: str
+    status: int
+    creator_user_id: str
+    group_type: int
+    need_verification: int
+    look_member_info: int
+    apply_member_friend: int
+    notification_update_time: int
+    notification_user_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class GroupMember:
+    """One row of `group_member`; empty `nickname`/`face_url` mean "the user's own" (services fill them in)."""
+
+    group_id: str
+    user_id: str
+    nickname: str
+    face_url: str
+    role_level: int
+    join_time: int
+    join_source: int
+    inviter_user_id: str
+    operator_user_id: str
+    mute_end_time: int
+    ex: str
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRequest:
+    """One row of `group_request`: `user_id` asks to join (or was invited into) `group_id`."""
+
+    group_id: str
+    user_id: str
+    handle_result: int
+    req_msg: str
+    handled_msg: str
+    req_time: int
+    handle_user_id: str
+    handled_time: int
+    join_source: int
+    inviter_user_id: str
+    ex: str

@@ -30,8 +30,14 @@ from sqlalchemy import (
 )
 
 __all__ = [
+    "black",
     "client_config",
     "conversation",
+    "friend",
+    "friend_request",
+    "group",
+    "group_member",
+    "group_request",
     "metadata",
     "msg",
     "msg_user_delete",
@@ -173,4 +179,112 @@ version_log_entry = Table(
     Column("last_update", BigInteger, nullable=False),
     PrimaryKeyConstraint("kind", "d_id", "e_id"),
     Index(None, "kind", "d_id", "version"),
+)
+
+# --- social graph (migration 0003_relation): friends, friend requests, blacklist, groups, members, group requests
+# OpenIM's collections of the same names (spec §8.1). A relation's identity is its primary key (OpenIM's unique
+# index); times are ms; "never" is 0. Order rules the reads rely on: friends by is_pinned desc then create_time,
+# members by role_level desc then join_time, requests by their time desc (hence the indexes below).
+
+friend = Table(
+    "friend",
+    metadata,
+    Column("owner_user_id", _ID, nullable=False),
+    Column("friend_user_id", _ID, nullable=False),
+    Column("remark", Text, nullable=False, server_default=text("''")),
+    Column("create_time", BigInteger, nullable=False),
+    Column("add_source", Integer, nullable=False, server_default=text("0")),
+    Column("operator_user_id", _ID, nullable=False, server_default=text("''")),
+    Column("ex", Text, nullable=False, server_default=text("''")),
+    Column("is_pinned", Boolean, nullable=False, server_default=text("false")),
+    PrimaryKeyConstraint("owner_user_id", "friend_user_id"),
+    Index(None, "friend_user_id"),  # whose friend is X (profile-change fan-out)
+)
+
+friend_request = Table(
+    "friend_request",
+    metadata,
+    Column("from_user_id", _ID, nullable=False),
+    Column("to_user_id", _ID, nullable=False),
+    Column("handle_result", Integer, nullable=False, server_default=text("0")),  # 0 pending, 1 agreed, -1 refused
+    Column("req_msg", Text, nullable=False, server_default=text("''")),
+    Column("create_time", BigInteger, nullable=False),
+    Column("handler_user_id", _ID, nullable=False, server_default=text("''")),
+    Column("handle_msg", Text, nullable=False, server_default=text("''")),
+    Column("handle_time", BigInteger, nullable=False, server_default=text("0")),
+    Column("ex", Text, nullable=False, server_default=text("''")),
+    PrimaryKeyConstraint("from_user_id", "to_user_id"),
+    Index(None, "to_user_id", "create_time"),  # requests to me, newest first
+    Index(None, "from_user_id", "create_time"),  # my requests, newest first
+)
+
+black = Table(
+    "black",
+    metadata,
+    Column("owner_user_id", _ID, nullable=False),
+    Column("block_user_id", _ID, nullable=False),
+    Column("create_time", BigInteger, nullable=False),
+    Column("add_source", Integer, nullable=False, server_default=text("0")),
+    Column("operator_user_id", _ID, nullable=False, server_default=text("''")),
+    Column("ex", Text, nullable=False, server_default=text("''")),
+    PrimaryKeyConstraint("owner_user_id", "block_user_id"),
+)
+
+group = Table(  # a reserved word like `user`: by hand write SELECT * FROM "group"
+    "group",
+    metadata,
+    Column("group_id", _ID, primary_key=True),
+    Column("group_name", Text, nullable=False, server_default=text("''")),
+    Column("notification", Text, nullable=False, server_default=text("''")),
+    Column("introduction", Text, nullable=False, server_default=text("''")),
+    Column("face_url", Text, nullable=False, server_default=text("''")),
+    Column("create_time", BigInteger, nullable=False),
+    Column("ex", Text, nullable=False, server_default=text("''")),
+    Column("status", Integer, nullable=False, server_default=text("0")),  # 0 ok, 2 dismissed, 3 muted
+    Column("creator_user_id", _ID, nullable=False, server_default=text("''")),
+    Column("group_type", Integer, nullable=False, server_default=text("2")),
+    Column("need_verification", Integer, nullable=False, server_default=text("0")),
+    Column("look_member_info", Integer, nullable=False, server_default=text("0")),
+    Column("apply_member_friend", Integer, nullable=False, server_default=text("0")),
+    Column("notification_update_time", BigInteger, nullable=False, server_default=text("0")),
+    Column("notification_user_id", _ID, nullable=False, server_default=text("''")),
+    Index(None, "create_time"),
+)
+
+group_member = Table(
+    "group_member",
+    metadata,
+    Column("group_id", _ID, nullable=False),
+    Column("user_id", _ID, nullable=False),
+    Column("nickname", Text, nullable=False, server_default=text("''")),  # "" = the user's own nickname
+    Column("face_url", Text, nullable=False, server_default=text("''")),  # "" = the user's own face
+    Column("role_level", Integer, nullable=False, server_default=text("20")),  # 100 owner, 60 admin, 20 member
+    Column("join_time", BigInteger, nullable=False),
+    Column("join_source", Integer, nullable=False, server_default=text("0")),
+    Column("inviter_user_id", _ID, nullable=False, server_default=text("''")),
+    Column("operator_user_id", _ID, nullable=False, server_default=text("''")),
+    Column("mute_end_time", BigInteger, nullable=False, server_default=text("0")),
+    Column("ex", Text, nullable=False, server_default=text("''")),
+    PrimaryKeyConstraint("group_id", "user_id"),
+    Index(None, "user_id"),  # the groups a user joined
+    Index(None, "group_id", "role_level"),  # owner and admins of a group
+)
+
+group_request = Table(
+    "group_request",
+    metadata,
+    Column("group_id", _ID, nullable=False),
+    Column("user_id", _ID, nullable=False),
+    Column("handle_result", Integer, nullable=False, server_default=text("0")),  # 0 pending, 1 agreed, -1 refused
+    Column("req_msg", Text, nullable=False, server_default=text("''")),
+    Column("handled_msg", Text, nullable=False, server_default=text("''")),
+    Column("req_time", BigInteger, nullable=False),
+    Column("handle_user_id", _ID, nullable=False, server_default=text("''")),
+    Column("handled_time", BigInteger, nullable=False, server_default=text("0")),
+    Column("join_source", Integer, nullable=False, server_default=text("0")),
+    Column("inviter_user_id", _ID, nullable=False, server_default=text("''")),
+    Column("ex", Text, nullable=False, server_default=text("''")),
+    PrimaryKeyConstraint("group_id", "user_id"),
+    Index(None, "user_id", "req_time"),  # a user's own requests, newest first
+    Index(None, "group_id", "req_time"),  # requests to the groups one manages, newest first
 )
