@@ -24,6 +24,8 @@ from openim.ops.admin import create_admin_app
 from openim.ops.logging import setup_logging
 from openim.services import Services
 from openim.services.auth import AuthService
+from openim.services.friend import FriendService
+from openim.services.group import GroupService
 from openim.services.user import UserService
 from openim.settings import Settings
 from openim.storage import Storage, open_storage
@@ -69,7 +71,12 @@ class Runtime:
             multi_login_policy=settings.multiLogin.policy,
             max_num_one_end=settings.multiLogin.maxNumOneEnd,
         )
-        services = Services(auth=auth, user=UserService(storage, clock))
+        services = Services(
+            auth=auth,
+            user=UserService(storage, clock),
+            friend=FriendService(storage),
+            group=GroupService(storage),
+        )
         return cls(settings, clock, storage, tokens, services, [storage.close])
 
     async def close(self) -> None:

@@ -9,9 +9,11 @@ from fastapi import Depends, Request
 from openim.protocol.errors import ArgsError
 from openim.services import Services
 from openim.services.auth import AuthService, Caller
+from openim.services.friend import FriendService
+from openim.services.group import GroupService
 from openim.services.user import UserService
 
-__all__ = ["AuthDep", "CallerDep", "OperationID", "UserDep"]
+__all__ = ["AuthDep", "CallerDep", "FriendDep", "GroupDep", "OperationID", "UserDep"]
 
 
 def _services(request: Request) -> Services:
@@ -44,3 +46,15 @@ def _user(request: Request) -> UserService:
 
 AuthDep = Annotated[AuthService, Depends(_auth)]
 UserDep = Annotated[UserService, Depends(_user)]
+
+
+def _friend(request: Request) -> FriendService:
+    return _services(request).friend
+
+
+def _group(request: Request) -> GroupService:
+    return _services(request).group
+
+
+FriendDep = Annotated[FriendService, Depends(_friend)]
+GroupDep = Annotated[GroupService, Depends(_group)]

@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from openim.protocol.errors import OpenIMError
 
-__all__ = ["CORS_HEADERS", "EnvelopeResponse", "error_body", "go_shape", "ok_body"]
+__all__ = ["CORS_HEADERS", "EnvelopeResponse", "ExactEnvelopeResponse", "error_body", "go_shape", "ok_body"]
 
 CORS_HEADERS: dict[str, str] = {
     "Access-Control-Allow-Origin": "*",
@@ -57,3 +57,16 @@ class EnvelopeResponse(Response):
 
     def render(self, content: Any) -> bytes:
         return ok_body(content)
+
+
+class ExactEnvelopeResponse(EnvelopeResponse):
+    """The envelope for routers whose models choose null or `[]`/`{}` per field, as OpenIM's Go code does.
+
+    `data` is printed as the model made it: None is null, empty lists and maps stay empty.
+    """
+
+    def render(self, content: Any) -> bytes:
+        body: dict[str, Any] = {"errCode": 0, "errMsg": "", "errDlt": ""}
+        if content is not None:
+            body["data"] = content
+        return orjson.dumps(body)

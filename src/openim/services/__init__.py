@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from openim.services.auth import AuthService
+from openim.services.friend import FriendService
+from openim.services.group import GroupService
 from openim.services.user import UserService
 
 __all__ = ["Services"]
@@ -16,3 +18,5 @@ class Services:
 
     auth: AuthService
     user: UserService
+    friend: FriendService
+    group: GroupService
