@@ -201,7 +201,7 @@ export class JsClient {
    * A login that must be refused: resolves with the OnConnectFailed event (errCode, errMsg) and the token event
    * that came with it (OnUserTokenInvalid / OnUserTokenExpired / OnKickedOffline) if any.
    */
-  async loginRefused({ timeout = 20000 } = {}) {
+  async loginRefused({ timeout = 10000 } = {}) {
     const from = this.events.length;
     const failed = this.waitForEvent(CbEvents.OnConnectFailed, { from, timeout, failOn: [CbEvents.OnConnectSuccess] });
     failed.catch(() => {});
