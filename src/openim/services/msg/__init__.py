@@ -1,0 +1,39 @@
+"""The msg service (services/msg): send, sync, revoke, read receipts, deletes and clears — the message path.
+
+`MsgService` is assembled from one part per concern, each a module of this package: `core` (routing,
+storing through the group-commit writer, pushes after commit, the seams to the social graph), `send`
+(the SendMsg pipeline), `sync` (1001/1002/1005/1006/1007), `manage` (revoke, read, delete, clear) and `tips`
+(notification MsgData). Transports call only `MsgService`; the msg service calls no other service.
+
+Wiring (runtime.py): the writer's `on_commit` is the service's, so build them in this order::
+
+    service: MsgService
+    writer = MsgWriter(storage.msg, on_commit=lambda batch: service.on_commit(batch))
+    service = MsgService(storage, writer, bus, clock, admin_user_ids=..., friend_verify=...)
+"""
+
+from __future__ import annotations
+
+from openim.infra.bus import Push
+from openim.services.msg.core import GROUP_CHAT_UNAVAILABLE, SendStatusMap
+from openim.services.msg.manage import ManageMixin
+from openim.services.msg.send import SendMixin
+from openim.services.msg.sync import SyncMixin
+from openim.services.msg.tips import build_notification, notification_options
+
+__all__ = [
+    "GROUP_CHAT_UNAVAILABLE",
+    "MsgService",
+    "Push",
+    "SendStatusMap",
+    "build_notification",
+    "notification_options",
+]
+
+
+class MsgService(SendMixin, SyncMixin, ManageMixin):
+    """Every msg operation of OpenIM's msg RPC that clients reach, over storage, the writer and the bus.
+
+    Built as `MsgService(storage, writer, bus, clock, *, admin_user_ids, friend_verify=False,
+    send_status_ttl_s=86400, send_status_max=100_000)`; see the package docstring for the wiring.
+    """

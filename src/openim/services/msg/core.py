@@ -1,0 +1,270 @@
+"""MsgCore: what every part of the msg service shares — collaborators, routing, storing and pushing.
+
+`deliver` is the single way a message leaves: an online-only message (`history` false) is published at once
+with seq 0; any other goes through the group-commit writer, and `on_commit` — which `MsgWriter` calls after
+the commit, in seq order, before the sender is answered — publishes its push. A notification with `isSendMsg`
+is also stored as a copy in the chat conversation (OpenIM's msgtransfer does the same). Recipients follow
+gateway-protocol.md §5.2: the receiver plus the sender's own devices (senderSync) for single and notification
+chats, every member for groups.
+
+The group and friend reads are seams (`_group_member_ids`, `_group_send_info`): they use the social-graph
+repositories when the storage has them, and refuse group traffic with a clear ArgsError when it does not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict, deque
+from dataclasses import dataclass
+from typing import Any
+
+from google.protobuf.message import Message
+
+from openim.infra.bus import TOPIC_PUSH, Bus, Push
+from openim.infra.clock import Clock
+from openim.protocol.constants import (
+    OPT_HISTORY,
+    OPT_IS_NOT_NOTIFICATION,
+    OPT_IS_SEND_MSG,
+    OPT_OFFLINE_PUSH,
+    OPT_SENDER_SYNC,
+    OPT_UNREAD_COUNT,
+    ContentType,
+    SendMsgStatus,
+    SessionType,
+)
+from openim.protocol.errors import ArgsError
+from openim.protocol.ids import (
+    chat_conversation_id,
+    conversation_id_of,
+    new_client_msg_id,
+    new_server_msg_id,
+    option,
+)
+from openim.protocol.pb.sdkws_pb2 import MsgData
+from openim.services.msg.tips import build_notification, notification_options
+from openim.storage import Storage
+from openim.storage.commit import Appended, MsgWriter, NewMsg
+
+__all__ = ["GROUP_CHAT_UNAVAILABLE", "MsgCore", "SendStatusMap"]
+
+logger = logging.getLogger("openim.services")
+
+GROUP_CHAT_UNAVAILABLE = "group chat arrives with the social-graph work"
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    user_ids: tuple[str, ...]
+    operation_id: str
+
+
+class SendStatusMap:
+    """operationID → send status (1 sending, 2 success, 3 failed) for /msg/check_msg_is_send_success.
+
+    Bounded (oldest entries go first) and expiring after `ttl_s` (OpenIM keeps it 24 h in Redis). In memory:
+    a lookup on another API process than the send's finds nothing (0), as after an expiry.
+    """
+
+    def __init__(self, *, ttl_s: float = 24 * 3600, max_entries: int = 100_000) -> None:
+        self._ttl_s = ttl_s
+        self._max = max_entries
+        self._entries: OrderedDict[str, tuple[int, float]] = OrderedDict()
+
+    def set(self, operation_id: str, status: int) -> None:
+        """Remember `status` for `operation_id` (an empty operationID is not remembered)."""
+        if not operation_id:
+            return
+        self._entries.pop(operation_id, None)
+        self._entries[operation_id] = (status, time.monotonic() + self._ttl_s)
+        while len(self._entries) > self._max:
+            self._entries.popitem(last=False)
+
+    def get(self, operation_id: str) -> int:
+        """The remembered status, 0 (NotExist) when unknown or expired."""
+        entry = self._entries.get(operation_id)
+        if entry is None:
+            return SendMsgStatus.NOT_EXIST
+        status, expires = entry
+        if expires < time.monotonic():
+            del self._entries[operation_id]
+            return SendMsgStatus.NOT_EXIST
+        return status
+
+
+class MsgCore:
+    """State and plumbing shared by the parts of MsgService."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        writer: MsgWriter,
+        bus: Bus,
+        clock: Clock,
+        *,
+        admin_user_ids: list[str] | tuple[str, ...] | frozenset[str],
+        friend_verify: bool = False,
+        send_status_ttl_s: float = 24 * 3600,
+        send_status_max: int = 100_000,
+    ) -> None:
+        self.storage = storage
+        self.writer = writer
+        self.bus = bus
+        self.clock = clock
+        self.admin_user_ids = frozenset(admin_user_ids)
+        self.friend_verify = friend_verify
+        self.send_status = SendStatusMap(ttl_s=send_status_ttl_s, max_entries=send_status_max)
+        self._pending: dict[tuple[str, str], deque[_Pending]] = {}
+
+    # ---- after the commit -----------------------------------------------------------------------------------
+
+    def on_commit(self, batch: list[Appended]) -> None:
+        """MsgWriter's callback: publish the push of each committed message, in commit (seq) order.
+
+        A resend (duplicate) is pushed again to its sender's devices only, so the resending device learns
+        the seq it missed; other recipients had the first push.
+        """
+        for appended in batch:
+            key = (appended.msg.sendID, appended.msg.clientMsgID)
+            queue = self._pending.get(key)
+            if not queue:
+                continue  # stored by another service instance sharing the writer: nothing to push from here
+            pending = queue.popleft()
+            if not queue:
+                del self._pending[key]
+            user_ids = (appended.msg.sendID,) if appended.duplicate else pending.user_ids
+            if user_ids:
+                self.bus.publish(
+                    TOPIC_PUSH, Push(appended.conversation_id, appended.msg, user_ids, pending.operation_id)
+                )
+
+    # ---- routing --------------------------------------------------------------------------------------------
+
+    async def route(self, msg: MsgData, *, operation_id: str) -> Appended | None:
+        """Store (or push online only) a verified, encapsulated message; the answer for the sender.
+
+        Returns the Appended of the message the sender sees (its chat or `n_` conversation), None when the
+        message was online-only. A notification with isSendMsg also stores its chat copy.
+        """
+        if option(msg, OPT_IS_NOT_NOTIFICATION) or not option(msg, OPT_IS_SEND_MSG):
+            return await self.deliver(msg, operation_id=operation_id)
+        copy = MsgData()
+        copy.CopyFrom(msg)
+        copy.clientMsgID = new_client_msg_id(msg.sendID)  # (sendID, clientMsgID) is unique per stored message
+        copy.options.clear()
+        copy.options[OPT_OFFLINE_PUSH] = option(msg, OPT_OFFLINE_PUSH)
+        copy.options[OPT_UNREAD_COUNT] = option(msg, OPT_UNREAD_COUNT)
+        msg.options[OPT_OFFLINE_PUSH] = False
+        msg.options[OPT_UNREAD_COUNT] = False
+        results = await asyncio.gather(
+            self.deliver(copy, operation_id=operation_id), self.deliver(msg, operation_id=operation_id)
+        )
+        return results[1]
+
+    async def deliver(self, msg: MsgData, *, operation_id: str) -> Appended | None:
+        """Push an online-only message now, or store it and let `on_commit` push it; see `route`."""
+        conversation_id = conversation_id_of(msg)
+        if not conversation_id:
+            raise ArgsError("unknown sessionType")
+        recipients = await self.recipients(msg)
+        if not option(msg, OPT_HISTORY):
+            msg.seq = 0
+            if recipients:
+                self.bus.publish(TOPIC_PUSH, Push(conversation_id, msg, recipients, operation_id))
+            return None
+        owners = await self._owners(msg, conversation_id, recipients)
+        key = (msg.sendID, msg.clientMsgID)
+        entry = _Pending(recipients, operation_id)
+        self._pending.setdefault(key, deque()).append(entry)
+        try:
+            return await self.writer.append(NewMsg(conversation_id, msg, owners))
+        except BaseException:
+            queue = self._pending.get(key)
+            if queue is not None and entry in queue:
+                queue.remove(entry)
+                if not queue:
+                    del self._pending[key]
+            raise
+
+    async def recipients(self, msg: MsgData) -> tuple[str, ...]:
+        """Who gets the push (GP §5.2): group members, or the receiver plus the sender when senderSync."""
+        if msg.sessionType in (SessionType.READ_GROUP_CHAT, SessionType.WRITE_GROUP_CHAT):
+            return tuple(await self._group_member_ids(msg.groupID))
+        users = [msg.recvID]
+        if option(msg, OPT_SENDER_SYNC) and msg.sendID != msg.recvID:
+            users.append(msg.sendID)
+        return tuple(u for u in users if u)
+
+    async def _owners(self, msg: MsgData, conversation_id: str, recipients: tuple[str, ...]) -> tuple[str, ...]:
+        if conversation_id.startswith("n_"):
+            return ()
+        if msg.sessionType == SessionType.SINGLE_CHAT:
+            return tuple(dict.fromkeys((msg.sendID, msg.recvID)))
+        if msg.sessionType == SessionType.NOTIFICATION_CHAT:
+            return (msg.recvID,)
+        # A group: every member's row is made with the conversation's first message (O(members) once),
+        # later messages write none; members joining later get theirs from the group service.
+        state = (await self.storage.msg.seq_states([conversation_id])).get(conversation_id)
+        if state is None or state.max_seq == 0:
+            return recipients
+        return ()
+
+    # ---- the msg service's own notifications ------------------------------------------------------------------
+
+    async def notify(
+        self,
+        send_id: str,
+        recv_id: str,
+        content_type: int,
+        tips: Message,
+        *,
+        session_type: int,
+        reliable: bool,
+        operation_id: str,
+    ) -> None:
+        """Send a tips notification; a failure is logged and swallowed (the request it follows succeeded)."""
+        if send_id == recv_id and content_type == ContentType.HAS_READ_RECEIPT:
+            reliable = False  # a read receipt to oneself is online only (OpenIM)
+        msg = build_notification(
+            send_id,
+            recv_id,
+            content_type,
+            tips,
+            session_type=session_type,
+            now=self.clock.now_ms(),
+            options=notification_options(reliable=reliable),
+        )
+        try:
+            await self.send_notification(msg, operation_id=operation_id)
+        except Exception:
+            logger.exception("notification %d from %s to %s failed", content_type, send_id, recv_id)
+
+    async def send_notification(self, msg: MsgData, *, operation_id: str) -> Appended | None:
+        """The internal send path: no access or permission checks (notifications, server-made messages)."""
+        if not msg.serverMsgID:
+            msg.serverMsgID = new_server_msg_id(msg.sendID)
+        if not msg.sendTime:
+            msg.sendTime = self.clock.now_ms()
+        if not msg.clientMsgID:
+            msg.clientMsgID = new_client_msg_id(msg.sendID)
+        return await self.route(msg, operation_id=operation_id)
+
+    # ---- seams for the social-graph work --------------------------------------------------------------------
+
+    def _group_repo(self) -> Any:
+        """The group repository, or raise ArgsError when this build has no group tables yet."""
+        repo = getattr(self.storage, "group", None)
+        if repo is None:
+            raise ArgsError(GROUP_CHAT_UNAVAILABLE)
+        return repo
+
+    async def _group_member_ids(self, group_id: str) -> list[str]:
+        """Every member of the group (push recipients, a group's first-message rows)."""
+        member_ids: list[str] = await self._group_repo().member_ids(group_id)
+        return member_ids
+
+    def chat_conversation_id(self, msg: MsgData) -> str:
+        """The chat conversation of `msg` (si_/sg_/sn_), whatever its isNotNotification flag."""
+        return chat_conversation_id(msg)

@@ -1,0 +1,228 @@
+"""SendMsg (WS 1003, REST /msg/send_msg): gateway-protocol.md §5.1 steps 2-4, 6 and the storing steps.
+
+Order, as OpenIM: request check (1001) → sender is the caller unless admin (1002) → encapsulate (serverMsgID,
+sendTime, option overrides by content type) → by sessionType: single (sender/receiver exist, blacklist and
+friend policy, the receiver's receive options), group (exists, not dismissed, member, mutes), notification
+chat → store and push. Unlike OpenIM the answer comes after the commit, so an acknowledged message is durable;
+a resend of a (sendID, clientMsgID) already stored answers with the stored message and stores nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openim.protocol.constants import (
+    OPT_CONVERSATION_UPDATE,
+    OPT_HISTORY,
+    OPT_OFFLINE_PUSH,
+    OPT_PERSISTENT,
+    OPT_SENDER_CONVERSATION_UPDATE,
+    OPT_SENDER_SYNC,
+    OPT_UNREAD_COUNT,
+    AppManagerLevel,
+    ContentType,
+    GroupRole,
+    GroupStatus,
+    GroupType,
+    MsgStatus,
+    RecvMsgOpt,
+    SendMsgStatus,
+    SessionType,
+    is_notification,
+)
+from openim.protocol.errors import (
+    ArgsError,
+    BlockedByPeer,
+    DismissedAlreadyError,
+    GroupIDNotFoundError,
+    MutedGroup,
+    MutedInGroup,
+    NoPermissionError,
+    NotInGroupYetError,
+    NotPeersFriend,
+    RecordNotFoundError,
+)
+from openim.protocol.ids import new_client_msg_id, new_server_msg_id, single_conversation_id
+from openim.protocol.pb import msg_pb2
+from openim.protocol.pb.sdkws_pb2 import MsgData
+from openim.services.auth import Caller
+from openim.services.msg.core import MsgCore
+
+__all__ = ["SendMixin"]
+
+# OpenIM's encapsulateMsgData: options forced off by content type (absent keys mean true, so they are set).
+_FORCED_OFF: dict[int, tuple[str, ...]] = {
+    ContentType.REVOKE: (OPT_UNREAD_COUNT, OPT_OFFLINE_PUSH),
+    ContentType.HAS_READ_RECEIPT: (
+        OPT_CONVERSATION_UPDATE,
+        OPT_SENDER_CONVERSATION_UPDATE,
+        OPT_UNREAD_COUNT,
+        OPT_OFFLINE_PUSH,
+    ),
+    ContentType.TYPING: (
+        OPT_HISTORY,
+        OPT_PERSISTENT,
+        OPT_SENDER_SYNC,
+        OPT_CONVERSATION_UPDATE,
+        OPT_SENDER_CONVERSATION_UPDATE,
+        OPT_UNREAD_COUNT,
+        OPT_OFFLINE_PUSH,
+    ),
+}
+
+
+class SendMixin(MsgCore):
+    """The send pipeline of MsgService."""
+
+    async def send(self, caller: Caller, msg: MsgData, *, operation_id: str) -> msg_pb2.SendMsgResp:
+        """Check, store (or push online only) and answer a message sent by `caller`.
+
+        The send's outcome is remembered under `operation_id` for check_msg_is_send_success.
+        """
+        self.send_status.set(operation_id, SendMsgStatus.SENDING)
+        try:
+            resp = await self._send(caller, msg, operation_id=operation_id)
+        except BaseException:
+            self.send_status.set(operation_id, SendMsgStatus.FAILED)
+            raise
+        self.send_status.set(operation_id, SendMsgStatus.SUCCESS)
+        return resp
+
+    async def check_msg_is_send_success(self, caller: Caller, operation_id: str) -> int:
+        """The status of the send made with `operation_id`: 0 unknown, 1 sending, 2 success, 3 failed."""
+        del caller  # any signed-in user (OpenIM); the operationID is the only key
+        return self.send_status.get(operation_id)
+
+    async def _send(self, caller: Caller, msg: MsgData, *, operation_id: str) -> msg_pb2.SendMsgResp:
+        _check(msg)
+        if msg.sendID != caller.user_id and not caller.is_admin:
+            raise NoPermissionError(f"user {caller.user_id} may not send as {msg.sendID}")
+        if msg.sessionType not in (
+            SessionType.SINGLE_CHAT,
+            SessionType.READ_GROUP_CHAT,
+            SessionType.NOTIFICATION_CHAT,
+        ):
+            raise ArgsError("unknown sessionType")
+        self._encapsulate(msg)
+        if msg.sessionType == SessionType.SINGLE_CHAT:
+            await self._verify_single(msg)
+        elif msg.sessionType == SessionType.READ_GROUP_CHAT:
+            await self._verify_group(msg)
+        else:
+            await self._verify_notification_chat(msg)
+        appended = await self.route(msg, operation_id=operation_id)
+        answer = appended.msg if appended is not None else msg
+        return msg_pb2.SendMsgResp(
+            serverMsgID=answer.serverMsgID, clientMsgID=answer.clientMsgID, sendTime=answer.sendTime
+        )
+
+    def _encapsulate(self, msg: MsgData) -> None:
+        msg.serverMsgID = new_server_msg_id(msg.sendID)
+        if msg.sendTime == 0:
+            msg.sendTime = self.clock.now_ms()
+        if not msg.clientMsgID:
+            msg.clientMsgID = new_client_msg_id(msg.sendID)
+        if msg.status in (0, MsgStatus.SENDING):
+            msg.status = MsgStatus.SEND_SUCCESS
+        msg.seq = 0
+        for key in _FORCED_OFF.get(msg.contentType, ()):
+            msg.options[key] = False
+
+    # ---- single chat ----------------------------------------------------------------------------------------
+
+    async def _verify_single(self, msg: MsgData) -> None:
+        if not msg.recvID:
+            raise ArgsError("recvID is empty")
+        if msg.sendID not in self.admin_user_ids and not is_notification(msg.contentType):
+            sender = await self.storage.user.get_user(msg.sendID)
+            if sender is None:
+                raise RecordNotFoundError(f"userID {msg.sendID} not found")
+            if sender.app_manager_level < AppManagerLevel.APP_ADMIN:
+                await self._check_single_chat_permission(msg.sendID, msg.recvID)
+        if not is_notification(msg.contentType):
+            await self._apply_receive_options(msg)
+
+    async def _check_single_chat_permission(self, send_id: str, recv_id: str) -> None:
+        """Seam of the social-graph work: may `send_id` message `recv_id`? (GP §5.1 step 5)
+
+        BlockedByPeer (1302) when `recv_id` has `send_id` in its blacklist; with `friend_verify`,
+        NotPeersFriend (1303) unless `send_id` is in `recv_id`'s friend list. Uses the friend repository
+        (`storage.friend`); a build without it has no blacklist or friends, so nothing can forbid the send.
+        """
+        friends: Any = getattr(self.storage, "friend", None)
+        if friends is None:
+            return
+        if await friends.is_blocked(recv_id, send_id):
+            raise BlockedByPeer(f"{recv_id} blocked {send_id}")
+        if self.friend_verify and not await friends.are_friends(recv_id, send_id):
+            raise NotPeersFriend(f"{send_id} is not a friend of {recv_id}")
+
+    async def _apply_receive_options(self, msg: MsgData) -> None:
+        """The receiver's global, then per-conversation, recvMsgOpt: 1 refuses the message, 2 mutes its push."""
+        receiver = await self.storage.user.get_user(msg.recvID)
+        if receiver is None:
+            raise RecordNotFoundError(f"userID {msg.recvID} not found")
+        if receiver.global_recv_msg_opt == RecvMsgOpt.NOT_RECEIVE:
+            raise ArgsError("message is not sent")
+        if receiver.global_recv_msg_opt == RecvMsgOpt.RECEIVE_NOT_NOTIFY:
+            msg.options[OPT_OFFLINE_PUSH] = False
+            return
+        row = await self.storage.conversation.get(msg.recvID, single_conversation_id(msg.sendID, msg.recvID))
+        if row is None:
+            return
+        if row.recv_msg_opt == RecvMsgOpt.NOT_RECEIVE and msg.contentType != ContentType.HAS_READ_RECEIPT:
+            raise ArgsError("message is not sent")
+        if row.recv_msg_opt == RecvMsgOpt.RECEIVE_NOT_NOTIFY:
+            msg.options[OPT_OFFLINE_PUSH] = False
+
+    # ---- group chat -----------------------------------------------------------------------------------------
+
+    async def _verify_group(self, msg: MsgData) -> None:
+        """GP §5.1 step 5 (group): exists, not dismissed, sender a member and not muted."""
+        if not msg.groupID:
+            raise ArgsError("groupID is empty")
+        groups = self._group_repo()
+        group = await groups.get_group(msg.groupID)
+        if group is None:
+            raise GroupIDNotFoundError(f"group {msg.groupID} not found")
+        if group.status == GroupStatus.DISMISSED and msg.contentType != ContentType.GROUP_DISMISSED_NOTIFICATION:
+            raise DismissedAlreadyError(f"group {msg.groupID} is dismissed")
+        if group.group_type == GroupType.SUPER:
+            return
+        if msg.sendID in self.admin_user_ids or is_notification(msg.contentType):
+            return
+        member = await groups.get_member(msg.groupID, msg.sendID)
+        if member is None:
+            raise NotInGroupYetError(f"{msg.sendID} is not a member of group {msg.groupID}")
+        if member.role_level == GroupRole.OWNER:
+            return
+        if member.mute_end_time >= self.clock.now_ms():
+            raise MutedInGroup(f"{msg.sendID} is muted in group {msg.groupID}")
+        if group.status == GroupStatus.MUTED and member.role_level != GroupRole.ADMIN:
+            raise MutedGroup(f"group {msg.groupID} is muted")
+
+    # ---- notification-account chat ------------------------------------------------------------------------
+
+    async def _verify_notification_chat(self, msg: MsgData) -> None:
+        """sessionType 4 (sn_): only admins and notification accounts may use it, to a user that exists.
+
+        OpenIM checks nothing on this path; a user impersonating a notification account is a hole we close.
+        """
+        if not msg.recvID:
+            raise ArgsError("recvID is empty")
+        if msg.sendID not in self.admin_user_ids:
+            sender = await self.storage.user.get_user(msg.sendID)
+            if sender is None or sender.app_manager_level < AppManagerLevel.APP_ADMIN:
+                raise NoPermissionError(f"{msg.sendID} is not a notification account")
+        if await self.storage.user.get_user(msg.recvID) is None:
+            raise RecordNotFoundError(f"userID {msg.recvID} not found")
+
+
+def _check(msg: MsgData) -> None:
+    """OpenIM's MsgData.Check(), run before anything else (ArgsError 1001)."""
+    if not msg.sendID:
+        raise ArgsError("sendID is empty")
+    if not msg.content:
+        raise ArgsError("content is empty")
+    if (msg.sessionType == SessionType.NOTIFICATION_CHAT) != (msg.contentType == ContentType.OA_NOTIFICATION):
+        raise ArgsError("notification msg must have correct session type and content type")
