@@ -1,0 +1,147 @@
+"""ReqIdentifier → service call: the WebSocket "routes" of GP §2.5, and the gateway's one error translation.
+
+Each request's `Data` is decoded into the protobuf class OpenIM defines for it, one service method is called with
+the connection's Caller, and the reply carries the same ReqIdentifier, MsgIncr and OperationID (GP §2.4).
+Errors (STYLE rule 2): an `OpenIMError` becomes ErrCode/ErrMsg with no Data and the connection stays; `Data` that
+is not valid protobuf is 1001 ArgsError (the envelope was fine, so no close); anything else is 500, logged with its
+operationID. An unknown ReqIdentifier raises ProtocolViolation: conn.py closes, as OpenIM does, and sends nothing
+a Go SDK could not decode.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from google.protobuf.message import DecodeError, Message
+
+from openim.gateway.conn import Conn, ProtocolViolation
+from openim.gateway.frames import Req, Resp
+from openim.gateway.hub import Hub
+from openim.protocol.constants import ReqIdentifier
+from openim.protocol.errors import ArgsError, OpenIMError, ServerInternalError
+from openim.protocol.pb import msg_pb2, push_pb2, sdkws_pb2
+from openim.services.msg import MsgService
+
+__all__ = ["Dispatcher"]
+
+log = logging.getLogger("openim.gateway")
+
+_Route = Callable[[Conn, Req], Awaitable[bytes]]
+M = TypeVar("M", bound=Message)
+
+
+def _decode(cls: type[M], data: bytes) -> M:
+    try:
+        return cls.FromString(data)
+    except DecodeError as exc:
+        raise ArgsError(f"{cls.DESCRIPTOR.full_name}: {exc}") from None
+
+
+class Dispatcher:
+    """Handles one decoded request of one connection and returns its reply (None: no reply)."""
+
+    def __init__(self, *, msg: MsgService, hub: Hub) -> None:
+        self._msg = msg
+        self._hub = hub
+        self._routes: dict[int, _Route] = {
+            ReqIdentifier.GET_NEWEST_SEQ: self._get_newest_seq,
+            ReqIdentifier.PULL_MSG_BY_RANGE: self._pull_by_ranges,
+            ReqIdentifier.SEND_MSG: self._send_msg,
+            ReqIdentifier.SEND_SIGNAL_MSG: self._send_signal_msg,
+            ReqIdentifier.PULL_MSG_BY_SEQ_LIST: self._pull_by_seqs,
+            ReqIdentifier.GET_CONV_MAX_READ_SEQ: self._get_conv_max_read_seq,
+            ReqIdentifier.PULL_CONV_LAST_MESSAGE: self._pull_conv_last_message,
+            ReqIdentifier.LOGOUT_MSG: self._logout,
+            ReqIdentifier.SET_BACKGROUND_STATUS: self._set_background,
+            ReqIdentifier.SUB_USER_ONLINE_STATUS: self._sub_user_online_status,
+        }
+
+    async def handle(self, conn: Conn, req: Req) -> Resp | None:
+        route = self._routes.get(req.req_identifier)
+        if route is None:
+            raise ProtocolViolation(f"unknown reqIdentifier {req.req_identifier}")
+        err_code, err_msg, data = 0, "", b""
+        try:
+            data = await route(conn, req)
+        except OpenIMError as exc:
+            err_code, err_msg = exc.code, exc.message
+            log.info(
+                "ws %d: %s %s",
+                req.req_identifier,
+                exc.code,
+                exc.detail,
+                extra={"operationID": req.operation_id, "userID": conn.user_id, "errCode": exc.code},
+            )
+        except Exception:
+            log.exception(
+                "ws %d failed",
+                req.req_identifier,
+                extra={"operationID": req.operation_id, "userID": conn.user_id, "errCode": 500},
+            )
+            err_code, err_msg = ServerInternalError.code, ServerInternalError.msg
+        resp = Resp(
+            req_identifier=req.req_identifier,
+            msg_incr=req.msg_incr,
+            operation_id=req.operation_id,
+            err_code=err_code,
+            err_msg=err_msg,
+            data=data,
+        )
+        if req.req_identifier == ReqIdentifier.LOGOUT_MSG and err_code == 0:
+            conn.send(resp)
+            conn.close("logout")
+            return None
+        return resp
+
+    # ---- routes -------------------------------------------------------------------------------------------
+
+    async def _get_newest_seq(self, conn: Conn, req: Req) -> bytes:
+        resp = await self._msg.get_max_seq(conn.caller, _decode(sdkws_pb2.GetMaxSeqReq, req.data))
+        return resp.SerializeToString()
+
+    async def _pull_by_ranges(self, conn: Conn, req: Req) -> bytes:
+        resp = await self._msg.pull_by_ranges(conn.caller, _decode(sdkws_pb2.PullMessageBySeqsReq, req.data))
+        return resp.SerializeToString()
+
+    async def _send_msg(self, conn: Conn, req: Req) -> bytes:
+        msg = _decode(sdkws_pb2.MsgData, req.data)
+        resp = await self._msg.send(conn.caller, msg, operation_id=req.operation_id)
+        return resp.SerializeToString()
+
+    async def _send_signal_msg(self, conn: Conn, req: Req) -> bytes:
+        raise ArgsError("signal messages are not supported")  # OpenIM calls SendMsg with a nil request: an error
+
+    async def _pull_by_seqs(self, conn: Conn, req: Req) -> bytes:
+        resp = await self._msg.pull_by_seqs(conn.caller, _decode(msg_pb2.GetSeqMessageReq, req.data))
+        return resp.SerializeToString()
+
+    async def _get_conv_max_read_seq(self, conn: Conn, req: Req) -> bytes:
+        decoded = _decode(msg_pb2.GetConversationsHasReadAndMaxSeqReq, req.data)
+        resp = await self._msg.get_has_read_and_max_seq(conn.caller, decoded)
+        return resp.SerializeToString()
+
+    async def _pull_conv_last_message(self, conn: Conn, req: Req) -> bytes:
+        resp = await self._msg.get_last_message(conn.caller, _decode(msg_pb2.GetLastMessageReq, req.data))
+        return resp.SerializeToString()
+
+    async def _logout(self, conn: Conn, req: Req) -> bytes:
+        # OpenIM deletes the (user, platform) offline-push token here; there is no push-token store yet.
+        _decode(push_pb2.DelUserPushTokenReq, req.data)
+        return push_pb2.DelUserPushTokenResp().SerializeToString()
+
+    async def _set_background(self, conn: Conn, req: Req) -> bytes:
+        decoded = _decode(sdkws_pb2.SetAppBackgroundStatusReq, req.data)
+        conn.background = decoded.isBackground
+        return b""
+
+    async def _sub_user_online_status(self, conn: Conn, req: Req) -> bytes:
+        sub = _decode(sdkws_pb2.SubUserOnlineStatus, req.data)
+        self._hub.subscribe(conn, sub.subscribeUserID, sub.unsubscribeUserID)
+        tips = sdkws_pb2.SubUserOnlineStatusTips()
+        if sub.subscribeUserID:
+            online = await self._hub.online_platforms(list(sub.subscribeUserID))
+            for user_id in sub.subscribeUserID:
+                tips.subscribers.add(userID=user_id, onlinePlatformIDs=online.get(user_id, []))
+        return tips.SerializeToString()

@@ -1,0 +1,172 @@
+"""The connections on this node: user_id → platform_id → [Conn], the multi-login policy, presence, 2005 watchers.
+
+Owns GP §1.8 at connect time: policy 1 (default) kicks the user's connections on the same platform whose token
+differs from the new one; 4 does the same within the platform's class; 5 kicks non-PC connections when the new one
+is not PC; 0 kicks nothing. A kicked connection gets 2002 and is closed, and its token is marked kicked through
+`AuthService.kick_tokens`, so reconnecting with it fails with 1506. A reconnect with the same token never kicks.
+
+Presence: every registered connection is online in `infra.presence` until it is unregistered. Online-status
+subscriptions (2005) are per connection; when a user's set of platforms changes because one of *this node's*
+connections came or went, the watchers on this node get a 2005 frame with the new platforms. Changes caused on
+other nodes are not seen (presence has no change events yet; with the Redis presence this needs a bus topic).
+No I/O of its own beyond the Conn methods; it never awaits while its maps are inconsistent.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from openim.gateway.conn import Conn
+from openim.gateway.frames import Resp
+from openim.infra.presence import Presence
+from openim.protocol.constants import PLATFORM_CLASS, MultiLoginPolicy, ReqIdentifier
+from openim.protocol.pb import sdkws_pb2
+from openim.services.auth import AuthService
+
+__all__ = ["Hub"]
+
+log = logging.getLogger("openim.gateway")
+_PC = PLATFORM_CLASS[3]  # Windows
+
+
+class Hub:
+    """Local connection registry of one gateway."""
+
+    def __init__(self, *, auth: AuthService, presence: Presence, policy: int) -> None:
+        self._auth = auth
+        self._presence = presence
+        self._policy = MultiLoginPolicy(policy)
+        self._users: dict[str, dict[int, list[Conn]]] = {}
+        self._watchers: dict[str, set[Conn]] = {}  # watched user → connections subscribed to it
+        self.count = 0
+
+    # ---- lookup -------------------------------------------------------------------------------------------
+
+    def conns(self, user_id: str) -> list[Conn]:
+        """Every live connection of a user on this node, in registration order per platform."""
+        platforms = self._users.get(user_id)
+        if not platforms:
+            return []
+        return [c for conns in platforms.values() for c in conns]
+
+    def platforms(self, user_id: str) -> list[int]:
+        """The platforms a user is connected on at this node."""
+        return sorted(self._users.get(user_id, {}))
+
+    @property
+    def user_count(self) -> int:
+        return len(self._users)
+
+    def all_conns(self) -> Iterable[Conn]:
+        for platforms in self._users.values():
+            for conns in platforms.values():
+                yield from conns
+
+    # ---- connect and disconnect ---------------------------------------------------------------------------
+
+    async def register(self, conn: Conn) -> None:
+        """Add a connection after applying the multi-login policy; mark it online; tell watchers of its user."""
+        kicked = self._to_kick(conn)
+        before = self.platforms(conn.user_id)
+        for old in kicked:
+            self._remove(old)
+            old.kick()  # its read loop ends, and unregister() marks it offline
+        self._users.setdefault(conn.user_id, {}).setdefault(conn.platform_id, []).append(conn)
+        self.count += 1
+        if kicked:
+            log.info("%r kicks %s (multiLogin policy %d)", conn, kicked, self._policy)
+            await self._auth.kick_tokens(sorted({old.token for old in kicked}))
+        conn.online = True
+        await self._presence.set_online(conn.user_id, conn.platform_id, conn.conn_id)
+        if self.platforms(conn.user_id) != before:
+            await self._notify_watchers(conn.user_id)
+
+    async def unregister(self, conn: Conn) -> None:
+        """Forget a connection that ended (a kicked one was removed already); mark it offline; tell watchers."""
+        self.subscribe(conn, (), list(conn.subscriptions))
+        removed = self._remove(conn)
+        if conn.online:
+            conn.online = False
+            await self._presence.set_offline(conn.user_id, conn.platform_id, conn.conn_id)
+        if removed and conn.platform_id not in self._users.get(conn.user_id, {}):
+            await self._notify_watchers(conn.user_id)
+
+    def _remove(self, conn: Conn) -> bool:
+        platforms = self._users.get(conn.user_id)
+        conns = platforms.get(conn.platform_id) if platforms else None
+        if platforms is None or conns is None or conn not in conns:
+            return False
+        conns.remove(conn)
+        if not conns:
+            del platforms[conn.platform_id]
+            if not platforms:
+                del self._users[conn.user_id]
+        self.count -= 1
+        return True
+
+    def _to_kick(self, new: Conn) -> list[Conn]:
+        """The existing connections the new one replaces under the policy (never those with the same token)."""
+        policy = self._policy
+        if policy == MultiLoginPolicy.DEFAULT_NOT_KICK:
+            return []
+        existing = self.conns(new.user_id)
+        if policy == MultiLoginPolicy.ALL_LOGIN_BUT_SAME_TERM_KICK:
+            same = [c for c in existing if c.platform_id == new.platform_id]
+        elif policy == MultiLoginPolicy.ALL_LOGIN_BUT_SAME_CLASS_KICK:
+            same = [c for c in existing if PLATFORM_CLASS[c.platform_id] == PLATFORM_CLASS[new.platform_id]]
+        else:  # PC_AND_OTHER
+            if PLATFORM_CLASS[new.platform_id] == _PC:
+                return []
+            same = [c for c in existing if PLATFORM_CLASS[c.platform_id] != _PC]
+        return [c for c in same if c.token != new.token]
+
+    def kick(self, user_id: str, platform_id: int, tokens: Iterable[str] = ()) -> list[Conn]:
+        """Kick the user's connections on a platform, only those logged in with `tokens` if any are given."""
+        wanted = set(tokens)
+        victims = [c for c in self._users.get(user_id, {}).get(platform_id, []) if not wanted or c.token in wanted]
+        for conn in victims:
+            self._remove(conn)
+            conn.kick()
+        return victims
+
+    # ---- online-status subscriptions (2005) ---------------------------------------------------------------
+
+    def subscribe(self, conn: Conn, add: Iterable[str], remove: Iterable[str]) -> None:
+        """Change the set of users a connection watches (OpenIM Subscription.Sub)."""
+        for user_id in remove:
+            conn.subscriptions.discard(user_id)
+            watchers = self._watchers.get(user_id)
+            if watchers is not None:
+                watchers.discard(conn)
+                if not watchers:
+                    del self._watchers[user_id]
+        if conn.closing:
+            return
+        for user_id in add:
+            if user_id:
+                conn.subscriptions.add(user_id)
+                self._watchers.setdefault(user_id, set()).add(conn)
+
+    async def online_platforms(self, user_ids: list[str]) -> dict[str, list[int]]:
+        """Platforms each user is online on, as presence knows it (all nodes)."""
+        return await self._presence.online_platforms(user_ids)
+
+    async def _notify_watchers(self, user_id: str) -> None:
+        watchers = self._watchers.get(user_id)
+        if not watchers:
+            return
+        platforms = (await self._presence.online_platforms([user_id])).get(user_id, [])
+        tips = sdkws_pb2.SubUserOnlineStatusTips(
+            subscribers=[sdkws_pb2.SubUserOnlineStatusElem(userID=user_id, onlinePlatformIDs=platforms)]
+        )
+        resp = Resp(
+            req_identifier=int(ReqIdentifier.SUB_USER_ONLINE_STATUS),
+            msg_incr="",
+            operation_id="",
+            err_code=0,
+            err_msg="",
+            data=tips.SerializeToString(),
+        )
+        for conn in list(watchers):
+            conn.send(resp)

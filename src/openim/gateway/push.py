@@ -1,0 +1,79 @@
+"""Bus subscribers of the gateway: committed messages out to local connections (2001), kicks (2002).
+
+Topic "push" (`infra.bus.Push`): every local connection of every recipient gets one 2001 frame whose
+`PushMessages` holds one entry keyed by the conversation ID, in `notificationMsgs` for `n_` conversations else in
+`msgs`, with OperationID = the sending request's and MsgIncr "" (GP §5.3). An iOS connection in background (2004)
+is skipped, so offline push applies to it. Frames are queued synchronously in the bus's delivery order, so the
+messages of a conversation reach each connection in seq order; each event is encoded once per codec variant.
+
+Topic "kick" (`infra.bus.Kick(user_id, platform_id, tokens)`, published by the auth service): the matching
+local connections get 2002 and are closed.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from openim.gateway.frames import Resp
+from openim.gateway.hub import Hub
+from openim.infra.bus import Kick, Push
+from openim.protocol.constants import IOS, ReqIdentifier
+from openim.protocol.pb import sdkws_pb2
+
+__all__ = ["PushDelivery", "push_messages"]
+
+log = logging.getLogger("openim.gateway")
+
+
+def push_messages(conversation_id: str, msg: sdkws_pb2.MsgData) -> sdkws_pb2.PushMessages:
+    """The 2001 payload for one message: one map entry, in notificationMsgs when the conversation is `n_`."""
+    push = sdkws_pb2.PushMessages()
+    target = push.notificationMsgs if conversation_id.startswith("n_") else push.msgs
+    target[conversation_id].Msgs.append(msg)
+    return push
+
+
+class PushDelivery:
+    """Delivers bus events to the connections of one Hub."""
+
+    def __init__(self, hub: Hub) -> None:
+        self._hub = hub
+
+    def on_push(self, event: object) -> None:
+        """Queue one 2001 frame per local connection of each recipient (synchronously: keeps the bus's order)."""
+        if not isinstance(event, Push):
+            log.warning("push: ignoring %r", type(event))
+            return
+        hub = self._hub
+        targets = [
+            conn
+            for user_id in dict.fromkeys(event.user_ids)
+            for conn in hub.conns(user_id)
+            if not (conn.background and conn.platform_id == IOS)
+        ]
+        if not targets:
+            return
+        resp = Resp(
+            req_identifier=int(ReqIdentifier.PUSH_MSG),
+            msg_incr="",
+            operation_id=event.operation_id,
+            err_code=0,
+            err_msg="",
+            data=push_messages(event.conversation_id, event.msg).SerializeToString(),
+        )
+        encoded: dict[tuple[str, bool], bytes] = {}
+        for conn in targets:
+            key = (conn.codec.kind, conn.codec.gzip)
+            frame = encoded.get(key)
+            if frame is None:
+                frame = encoded[key] = conn.codec.encode_resp(resp)
+            conn.send_encoded(frame)
+
+    def on_kick(self, event: object) -> None:
+        """Send 2002 to, and close, the local connections of (user, platform) that use one of the event's tokens."""
+        if not isinstance(event, Kick):
+            log.warning("kick: ignoring %r", type(event))
+            return
+        kicked = self._hub.kick(event.user_id, event.platform_id, event.tokens)
+        if kicked:
+            log.info("kick %s/%s: closed %d connection(s)", event.user_id, event.platform_id, len(kicked))
