@@ -18,7 +18,9 @@ import uvicorn
 
 from openim.api.app import create_app
 from openim.gateway.server import GatewayServer
+from openim.infra.bus import Bus, MemoryBus
 from openim.infra.clock import Clock, SystemClock
+from openim.infra.presence import MemoryPresence, Presence
 from openim.infra.tokens import MemoryTokenStore, TokenStore
 from openim.ops.admin import create_admin_app
 from openim.ops.logging import setup_logging
@@ -26,9 +28,11 @@ from openim.services import Services
 from openim.services.auth import AuthService
 from openim.services.friend import FriendService
 from openim.services.group import GroupService
+from openim.services.msg import MsgService
 from openim.services.user import UserService
 from openim.settings import Settings
 from openim.storage import Storage, open_storage
+from openim.storage.commit import MsgWriter
 
 __all__ = ["ROLES", "PortInUse", "Runtime", "run"]
 
@@ -49,6 +53,9 @@ class Runtime:
     storage: Storage
     tokens: TokenStore
     services: Services
+    bus: Bus
+    presence: Presence
+    msg: MsgService
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     @classmethod
@@ -77,7 +84,12 @@ class Runtime:
             friend=FriendService(storage),
             group=GroupService(storage),
         )
-        return cls(settings, clock, storage, tokens, services, [storage.close])
+        bus, presence = MemoryBus(), MemoryPresence()
+        msg: MsgService
+        writer = MsgWriter(storage.msg, on_commit=lambda batch: msg.on_commit(batch))
+        msg = MsgService(storage, writer, bus, clock, admin_user_ids=list(admins.userIDs))
+        closers: list[Callable[[], Awaitable[None]]] = [storage.close, bus.close, writer.close]  # reversed at close
+        return cls(settings, clock, storage, tokens, services, bus, presence, msg, closers)
 
     async def close(self) -> None:
         for closer in reversed(self._closers):
@@ -150,7 +162,15 @@ async def run(settings: Settings, roles: tuple[str, ...] = ROLES, *, ready: asyn
         elif role == "admin":
             server, task = _uvicorn(create_admin_app(runtime.storage), sock)
         else:
-            gateway = GatewayServer(settings.msggateway)
+            gateway = GatewayServer(
+                settings.msggateway,
+                auth=runtime.services.auth,
+                msg=runtime.msg,
+                bus=runtime.bus,
+                presence=runtime.presence,
+                clock=runtime.clock,
+                multi_login_policy=settings.multiLogin.policy,
+            )
             gateways.append(gateway)
             tasks.append(gateway.serve(sock))
             log.info("msggateway listening on %s:%s", *sock.getsockname()[:2])
