@@ -1,0 +1,127 @@
+"""Local connections (GP §1.8): multi-login policies at connect, token kicks, presence, counts."""
+
+from __future__ import annotations
+
+import pytest
+
+from openim.protocol.constants import ReqIdentifier
+
+from .conftest import Gateway, Sdk
+
+ANDROID, IOS, WINDOWS, WEB, LINUX = 2, 1, 3, 5, 7
+
+
+async def kicked(sdk: Sdk) -> None:
+    """The connection got the 2002 frame and was then closed."""
+    frame = await sdk.push()
+    assert frame.req_identifier == ReqIdentifier.KICK_ONLINE_MSG
+    await sdk.closed()
+
+
+async def alive(sdk: Sdk) -> None:
+    assert (await sdk.request(ReqIdentifier.SET_BACKGROUND_STATUS)).err_code == 0
+
+
+async def rest_err_code(gw: Gateway, token: str) -> int:
+    resp = await gw.http.post(
+        "/user/get_users_info", json={"userIDs": ["alice"]}, headers={"token": token, "operationID": "op-rest"}
+    )
+    code: int = resp.json()["errCode"]
+    return code
+
+
+async def test_same_platform_new_token_kicks_old_connection(gateway: Gateway) -> None:
+    """Policy 1: a second login on the same platform kicks the first (2002 then close); its token then gets 1506."""
+    old_token = await gateway.token("alice", WEB)
+    old = await gateway.connect("alice", WEB, sdk="js", token=old_token)
+    new = await gateway.connect("alice", WEB, sdk="js")
+    await kicked(old)
+    await alive(new)
+    assert await rest_err_code(gateway, old_token) == 1506
+    assert gateway.server.hub.count == 1
+
+
+async def test_same_token_reconnect_does_not_kick(gateway: Gateway) -> None:
+    """A reconnect with the same token on the same platform keeps both connections."""
+    token = await gateway.token("alice", WEB)
+    first = await gateway.connect("alice", WEB, sdk="js", token=token)
+    second = await gateway.connect("alice", WEB, sdk="js", token=token)
+    await alive(first)
+    await alive(second)
+    assert gateway.server.hub.count == 2
+
+
+async def test_other_platform_is_not_kicked(gateway: Gateway) -> None:
+    """Policy 1: a login on another platform leaves existing connections alone."""
+    web = await gateway.connect("alice", WEB, sdk="js")
+    phone = await gateway.connect("alice", ANDROID, sdk="go")
+    await alive(web)
+    await alive(phone)
+    assert gateway.server.hub.platforms("alice") == [ANDROID, WEB]
+
+
+async def test_kicked_token_is_marked_by_the_gateway(gateway: Gateway) -> None:
+    """The gateway itself marks the kicked connection's token kicked (AuthService.kick_tokens)."""
+    auth = gateway.runtime.services.auth
+    old_token = await gateway.token("alice", ANDROID)
+    old = await gateway.connect("alice", ANDROID, token=old_token)
+    # A second valid token of the same platform, issued without kicking (as under policy 0 or another node).
+    new_token = await gateway.token("alice", ANDROID)
+    await gateway.runtime.tokens.set_tokens("alice", "Android", {old_token: 0}, 3600)
+    assert (await auth.parse_token(old_token)).user_id == "alice"
+    await gateway.connect("alice", ANDROID, token=new_token)
+    await kicked(old)
+    assert await rest_err_code(gateway, old_token) == 1506
+
+
+@pytest.mark.parametrize("policy", [0])
+async def test_policy_0_kicks_nobody(gateway: Gateway) -> None:
+    """Policy 0: several tokens of one platform stay connected."""
+    first = await gateway.connect("alice", WEB, sdk="js")
+    second = await gateway.connect("alice", WEB, sdk="js")
+    await alive(first)
+    await alive(second)
+
+
+@pytest.mark.parametrize("policy", [4])
+async def test_policy_4_kicks_within_a_class(gateway: Gateway) -> None:
+    """Policy 4: an iOS login kicks the Android connection (same Mobile class) but not the Web one."""
+    android = await gateway.connect("alice", ANDROID)
+    web = await gateway.connect("alice", WEB, sdk="js")
+    await gateway.connect("alice", IOS)
+    await kicked(android)
+    await alive(web)
+
+
+@pytest.mark.parametrize("policy", [5])
+async def test_policy_5_pc_and_one_other(gateway: Gateway) -> None:
+    """Policy 5: a non-PC login kicks the other non-PC connections; PC connections stay; a PC login kicks nobody."""
+    windows = await gateway.connect("alice", WINDOWS)
+    web = await gateway.connect("alice", WEB, sdk="js")
+    android = await gateway.connect("alice", ANDROID)
+    await kicked(web)
+    await gateway.connect("alice", LINUX)
+    await alive(windows)
+    await alive(android)
+
+
+async def test_presence_follows_connections(gateway: Gateway) -> None:
+    """A connection is online in presence while it lives and offline once it is gone."""
+    hub = gateway.server.hub
+    web = await gateway.connect("alice", WEB, sdk="js")
+    await gateway.connect("alice", ANDROID)
+    assert await hub.online_platforms(["alice", "bob"]) == {"alice": [ANDROID, WEB], "bob": []}
+    await web.close()
+    await gateway.settled(lambda: hub.platforms("alice") == [ANDROID])
+    assert (await hub.online_platforms(["alice"]))["alice"] == [ANDROID]
+
+
+async def test_kicked_connection_goes_offline(gateway: Gateway) -> None:
+    """A connection kicked by a new login is offline afterwards; the new one is online."""
+    hub = gateway.server.hub
+    old = await gateway.connect("alice", WEB, sdk="js")
+    (old_conn,) = hub.conns("alice")
+    await gateway.connect("alice", WEB, sdk="js")
+    await kicked(old)
+    await gateway.settled(lambda: not old_conn.online)
+    assert (await hub.online_platforms(["alice"]))["alice"] == [WEB]
