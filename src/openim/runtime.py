@@ -26,9 +26,11 @@ from openim.ops.admin import create_admin_app
 from openim.ops.logging import setup_logging
 from openim.services import Services
 from openim.services.auth import AuthService
+from openim.services.conversation import ConversationService
 from openim.services.friend import FriendService
 from openim.services.group import GroupService
 from openim.services.msg import MsgService
+from openim.services.notification import NotificationSender
 from openim.services.user import UserService
 from openim.settings import Settings
 from openim.storage import Storage, open_storage
@@ -78,16 +80,19 @@ class Runtime:
             multi_login_policy=settings.multiLogin.policy,
             max_num_one_end=settings.multiLogin.maxNumOneEnd,
         )
+        bus, presence = MemoryBus(), MemoryPresence()
+        msg: MsgService
+        writer = MsgWriter(storage.msg, on_commit=lambda batch: msg.on_commit(batch))
+        msg = MsgService(storage, writer, bus, clock, admin_user_ids=list(admins.userIDs))
+        notifications = NotificationSender(msg, clock)
         services = Services(
             auth=auth,
             user=UserService(storage, clock),
             friend=FriendService(storage),
             group=GroupService(storage),
+            msg=msg,
+            conversation=ConversationService(storage, notifications, clock),
         )
-        bus, presence = MemoryBus(), MemoryPresence()
-        msg: MsgService
-        writer = MsgWriter(storage.msg, on_commit=lambda batch: msg.on_commit(batch))
-        msg = MsgService(storage, writer, bus, clock, admin_user_ids=list(admins.userIDs))
         closers: list[Callable[[], Awaitable[None]]] = [storage.close, bus.close, writer.close]  # reversed at close
         return cls(settings, clock, storage, tokens, services, bus, presence, msg, closers)
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from openim.services.auth import AuthService
+from openim.services.conversation import ConversationService
 from openim.services.friend import FriendService
 from openim.services.group import GroupService
+from openim.services.msg import MsgService
 from openim.services.user import UserService
 
 __all__ = ["Services"]
@@ -20,3 +22,5 @@ class Services:
     user: UserService
     friend: FriendService
     group: GroupService
+    msg: MsgService
+    conversation: ConversationService
