@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from google.protobuf.message import Message
-from sqlalchemy import and_, bindparam, delete, func, insert, select, tuple_, update
+from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openim.protocol import gojson
@@ -345,7 +345,7 @@ class MsgRepo:
                     readers[(stored.sendID, cid)] = stored.seq
         await conn.execute(insert(msg), msg_rows)
         rows = len(msg_rows) + len(cids)
-        rows += await self._ensure_owner_rows(conn, news, by_conversation, readers)
+        rows += await self._ensure_owner_rows(conn, news, by_conversation)
         if readers:
             await conn.execute(
                 update(conversation)
@@ -361,59 +361,46 @@ class MsgRepo:
         return rows
 
     async def _ensure_owner_rows(
-        self,
-        conn: AsyncConnection,
-        news: Sequence[NewMsg],
-        by_conversation: dict[str, list[int]],
-        readers: dict[tuple[str, str], int],
+        self, conn: AsyncConnection, news: Sequence[NewMsg], by_conversation: dict[str, list[int]]
     ) -> int:
-        """Create missing conversation rows of owners; drop from `readers` senders that own no row."""
+        """Create the missing conversation rows of owners (insert-ignore: existing rows cost no write) and log
+        each created row as an insert in its owner's conversation version log."""
         wanted: dict[tuple[str, str], int] = {}  # (owner, conversation) → index of the message defining the row
         for cid, indexes in by_conversation.items():
             for i in indexes:
                 for owner in news[i].owners:
                     wanted.setdefault((owner, cid), i)
-        pairs = sorted(set(wanted) | set(readers))
-        existing: set[tuple[str, str]] = set()
-        for chunk in _chunks(pairs):
-            result = await conn.execute(
-                select(conversation.c.owner_user_id, conversation.c.conversation_id).where(
-                    tuple_(conversation.c.owner_user_id, conversation.c.conversation_id).in_(chunk)
-                )
-            )
-            existing.update((o, c) for o, c in result)
-        missing = sorted(p for p in wanted if p not in existing)
-        rows = 0
-        if missing:
-            await conn.execute(
-                dialect.insert_ignore(conn, conversation),
-                [_row_owner_values(news[wanted[p]].msg, p[0], p[1]) for p in missing],
-            )
-            owners_by_cid: dict[str, list[str]] = defaultdict(list)
-            for owner, cid in missing:
-                owners_by_cid[cid].append(owner)
-            for cid, owners in sorted(owners_by_cid.items()):
-                now = news[by_conversation[cid][0]].msg.sendTime
-                await record_many(conn, KIND_CONVERSATION, owners, [cid], STATE_INSERT, now=now)
-                rows += 2 * len(owners)  # the log and the entry of each owner
-            rows += len(missing)
-            existing.update(missing)
-        for pair in [p for p in readers if p not in existing]:
-            del readers[pair]
-        return rows
+        if not wanted:
+            return 0
+        result = await conn.execute(
+            dialect.insert_ignore(conn, conversation).returning(
+                conversation.c.owner_user_id, conversation.c.conversation_id
+            ),
+            [_row_owner_values(news[wanted[p]].msg, p[0], p[1]) for p in sorted(wanted)],
+        )
+        created = sorted((o, c) for o, c in result)
+        owners_by_cid: dict[str, list[str]] = defaultdict(list)
+        for owner, cid in created:
+            owners_by_cid[cid].append(owner)
+        for cid, owners in sorted(owners_by_cid.items()):
+            now = news[by_conversation[cid][0]].msg.sendTime
+            await record_many(conn, KIND_CONVERSATION, owners, [cid], STATE_INSERT, now=now)
+        return 3 * len(created)  # the row, and its owner's log and log entry
 
     async def _find_sent(
         self, conn: AsyncConnection, keys: Sequence[tuple[str, str]]
     ) -> dict[tuple[str, str], Appended]:
+        wanted = set(keys)
         found: dict[tuple[str, str], Appended] = {}
-        for chunk in _chunks(sorted(set(keys))):
+        for chunk in _chunks(sorted({client_msg_id for _, client_msg_id in wanted})):
             result = await conn.execute(
                 select(msg.c.send_id, msg.c.client_msg_id, msg.c.conversation_id, msg.c.seq, msg.c.data).where(
-                    tuple_(msg.c.send_id, msg.c.client_msg_id).in_(chunk)
+                    msg.c.client_msg_id.in_(chunk)  # the unique index leads with client_msg_id
                 )
             )
             for send_id, client_msg_id, cid, seq, data in result:
-                found[(send_id, client_msg_id)] = Appended(cid, seq, _parse(data), duplicate=True)
+                if (send_id, client_msg_id) in wanted:
+                    found[(send_id, client_msg_id)] = Appended(cid, seq, _parse(data), duplicate=True)
         return found
 
     # ---- seqs ---------------------------------------------------------------------------------------------

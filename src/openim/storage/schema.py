@@ -116,7 +116,7 @@ msg = Table(
     Column("is_read", Boolean, nullable=False, server_default=text("false")),
     Column("revoke", Text, nullable=True),
     PrimaryKeyConstraint("conversation_id", "seq"),
-    Index(None, "send_id", "client_msg_id", unique=True),
+    Index(None, "client_msg_id", "send_id", unique=True),  # resend check: client_msg_id IN (…)
 )
 
 msg_user_delete = Table(
