@@ -70,6 +70,28 @@ async def test_pushes_leave_in_seq_order_under_concurrency(kit: MsgKit) -> None:
     assert [p.msg.seq for p in pushes] == list(range(1, 51))
 
 
+async def test_a_cancelled_sender_still_stores_and_pushes(kit: MsgKit, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A send cancelled while its message waits for the commit is still stored and pushed to the receiver."""
+    gate, entered = asyncio.Event(), asyncio.Event()
+    original = kit.storage.msg.append_batch
+
+    async def gated(news: object) -> object:
+        entered.set()
+        await gate.wait()
+        return await original(news)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(kit.storage.msg, "append_batch", gated)
+    sending = asyncio.create_task(kit.send("a", "b", "bye"))
+    await asyncio.wait_for(entered.wait(), 5)  # the message is in the writer's transaction
+    sending.cancel()
+    gate.set()
+    with pytest.raises(asyncio.CancelledError):
+        await sending
+    await kit.writer.close()
+    pushes = await kit.drained()
+    assert [(p.conversation_id, p.msg.seq) for p in pushes] == [("si_a_b", 1)]
+
+
 async def test_sender_must_be_the_caller_unless_admin(kit: MsgKit) -> None:
     """Sending as someone else is 1002; an admin may send for anyone."""
     with pytest.raises(NoPermissionError):

@@ -178,15 +178,21 @@ class MsgCore:
         key = (msg.sendID, msg.clientMsgID)
         entry = _Pending(recipients, operation_id)
         self._pending.setdefault(key, deque()).append(entry)
-        try:
-            return await self.writer.append(NewMsg(conversation_id, msg, owners))
-        except BaseException:
-            queue = self._pending.get(key)
-            if queue is not None and entry in queue:
-                queue.remove(entry)
-                if not queue:
-                    del self._pending[key]
-            raise
+        task = asyncio.ensure_future(self.writer.append(NewMsg(conversation_id, msg, owners)))
+        task.add_done_callback(lambda done: self._settle(done, key, entry))
+        # A sender that goes away (its request cancelled) does not take its message with it: the append
+        # goes on, and the push leaves from on_commit as for any other message.
+        return await asyncio.shield(task)
+
+    def _settle(self, task: asyncio.Future[Appended], key: tuple[str, str], entry: _Pending) -> None:
+        """After an append: if it failed, nothing was stored and nothing will be pushed; forget its entry."""
+        if not task.cancelled() and task.exception() is None:
+            return
+        queue = self._pending.get(key)
+        if queue is not None and entry in queue:
+            queue.remove(entry)
+            if not queue:
+                del self._pending[key]
 
     async def recipients(self, msg: MsgData) -> tuple[str, ...]:
         """Who gets the push (GP §5.2): group members, or the receiver plus the sender when senderSync."""
