@@ -47,6 +47,7 @@ from openim.protocol.pb import msg_pb2
 from openim.protocol.pb.sdkws_pb2 import MsgData
 from openim.services.auth import Caller
 from openim.services.msg.core import MsgCore
+from openim.storage.rows import User
 
 __all__ = ["SendMixin"]
 
@@ -133,6 +134,9 @@ class SendMixin(MsgCore):
     async def _verify_single(self, msg: MsgData) -> None:
         if not msg.recvID:
             raise ArgsError("recvID is empty")
+        receiver = await self.storage.user.get_user(msg.recvID)
+        if receiver is None:
+            raise RecordNotFoundError(f"userID {msg.recvID} not found")
         if msg.sendID not in self.admin_user_ids and not is_notification(msg.contentType):
             sender = await self.storage.user.get_user(msg.sendID)
             if sender is None:
@@ -140,7 +144,7 @@ class SendMixin(MsgCore):
             if sender.app_manager_level < AppManagerLevel.APP_ADMIN:
                 await self._check_single_chat_permission(msg.sendID, msg.recvID)
         if not is_notification(msg.contentType):
-            await self._apply_receive_options(msg)
+            await self._apply_receive_options(msg, receiver)
 
     async def _check_single_chat_permission(self, send_id: str, recv_id: str) -> None:
         """Seam of the social-graph work: may `send_id` message `recv_id`? (GP §5.1 step 5)
@@ -157,11 +161,8 @@ class SendMixin(MsgCore):
         if self.friend_verify and not await friends.are_friends(recv_id, send_id):
             raise NotPeersFriend(f"{send_id} is not a friend of {recv_id}")
 
-    async def _apply_receive_options(self, msg: MsgData) -> None:
+    async def _apply_receive_options(self, msg: MsgData, receiver: User) -> None:
         """The receiver's global, then per-conversation, recvMsgOpt: 1 refuses the message, 2 mutes its push."""
-        receiver = await self.storage.user.get_user(msg.recvID)
-        if receiver is None:
-            raise RecordNotFoundError(f"userID {msg.recvID} not found")
         if receiver.global_recv_msg_opt == RecvMsgOpt.NOT_RECEIVE:
             raise ArgsError("message is not sent")
         if receiver.global_recv_msg_opt == RecvMsgOpt.RECEIVE_NOT_NOTIFY:
