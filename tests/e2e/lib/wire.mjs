@@ -242,6 +242,7 @@ export function decodeGob(buf) {
       types.set(-id, wire.struct);
     } else {
       value = readGobValue(r, id, types);
+      if (value && typeof value === 'object') Object.defineProperty(value, '__typeId', { value: id });
     }
     r.pos = end;
   }
