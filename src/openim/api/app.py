@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from openim import __version__
 from openim.api.envelope import EnvelopeResponse, error_body
 from openim.api.middleware import OpenIMMiddleware
-from openim.api.routes import auth, friend, group, user
+from openim.api.routes import auth, conversation, friend, group, jssdk, msg, user
 from openim.protocol.errors import ArgsError
 from openim.services import Services
 
@@ -37,6 +37,9 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(user.router)
     app.include_router(friend.router)
     app.include_router(group.router)
+    app.include_router(msg.router)
+    app.include_router(conversation.router)
+    app.include_router(jssdk.router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> Response:

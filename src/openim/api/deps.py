@@ -9,11 +9,23 @@ from fastapi import Depends, Request
 from openim.protocol.errors import ArgsError
 from openim.services import Services
 from openim.services.auth import AuthService, Caller
+from openim.services.conversation import ConversationService
 from openim.services.friend import FriendService
 from openim.services.group import GroupService
+from openim.services.msg import MsgService
 from openim.services.user import UserService
 
-__all__ = ["AuthDep", "CallerDep", "FriendDep", "GroupDep", "OperationID", "UserDep"]
+__all__ = [
+    "AdminCallerDep",
+    "AuthDep",
+    "CallerDep",
+    "ConversationDep",
+    "FriendDep",
+    "GroupDep",
+    "MsgDep",
+    "OperationID",
+    "UserDep",
+]
 
 
 def _services(request: Request) -> Services:
@@ -28,11 +40,19 @@ def _caller(request: Request) -> Caller:
     return caller
 
 
+def _admin_caller(request: Request) -> Caller:
+    """The caller of a route OpenIM's API layer reserves to imAdmins (e.g. /msg/send_msg); else 1002."""
+    caller = _caller(request)
+    caller.require_admin()
+    return caller
+
+
 def _operation_id(request: Request) -> str:
     return str(getattr(request.state, "operation_id", ""))
 
 
 CallerDep = Annotated[Caller, Depends(_caller)]
+AdminCallerDep = Annotated[Caller, Depends(_admin_caller)]
 OperationID = Annotated[str, Depends(_operation_id)]
 
 
@@ -58,3 +78,15 @@ def _group(request: Request) -> GroupService:
 
 FriendDep = Annotated[FriendService, Depends(_friend)]
 GroupDep = Annotated[GroupService, Depends(_group)]
+
+
+def _msg(request: Request) -> MsgService:
+    return _services(request).msg
+
+
+def _conversation(request: Request) -> ConversationService:
+    return _services(request).conversation
+
+
+MsgDep = Annotated[MsgService, Depends(_msg)]
+ConversationDep = Annotated[ConversationService, Depends(_conversation)]
