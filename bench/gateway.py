@@ -7,8 +7,9 @@ Run: .venv/bin/python bench/gateway.py [--conns 2000] [--seconds 3] [--skip-libs
 
 1. gateway: the real GatewayServer on a Runtime (temporary SQLite, memory infra). `--conns` Go-SDK-style
    connections (gob+gzip, platform Android) → handshakes/s and server RSS per connection; then 2004 requests,
-   one outstanding per connection as the Go SDK does → replies/s; then pushes published on the bus to every
-   connected user → 2001 frames delivered/s; then (when the msg service exists) 1003 sends with their pushes.
+   one (then eight) outstanding per connection → replies/s; then pushes published on the bus to every connected
+   user → 2001 frames delivered/s; then 1003 sends in a ring of users (stored in SQLite through the group commit,
+   pushed back to the sender and to the receiver) → messages/s.
 2. libs: a bare echo server on `websockets` and on `picows` (if installed; it is not a dependency), the same
    websockets client load → echoed frames/s, to see what the library alone costs.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import signal
 import socket
@@ -51,6 +53,8 @@ async def serve_gateway(users: int, out: Path) -> None:
     from openim.services.user import UserDraft
     from openim.settings import Settings
 
+    logging.basicConfig(level=logging.WARNING, format="server: %(levelname)s %(name)s %(message)s")
+    logging.getLogger("openim.gateway").setLevel(logging.INFO if os.environ.get("BENCH_DEBUG") else logging.WARNING)
     tmp = Path(tempfile.mkdtemp(prefix="openim-bench-"))
     settings = Settings.model_validate(
         {"database": {"url": f"sqlite:///{tmp / 'openim.db'}"}, "msggateway": {"websocketMaxConnNum": users + 10}}
@@ -314,6 +318,46 @@ async def bench_gateway(args: argparse.Namespace) -> None:
             f"gateway 2001 push fan-out (gob+gzip, 200-byte content)  {rounds} x {len(conns)} conns"
             f"   frames/s {received / dt:>8,.0f}"
         )
+        await asyncio.sleep(0.5)
+        n_msgs = args.messages
+        senders = conns[: args.active]
+        ring = users[: len(senders)]
+        frames = []
+        for i, sender in enumerate(ring):
+            recv = ring[(i + 1) % len(ring)]
+            batch = b""
+            for k in range(n_msgs):
+                msg = sdkws_pb2.MsgData(
+                    sendID=sender,
+                    recvID=recv,
+                    clientMsgID=f"{sender}-{k}",
+                    senderPlatformID=ANDROID,
+                    sessionType=1,
+                    msgFrom=100,
+                    contentType=101,
+                    content=b'{"content":"hello"}',
+                    createTime=1,
+                    status=1,
+                )
+                req = Req(
+                    ReqIdentifier.SEND_MSG, "", sender, f"op-{sender}-{k}", f"{sender}_{k}", msg.SerializeToString()
+                )
+                batch += RawClient.frame_of(codec.encode_req(req))
+            frames.append(batch)
+        for c in senders:  # per sender: its replies, its own messages pushed back, the messages it receives
+            c.received, c.want = 0, 3 * n_msgs
+            c.waiter = asyncio.get_running_loop().create_future()
+        t0 = time.perf_counter()
+        for c, batch in zip(senders, frames, strict=True):
+            assert c.transport is not None
+            c.transport.write(batch)
+        await asyncio.wait_for(asyncio.gather(*(c.waiter for c in senders if c.waiter is not None)), 300)
+        dt = time.perf_counter() - t0
+        total = len(senders) * n_msgs
+        print(
+            f"gateway 1003 send → store → 2001 to sender and receiver  {len(senders)} senders x {n_msgs}"
+            f"   messages/s {total / dt:>8,.0f}   frames out/s {3 * total / dt:>8,.0f}"
+        )
         for c in conns:
             assert c.transport is not None
             c.transport.close()
@@ -358,6 +402,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--conns", type=int, default=2000, help="connections to open (one user each)")
     parser.add_argument("--active", type=int, default=200, help="connections sending requests")
+    parser.add_argument("--messages", type=int, default=50, help="1003 sends per sending connection")
     parser.add_argument("--seconds", type=float, default=3.0, help="time per throughput measurement")
     parser.add_argument("--skip-libs", action="store_true", help="skip the websockets/picows echo comparison")
     parser.add_argument("--skip-gateway", action="store_true", help="only the library comparison")

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import pytest
+from sqlalchemy import text
 
 from openim.protocol.constants import ReqIdentifier
-from openim.protocol.pb import push_pb2, sdkws_pb2
+from openim.protocol.pb import msg_pb2, push_pb2, sdkws_pb2
 
-from .conftest import Gateway
+from .conftest import Gateway, Sdk
+from .test_push import new_text
 
 ANDROID, WEB = 2, 5
 
@@ -122,3 +125,67 @@ async def test_watcher_closing_drops_its_subscriptions(gateway: Gateway, sdk: st
     await alice.close()
     await gateway.settled(lambda: gateway.server.hub.count == 0)
     assert not gateway.server.hub._watchers
+
+
+async def conversation_with_three_messages(gateway: Gateway) -> tuple[Sdk, Sdk]:
+    """alice and bob connected; alice has sent bob three texts (seqs 1..3 of si_alice_bob)."""
+    alice = await gateway.connect("alice", WEB, sdk="js")
+    bob = await gateway.connect("bob", ANDROID)
+    for i in range(3):
+        resp = await alice.request(ReqIdentifier.SEND_MSG, new_text("alice", "bob", f"m{i}").SerializeToString())
+        assert resp.err_code == 0
+    for _ in range(3):
+        await bob.push()
+    return alice, bob
+
+
+async def test_sync_calls_answer_in_their_protobuf(gateway: Gateway) -> None:
+    """1001, 1002, 1005, 1006 and 1007 reach the msg service and answer with its protobuf replies."""
+    _, bob = await conversation_with_three_messages(gateway)
+    cid = "si_alice_bob"
+
+    resp = await bob.request(ReqIdentifier.GET_NEWEST_SEQ, sdkws_pb2.GetMaxSeqReq(userID="bob").SerializeToString())
+    assert resp.err_code == 0
+    assert dict(sdkws_pb2.GetMaxSeqResp.FromString(resp.data).maxSeqs)[cid] == 3
+
+    ranges = sdkws_pb2.PullMessageBySeqsReq(
+        userID="bob", seqRanges=[sdkws_pb2.SeqRange(conversationID=cid, begin=1, end=3, num=10)]
+    )
+    resp = await bob.request(ReqIdentifier.PULL_MSG_BY_RANGE, ranges.SerializeToString())
+    pulled = sdkws_pb2.PullMessageBySeqsResp.FromString(resp.data)
+    assert [m.seq for m in pulled.msgs[cid].Msgs] == [1, 2, 3]
+
+    seqs = msg_pb2.GetSeqMessageReq(
+        userID="bob", conversations=[msg_pb2.ConversationSeqs(conversationID=cid, seqs=[2])]
+    )
+    resp = await bob.request(ReqIdentifier.PULL_MSG_BY_SEQ_LIST, seqs.SerializeToString())
+    assert [m.seq for m in msg_pb2.GetSeqMessageResp.FromString(resp.data).msgs[cid].Msgs] == [2]
+
+    read = msg_pb2.GetConversationsHasReadAndMaxSeqReq(userID="bob")
+    resp = await bob.request(ReqIdentifier.GET_CONV_MAX_READ_SEQ, read.SerializeToString())
+    assert msg_pb2.GetConversationsHasReadAndMaxSeqResp.FromString(resp.data).seqs[cid].maxSeq == 3
+
+    last = msg_pb2.GetLastMessageReq(userID="bob", conversationIDs=[cid])
+    resp = await bob.request(ReqIdentifier.PULL_CONV_LAST_MESSAGE, last.SerializeToString())
+    assert msg_pb2.GetLastMessageResp.FromString(resp.data).msgs[cid].seq == 3
+
+
+async def test_unexpected_failure_is_500_and_connection_stays(
+    gateway: Gateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A failure that is no OpenIMError (a database fault) is answered 500, logged with its operationID."""
+    _, bob = await conversation_with_three_messages(gateway)
+    db = gateway.runtime.storage.db
+    async with db.write("test.break_conversation_table") as conn:
+        await conn.execute(text("ALTER TABLE conversation RENAME TO conversation_gone"))
+    try:
+        with caplog.at_level(logging.ERROR, logger="openim.gateway"):
+            data = sdkws_pb2.GetMaxSeqReq(userID="bob").SerializeToString()
+            resp = await bob.request(ReqIdentifier.GET_NEWEST_SEQ, data)
+    finally:
+        async with db.write("test.mend_conversation_table") as conn:
+            await conn.execute(text("ALTER TABLE conversation_gone RENAME TO conversation"))
+    assert (resp.err_code, resp.err_msg, resp.data) == (500, "ServerInternalError", b"")
+    (record,) = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert record.operationID == resp.operation_id  # type: ignore[attr-defined]
+    assert (await bob.request(ReqIdentifier.SET_BACKGROUND_STATUS)).err_code == 0

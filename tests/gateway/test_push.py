@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -9,7 +10,8 @@ import pytest
 from openim.gateway.frames import Resp
 from openim.infra.bus import Kick, Push
 from openim.protocol.constants import ReqIdentifier
-from openim.protocol.pb import sdkws_pb2
+from openim.protocol.ids import new_client_msg_id
+from openim.protocol.pb import msg_pb2, sdkws_pb2
 
 from .conftest import Gateway
 
@@ -103,3 +105,50 @@ async def test_kick_with_other_token_leaves_connection(gateway: Gateway) -> None
     await gateway.runtime.bus.drain()
     assert (await web.request(ReqIdentifier.SET_BACKGROUND_STATUS)).err_code == 0
     assert web.pushes.empty()
+
+
+def new_text(sender: str, recv: str, body: str) -> sdkws_pb2.MsgData:
+    """A single-chat text as an SDK sends it in 1003 (seq 0, status sending)."""
+    return sdkws_pb2.MsgData(
+        sendID=sender,
+        recvID=recv,
+        clientMsgID=new_client_msg_id(sender),
+        senderPlatformID=WEB,
+        sessionType=1,
+        msgFrom=100,
+        contentType=101,
+        content=json.dumps({"content": body}).encode(),
+        createTime=1,
+        status=1,
+    )
+
+
+async def test_send_pushes_to_both_devices_of_receiver_and_senders_other_device(gateway: Gateway) -> None:
+    """1003 from one device: the reply has no seq; every connection of both users gets 2001 in seq order."""
+    alice_web = await gateway.connect("alice", WEB, sdk="js")
+    alice_phone = await gateway.connect("alice", ANDROID)
+    bob_web = await gateway.connect("bob", WEB, sdk="wasm")
+    bob_phone = await gateway.connect("bob", IOS)
+    sent = [new_text("alice", "bob", f"hello {i}") for i in range(3)]
+    for msg in sent:
+        resp = await alice_web.request(ReqIdentifier.SEND_MSG, msg.SerializeToString())
+        assert (resp.err_code, resp.err_msg) == (0, "")
+        reply = msg_pb2.SendMsgResp.FromString(resp.data)
+        assert reply.clientMsgID == msg.clientMsgID and reply.serverMsgID and reply.sendTime
+    for client in (bob_web, bob_phone, alice_phone, alice_web):
+        frames = [await client.push() for _ in sent]
+        got = [pushed(f).msgs["si_alice_bob"].Msgs[0] for f in frames]
+        assert [m.seq for m in got] == [1, 2, 3]
+        assert [m.clientMsgID for m in got] == [m.clientMsgID for m in sent]
+        assert all(f.operation_id.startswith("op-alice_") for f in frames)
+
+
+@pytest.mark.parametrize("sdk", ["go", "js"])
+async def test_send_error_is_a_reply_not_a_close(gateway: Gateway, sdk: Any) -> None:
+    """A business error of 1003 (sendID not the caller: 1002) is an error reply and the connection stays."""
+    alice = await gateway.connect("alice", WEB, sdk=sdk)
+    await gateway.token("bob", WEB)
+    resp = await alice.request(ReqIdentifier.SEND_MSG, new_text("bob", "alice", "forged").SerializeToString())
+    assert (resp.err_code, resp.err_msg, resp.data) == (1002, "NoPermissionError", b"")
+    resp = await alice.request(ReqIdentifier.SEND_MSG, new_text("alice", "bob", "real").SerializeToString())
+    assert resp.err_code == 0

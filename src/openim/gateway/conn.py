@@ -7,10 +7,11 @@ task drains with flow control; a slow client never blocks the read loop or a pus
 closes the connection (OpenIM: "websocket write buffer full").
 
 Ending a connection as OpenIM does (GP §1.7): a request that cannot be decoded, an envelope whose SendID is not the
-connection's user, an unknown ReqIdentifier, an unexpected text frame, 30 s without any inbound frame (control
-pings and pongs count) → the TCP connection is closed without a close frame, after already queued frames are
-written. Nothing is ever sent that a Go SDK could not decode (no error frame for these cases). Kick = the 2002
-frame, then the same close. The Web platform (5) gets a control ping every 27 s.
+connection's user, an unknown ReqIdentifier, an unexpected text frame, 30 s of waiting without any inbound frame
+(control pings and pongs count; time spent handling a request does not) → the TCP connection is closed without a
+close frame, after already queued frames are written. Nothing is ever sent that a Go SDK could not decode (no error
+frame for these cases). Kick = the 2002 frame, then the same close. The Web platform (5) gets a control ping every
+27 s.
 """
 
 from __future__ import annotations
@@ -112,6 +113,7 @@ class Conn:
         self._queue: deque[bytes | str | _Control] = deque()
         self._writer: asyncio.Task[None] | None = None  # only while the queue is not empty
         self._closing = False
+        self._handling = False  # a request is being handled: the idle deadline is not running
         self._idle_timer: asyncio.TimerHandle | None = None
         self._ping_timer: asyncio.TimerHandle | None = None
 
@@ -236,7 +238,11 @@ class Conn:
                     req = self.codec.decode_req(message)
                     if req.send_id != self.user_id:
                         raise ProtocolViolation(f"envelope sendID {req.send_id!r} != connection user")
-                    resp = await handler(self, req)
+                    self._handling = True
+                    try:
+                        resp = await handler(self, req)
+                    finally:
+                        self._handling = False
                 except (FrameError, ProtocolViolation) as exc:
                     log.info("%r: closing: %s", self, exc)
                     self.close(str(exc))
@@ -247,6 +253,7 @@ class Conn:
                     break
                 if resp is not None:
                     self.send(resp)
+                ws.last_frame_at = loop.time()  # as gorilla: the deadline runs while waiting, not while handling
         except ConnectionClosed:
             pass
         finally:
@@ -275,6 +282,8 @@ class Conn:
 
         def check() -> None:
             remaining = self.ws.last_frame_at + idle - loop.time()
+            if self._handling:
+                remaining = idle
             if remaining > 0:
                 self._idle_timer = loop.call_later(remaining, check)
                 return
