@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from tests.api.conftest import Api
 
 from openim.api.deps import CallerDep, OperationID
 from openim.api.middleware import OpenIMMiddleware
@@ -323,3 +324,20 @@ def test_json_schema_follows_the_go_shape() -> None:
     assert req["recvMsgOpt"]["type"] == ["integer", "null"] and req["recvMsgOpt"]["format"] == "int32"
     pull = json_schema(msg_pb2.GetSeqMessageReq)["properties"]
     assert pull["order"]["type"] == "integer"
+
+
+async def test_the_real_app_documents_every_pb_route(api: Api) -> None:
+    """The served OpenAPI names each /msg, /conversation and /jssdk request: OpenIM's message or send_msg's model."""
+    spec = (await api.http.get("/openapi.json")).json()
+    titles = {
+        path: op["post"]["requestBody"]["content"]["application/json"]["schema"].get("title")
+        or op["post"]["requestBody"]["content"]["application/json"]["schema"].get("$ref", "").rsplit("/", 1)[-1]
+        for path, op in spec["paths"].items()
+        if path.startswith(("/msg/", "/conversation/", "/jssdk/"))
+    }
+    assert titles["/msg/pull_msg_by_seq"] == "openim.sdkws.PullMessageBySeqsReq"
+    assert titles["/conversation/set_conversations"] == "openim.conversation.SetConversationsReq"
+    assert titles["/jssdk/get_active_conversations"] == "openim.jssdk.GetActiveConversationsReq"
+    assert titles["/msg/send_msg"] == "SendMsgReq"
+    assert len(titles) == 29
+    assert all(titles.values())
