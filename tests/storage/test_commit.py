@@ -11,8 +11,8 @@ import pytest
 from tests.storage.msgs import text
 
 from openim.storage import Storage
-from openim.storage import msg as msg_module
 from openim.storage.commit import Appended, MsgWriter, NewMsg, WriterClosed
+from openim.storage.msg import repo as msg_module
 
 
 async def test_200_concurrent_sends_get_contiguous_seqs_in_commit_order(storage: Storage) -> None:

@@ -15,164 +15,26 @@ Which seqs a user may read (caps, ownership) is the msg service's decision; `seq
 from __future__ import annotations
 
 import json
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from google.protobuf.message import Message
 from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from openim.protocol import gojson
-from openim.protocol.constants import ContentType, MsgStatus, SessionType
+from openim.protocol.constants import ContentType, SessionType
 from openim.protocol.errors import MsgAlreadyRevoke, RecordNotFoundError
-from openim.protocol.pb import sdkws_pb2
 from openim.protocol.pb.sdkws_pb2 import MsgData
 from openim.storage import dialect
 from openim.storage.db import Db
+from openim.storage.msg.render import parse_msg, placeholder, render, revoke_from_json, revoke_to_json, revoked_body
+from openim.storage.msg.values import Appended, AppendStats, MsgRevoke, NewMsg, SeqState, SeqView, StoredMsg
 from openim.storage.schema import conversation, msg, msg_user_delete, seq_conversation
 from openim.storage.version import KIND_CONVERSATION, STATE_INSERT, record_many
 
-__all__ = [
-    "AppendStats",
-    "Appended",
-    "MsgRepo",
-    "MsgRevoke",
-    "NewMsg",
-    "SeqState",
-    "SeqView",
-    "StoredMsg",
-    "go_json",
-    "notification_content",
-    "placeholder",
-]
+__all__ = ["MsgRepo"]
 
 _IN_CHUNK = 500
-_GO_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
-_GO_ESCAPE = re.compile("[<>&\u2028\u2029]")
-
-
-@dataclass(frozen=True, slots=True)
-class NewMsg:
-    """One message to store.
-
-    `msg` has seq 0 and every other field final. `owners` are the users whose conversation row must exist
-    after this message (single chat: both; a group's first message: its members; `n_` conversations: none);
-    a created row's conversation_type is the message's sessionType, its user_id the other party (1, 4) or its
-    group_id the group (3).
-    """
-
-    conversation_id: str
-    msg: MsgData
-    owners: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Appended:
-    """A message after its transaction committed: `msg` carries its seq (for a resend, the stored message)."""
-
-    conversation_id: str
-    seq: int
-    msg: MsgData
-    duplicate: bool  # (send_id, client_msg_id) was stored before: nothing new was written
-
-
-@dataclass(frozen=True, slots=True)
-class MsgRevoke:
-    """Who revoked a message and when (OpenIM's RevokeModel); `role` is the revoker's level or group role."""
-
-    role: int
-    user_id: str
-    nickname: str
-    time: int
-
-
-@dataclass(frozen=True, slots=True)
-class StoredMsg:
-    """A message as stored, before any per-user rendering: raw `msg` (with its seq), read flag, revoke."""
-
-    conversation_id: str
-    seq: int
-    msg: MsgData
-    is_read: bool
-    revoke: MsgRevoke | None
-
-
-@dataclass(frozen=True, slots=True)
-class SeqState:
-    """A conversation's seq counter: newest seq and its send time, and the conversation-wide minimum."""
-
-    max_seq: int
-    min_seq: int
-    max_seq_time: int
-
-
-@dataclass(frozen=True, slots=True)
-class SeqView:
-    """A conversation's seqs as one user sees them: the counter plus the user's row (if it owns one).
-
-    `user_min_seq`/`user_max_seq` are the row's caps (0 = none), `has_read_seq` its read position.
-    """
-
-    conversation_id: str
-    max_seq: int
-    min_seq: int
-    max_seq_time: int
-    owned: bool
-    user_min_seq: int = 0
-    user_max_seq: int = 0
-    has_read_seq: int = 0
-
-    @property
-    def visible_min(self) -> int:
-        """The first seq this user may read (at least 1)."""
-        return max(1, self.min_seq, self.user_min_seq)
-
-    @property
-    def visible_max(self) -> int:
-        """The last seq this user may read: the counter, capped by the user's max_seq when it has one."""
-        if self.user_max_seq > 0:
-            return min(self.max_seq, self.user_max_seq)
-        return self.max_seq
-
-
-@dataclass(slots=True)
-class AppendStats:
-    """What `append_batch` wrote since the repository was built: proves the O(1)-rows-per-message claim."""
-
-    batches: int = 0
-    messages: int = 0
-    duplicates: int = 0
-    rows: int = 0  # rows inserted or updated: msg, seq_conversation, conversation, version logs
-
-    @property
-    def rows_per_message(self) -> float:
-        """Rows written per stored message (0 before the first one)."""
-        return self.rows / self.messages if self.messages else 0.0
-
-    @property
-    def mean_batch(self) -> float:
-        """Mean number of messages (resends included) per transaction."""
-        return (self.messages + self.duplicates) / self.batches if self.batches else 0.0
-
-
-def placeholder(seq: int) -> MsgData:
-    """What a seq without a readable message looks like on the wire: `{seq, status: 4}`, nothing else."""
-    return MsgData(seq=seq, status=MsgStatus.HAS_DELETED)
-
-
-def go_json(value: Any) -> str:
-    """`value` (already in Go's shape, e.g. from `gojson.to_go`) as Go's `json.Marshal` writes it: compact,
-    UTF-8, with `<`, `>`, `&`, U+2028 and U+2029 escaped."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return _GO_ESCAPE.sub(lambda m: _GO_ESCAPES[m.group()], text)
-
-
-def notification_content(tips: Message) -> bytes:
-    """The `content` of a notification: `{"detail": "<Go JSON of tips>"}`, both levels in Go's encoding."""
-    return go_json({"detail": go_json(gojson.to_go(tips))}).encode()
 
 
 def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterator[Sequence[Any]]:
@@ -182,44 +44,6 @@ def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterator[Sequence[An
 
 def _is_chat(conversation_id: str) -> bool:
     return not conversation_id.startswith("n_")
-
-
-def _revoke_json(revoke: MsgRevoke) -> str:
-    return json.dumps(
-        {"role": revoke.role, "user_id": revoke.user_id, "nickname": revoke.nickname, "time": revoke.time},
-        separators=(",", ":"),
-    )
-
-
-def _revoke_of(value: str | None) -> MsgRevoke | None:
-    if value is None:
-        return None
-    data = json.loads(value)
-    return MsgRevoke(int(data["role"]), str(data["user_id"]), str(data["nickname"]), int(data["time"]))
-
-
-def _parse(data: bytes) -> MsgData:
-    m = MsgData()
-    m.ParseFromString(data)
-    return m
-
-
-def _revoked_body(stored: MsgData, revoke: MsgRevoke) -> bytes:
-    return notification_content(
-        sdkws_pb2.MessageRevokedContent(
-            revokerID=revoke.user_id,
-            revokerRole=revoke.role,
-            clientMsgID=stored.clientMsgID,
-            revokerNickname=revoke.nickname,
-            revokeTime=revoke.time,
-            sourceMessageSendTime=stored.sendTime,
-            sourceMessageSendID=stored.sendID,
-            sourceMessageSenderNickname=stored.senderNickname,
-            sessionType=stored.sessionType,
-            seq=stored.seq,
-            ex=stored.ex,
-        )
-    )
 
 
 def _row_owner_values(m: MsgData, owner: str, conversation_id: str) -> dict[str, Any]:
@@ -400,7 +224,7 @@ class MsgRepo:
             )
             for send_id, client_msg_id, cid, seq, data in result:
                 if (send_id, client_msg_id) in wanted:
-                    found[(send_id, client_msg_id)] = Appended(cid, seq, _parse(data), duplicate=True)
+                    found[(send_id, client_msg_id)] = Appended(cid, seq, parse_msg(data), duplicate=True)
         return found
 
     # ---- seqs ---------------------------------------------------------------------------------------------
@@ -532,7 +356,7 @@ class MsgRepo:
                 )
             )
             for seq, data, is_read, revoke in result:
-                found[seq] = StoredMsg(cid, seq, _parse(data), bool(is_read), _revoke_of(revoke))
+                found[seq] = StoredMsg(cid, seq, parse_msg(data), bool(is_read), revoke_from_json(revoke))
         return found
 
     async def _render_seqs(self, conn: AsyncConnection, user_id: str, cid: str, seqs: list[int]) -> list[MsgData]:
@@ -547,7 +371,7 @@ class MsgRepo:
                 )
             )
             hidden.update(result.scalars())
-        rendered = {seq: _render(s, seq in hidden) for seq, s in stored.items()}
+        rendered = {seq: render(s, seq in hidden) for seq, s in stored.items()}
         await self._rewrite_quotes(conn, cid, rendered)
         return [rendered[s] if s in rendered else placeholder(s) for s in seqs]
 
@@ -571,7 +395,7 @@ class MsgRepo:
         revoked: dict[int, bytes] = {}
         for seq, s in (await self._stored(conn, cid, target_seqs)).items():
             if s.revoke is not None:
-                revoked[seq] = _revoked_body(s.msg, s.revoke)
+                revoked[seq] = revoked_body(s.msg, s.revoke)
         for seq, body in quotes.items():
             quoted = body["quoteMessage"]
             changed = False
@@ -598,7 +422,7 @@ class MsgRepo:
             result = await conn.execute(
                 update(msg)
                 .where(msg.c.conversation_id == conversation_id, msg.c.seq == seq, msg.c.revoke.is_(None))
-                .values(revoke=_revoke_json(revoke))
+                .values(revoke=revoke_to_json(revoke))
                 .returning(msg.c.data, msg.c.is_read)
             )
             row = result.first()
@@ -611,7 +435,7 @@ class MsgRepo:
                 if exists is None:
                     raise RecordNotFoundError(f"msg not found: conversationID={conversation_id} seq={seq}")
                 raise MsgAlreadyRevoke(f"msg already revoke: conversationID={conversation_id} seq={seq}")
-        return StoredMsg(conversation_id, seq, _parse(row.data), bool(row.is_read), revoke)
+        return StoredMsg(conversation_id, seq, parse_msg(row.data), bool(row.is_read), revoke)
 
     async def delete_for_user(self, user_id: str, conversation_id: str, seqs: Sequence[int]) -> None:
         """Hide messages from `user_id` only ("delete for me"); seqs without a message are ignored."""
@@ -708,16 +532,3 @@ class MsgRepo:
                     [{"b_cid": c, "b_seq": m} for c, m in sorted(maxes.items())],
                 )
         return maxes
-
-
-def _render(s: StoredMsg, hidden: bool) -> MsgData:
-    m = MsgData()
-    m.CopyFrom(s.msg)
-    m.isRead = s.is_read
-    if hidden:
-        m.content = b""
-        m.status = MsgStatus.HAS_DELETED
-    if s.revoke is not None:
-        m.contentType = ContentType.MSG_REVOKE_NOTIFICATION
-        m.content = _revoked_body(s.msg, s.revoke)
-    return m
