@@ -57,6 +57,7 @@ class Sdk:
     replies: dict[str, asyncio.Future[Resp]] = field(default_factory=dict)
     pushes: asyncio.Queue[Resp] = field(default_factory=asyncio.Queue)
     texts: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
+    arrived: list[Resp] = field(default_factory=list)  # every binary frame, in arrival order
     reader: asyncio.Task[None] | None = None
 
     def start(self) -> Sdk:
@@ -70,6 +71,7 @@ class Sdk:
                     self.texts.put_nowait(message)
                     continue
                 resp = self.codec.decode_resp(message)
+                self.arrived.append(resp)
                 waiter = self.replies.pop(resp.msg_incr, None) if resp.msg_incr else None
                 if waiter is not None:
                     waiter.set_result(resp)

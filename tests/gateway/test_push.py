@@ -152,3 +152,16 @@ async def test_send_error_is_a_reply_not_a_close(gateway: Gateway, sdk: Any) -> 
     assert (resp.err_code, resp.err_msg, resp.data) == (1002, "NoPermissionError", b"")
     resp = await alice.request(ReqIdentifier.SEND_MSG, new_text("alice", "bob", "real").SerializeToString())
     assert resp.err_code == 0
+
+
+async def test_sender_gets_its_reply_before_its_own_push(gateway: Gateway) -> None:
+    """The sending connection gets the 1003 reply first, then its own 2001 copy (the JS SDK relies on it)."""
+    alice = await gateway.connect("alice", WEB, sdk="js")
+    await gateway.token("bob", WEB)
+    for i in range(5):
+        resp = await alice.request(ReqIdentifier.SEND_MSG, new_text("alice", "bob", f"m{i}").SerializeToString())
+        assert resp.err_code == 0
+        await alice.push()
+    kinds = [(f.req_identifier, f.operation_id) for f in alice.arrived]
+    assert [k for k, _ in kinds] == [ReqIdentifier.SEND_MSG, ReqIdentifier.PUSH_MSG] * 5
+    assert all(kinds[i][1] == kinds[i + 1][1] for i in range(0, 10, 2))

@@ -34,9 +34,18 @@ from openim.gateway.frames import FrameCodec, FrameError, Req, Resp, parse_text_
 from openim.protocol.constants import WEB, ReqIdentifier
 from openim.services.auth import Caller
 
-__all__ = ["CLOSE_FLUSH_TIMEOUT", "WRITE_QUEUE_SIZE", "Conn", "GatewayConnection", "ProtocolViolation", "Timing"]
+__all__ = [
+    "CLOSE_FLUSH_TIMEOUT",
+    "PUSH_AFTER_REPLY",
+    "WRITE_QUEUE_SIZE",
+    "Conn",
+    "GatewayConnection",
+    "ProtocolViolation",
+    "Timing",
+]
 
 WRITE_QUEUE_SIZE = 256  # OpenIM's per-connection send buffer, in frames
+PUSH_AFTER_REPLY = 0.0  # the sender's own push follows its 1003 reply on the next loop turn, in a separate write
 CLOSE_FLUSH_TIMEOUT = 10.0  # OpenIM's writeWait: how long a closing connection may take to flush
 log = logging.getLogger("openim.gateway")
 
@@ -114,6 +123,9 @@ class Conn:
         self._writer: asyncio.Task[None] | None = None  # only while the queue is not empty
         self._closing = False
         self._handling = False  # a request is being handled: the idle deadline is not running
+        self._handling_op = ""  # its operationID
+        self._held: list[bytes] = []  # pushes of that operation (and any after them), sent after its reply
+        self._release: asyncio.TimerHandle | None = None
         self._idle_timer: asyncio.TimerHandle | None = None
         self._ping_timer: asyncio.TimerHandle | None = None
 
@@ -131,9 +143,27 @@ class Conn:
         """Queue a reply or push frame in the connection's codec; False if the connection is closing or full."""
         return self._enqueue(self.codec.encode_resp(resp))
 
-    def send_encoded(self, frame: bytes) -> bool:
-        """Queue an already encoded binary frame (push.py encodes once per codec); False if closing or full."""
+    def send_push(self, frame: bytes, operation_id: str) -> bool:
+        """Queue an encoded push frame (push.py encodes once per codec); False if closing or full.
+
+        A push caused by the request this connection is handling right now (same operationID: the sender's own
+        copy of a 1003) is held until the loop turn after that request's reply, as OpenIM's push comes through
+        its queues after the reply. The JS SDK needs the reply handled first (else it counts the message unread
+        and lists the conversation twice). While frames are held, later pushes queue behind them, so the order
+        of a conversation is kept. (A 20 ms hold made the JS SDK's revoke-after-send retry; the next turn does
+        not.)
+        """
+        if self._held or (self._handling and operation_id == self._handling_op):
+            if self._closing:
+                return False
+            self._held.append(frame)
+            return True
         return self._enqueue(frame)
+
+    def _release_held(self) -> None:
+        held, self._held = self._held, []
+        for frame in held:
+            self._enqueue(frame)
 
     def _enqueue(self, item: bytes | str | _Control) -> bool:
         if self._closing:
@@ -238,7 +268,7 @@ class Conn:
                     req = self.codec.decode_req(message)
                     if req.send_id != self.user_id:
                         raise ProtocolViolation(f"envelope sendID {req.send_id!r} != connection user")
-                    self._handling = True
+                    self._handling, self._handling_op = True, req.operation_id
                     try:
                         resp = await handler(self, req)
                     finally:
@@ -253,11 +283,13 @@ class Conn:
                     break
                 if resp is not None:
                     self.send(resp)
+                if self._held and self._release is None:
+                    self._release = loop.call_later(PUSH_AFTER_REPLY, self._on_release)
                 ws.last_frame_at = loop.time()  # as gorilla: the deadline runs while waiting, not while handling
         except ConnectionClosed:
             pass
         finally:
-            for timer in (self._idle_timer, self._ping_timer):
+            for timer in (self._idle_timer, self._ping_timer, self._release):
                 if timer is not None:
                     timer.cancel()
             if not self._closing:
@@ -267,6 +299,10 @@ class Conn:
                 with contextlib.suppress(Exception):
                     await writer
             await ws.wait_closed()
+
+    def _on_release(self) -> None:
+        self._release = None
+        self._release_held()
 
     def _on_text(self, text: str) -> None:
         """Text frames carry only app heartbeats: ping → text pong echoing the body, pong → nothing, else close."""

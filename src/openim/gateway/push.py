@@ -3,8 +3,9 @@
 Topic "push" (`infra.bus.Push`): every local connection of every recipient gets one 2001 frame whose
 `PushMessages` holds one entry keyed by the conversation ID, in `notificationMsgs` for `n_` conversations else in
 `msgs`, with OperationID = the sending request's and MsgIncr "" (GP §5.3). An iOS connection in background (2004)
-is skipped, so offline push applies to it. Frames are queued synchronously in the bus's delivery order, so the
-messages of a conversation reach each connection in seq order; each event is encoded once per codec variant.
+is skipped, so offline push applies to it. The sending connection gets its copy after its 1003 reply (conn.py).
+Frames are queued synchronously in the bus's delivery order, so the messages of a conversation reach each
+connection in seq order; each event is encoded once per codec variant.
 
 Topic "kick" (`infra.bus.Kick(user_id, platform_id, tokens)`, published by the auth service): the matching
 local connections get 2002 and are closed.
@@ -67,7 +68,7 @@ class PushDelivery:
             frame = encoded.get(key)
             if frame is None:
                 frame = encoded[key] = conn.codec.encode_resp(resp)
-            conn.send_encoded(frame)
+            conn.send_push(frame, event.operation_id)
 
     def on_kick(self, event: object) -> None:
         """Send 2002 to, and close, the local connections of (user, platform) that use one of the event's tokens."""
