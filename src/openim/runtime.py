@@ -70,6 +70,7 @@ class Runtime:
             [(uid, nicknames[i] or uid) for i, uid in enumerate(admins.userIDs)], now=clock.now_ms()
         )
         tokens = MemoryTokenStore(clock)
+        bus, presence = MemoryBus(), MemoryPresence()
         auth = AuthService(
             tokens,
             storage,
@@ -79,8 +80,8 @@ class Runtime:
             admin_user_ids=list(admins.userIDs),
             multi_login_policy=settings.multiLogin.policy,
             max_num_one_end=settings.multiLogin.maxNumOneEnd,
+            bus=bus,
         )
-        bus, presence = MemoryBus(), MemoryPresence()
         msg: MsgService
         writer = MsgWriter(storage.msg, on_commit=lambda batch: msg.on_commit(batch))
         msg = MsgService(storage, writer, bus, clock, admin_user_ids=list(admins.userIDs))

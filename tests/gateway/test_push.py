@@ -13,7 +13,7 @@ from openim.protocol.constants import ReqIdentifier
 from openim.protocol.ids import new_client_msg_id
 from openim.protocol.pb import msg_pb2, sdkws_pb2
 
-from .conftest import Gateway
+from .conftest import ADMIN, Gateway
 
 IOS, ANDROID, WEB = 1, 2, 5
 
@@ -165,3 +165,14 @@ async def test_sender_gets_its_reply_before_its_own_push(gateway: Gateway) -> No
     kinds = [(f.req_identifier, f.operation_id) for f in alice.arrived]
     assert [k for k, _ in kinds] == [ReqIdentifier.SEND_MSG, ReqIdentifier.PUSH_MSG] * 5
     assert all(kinds[i][1] == kinds[i + 1][1] for i in range(0, 10, 2))
+
+
+async def test_force_logout_closes_the_live_connection(gateway: Gateway) -> None:
+    """An admin's force_logout marks the tokens kicked and the gateway sends 2002 and closes that platform's conns."""
+    web = await gateway.connect("alice", WEB, sdk="js")
+    phone = await gateway.connect("alice", ANDROID)
+    await gateway.runtime.services.auth.force_logout(ADMIN, "alice", WEB)
+    frame = await web.push()
+    assert frame.req_identifier == ReqIdentifier.KICK_ONLINE_MSG
+    await web.closed()
+    assert (await phone.request(ReqIdentifier.SET_BACKGROUND_STATUS)).err_code == 0

@@ -27,6 +27,7 @@ from typing import Any
 import jwt
 from jwt.warnings import InsecureKeyLengthWarning
 
+from openim.infra.bus import Bus, Kick
 from openim.infra.clock import Clock
 from openim.infra.tokens import TokenStore
 from openim.protocol.constants import (
@@ -128,6 +129,7 @@ class AuthService:
         admin_user_ids: list[str],
         multi_login_policy: int,
         max_num_one_end: int,
+        bus: Bus | None = None,
     ) -> None:
         if multi_login_policy not in set(MultiLoginPolicy):
             raise ValueError(f"unknown multiLogin policy {multi_login_policy}")
@@ -141,6 +143,7 @@ class AuthService:
         self._admin_user_ids = list(admin_user_ids)
         self._policy = MultiLoginPolicy(multi_login_policy)
         self._max_num_one_end = max_num_one_end
+        self._bus = bus
         self._jws = jwt.PyJWS()
         # One token change at a time per user in this process (OpenIM does not serialise them at all).
         self._user_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
@@ -270,6 +273,9 @@ class AuthService:
             if states:
                 kicked_states = dict.fromkeys(states, int(TokenState.KICKED))
                 await self._tokens.set_tokens(user_id, name, kicked_states, self._expire_s)
+        if states and self._bus is not None:
+            # Every gateway node closes the live connections that logged in with these tokens (2002, then close).
+            self._bus.publish("kick", Kick(user_id, platform_id, tuple(states)))
         return [KickedToken(user_id, platform_id, t) for t in states]
 
     async def kick_tokens(self, tokens: list[str]) -> list[KickedToken]:
