@@ -88,7 +88,7 @@ class Runtime:
         notifications = NotificationSender(msg, clock)
         services = Services(
             auth=auth,
-            user=UserService(storage, clock),
+            user=UserService(storage, clock, presence),
             friend=FriendService(storage),
             group=GroupService(storage),
             msg=msg,

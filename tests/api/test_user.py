@@ -205,3 +205,26 @@ async def test_empty_client_config_is_null(api: Api) -> None:
     alice = await api.user_token("alice")
     data = await api.ok("/user/get_user_client_config", {"userID": ""}, token=alice)
     assert data == {"configs": None}
+
+
+async def test_get_users_online_status_from_presence(api: Api) -> None:
+    """Admins see each user's live connections from presence, in request order; users may not ask (1002)."""
+    await api.register("alice", "bob")
+    await api.runtime.presence.set_online("alice", 5, "conn-1")
+    await api.runtime.presence.set_online("alice", 2, "conn-2")
+    admin = await api.admin_token()
+    data = await api.ok("/user/get_users_online_status", {"userIDs": ["bob", "alice"]}, token=admin)
+    assert data == [
+        {"userID": "bob", "status": 0, "detailPlatformStatus": None},
+        {
+            "userID": "alice",
+            "status": 1,
+            "detailPlatformStatus": [
+                {"platformID": 2, "connID": "conn-2", "isBackground": False, "token": ""},
+                {"platformID": 5, "connID": "conn-1", "isBackground": False, "token": ""},
+            ],
+        },
+    ]
+    alice = await api.user_token("alice")
+    result = await api.post("/user/get_users_online_status", {"userIDs": ["bob"]}, token=alice)
+    assert result["errCode"] == 1002

@@ -45,3 +45,12 @@ async def test_calls_are_idempotent(presence: Presence) -> None:
     await presence.set_offline("nobody", 3, "c9")
     await presence.set_offline("u1", 1, "c1")
     assert await presence.online_platforms(["u1", "nobody"]) == {"u1": [], "nobody": []}
+
+
+async def test_connections_list_each_live_connection(presence: Presence) -> None:
+    """connections() names every live (platform, connection) pair of each user, offline users with none."""
+    await presence.set_online("u1", 5, "c2")
+    await presence.set_online("u1", 2, "c1")
+    await presence.set_online("u1", 5, "c3")
+    await presence.set_offline("u1", 5, "c3")
+    assert await presence.connections(["u1", "u2"]) == {"u1": [(2, "c1"), (5, "c2")], "u2": []}

@@ -30,6 +30,10 @@ class Presence(Protocol):
         """For each requested user, its online platform IDs sorted ascending ([] when offline)."""
         ...
 
+    async def connections(self, user_ids: Iterable[str]) -> dict[str, list[tuple[int, str]]]:
+        """For each requested user, its live (platform_id, conn_id) pairs sorted ascending ([] when offline)."""
+        ...
+
 
 class MemoryPresence:
     """The in-process Presence: user → platform → connection IDs."""
@@ -58,3 +62,10 @@ class MemoryPresence:
     async def online_platforms(self, user_ids: Iterable[str]) -> dict[str, list[int]]:
         """For each requested user, its online platform IDs sorted ascending ([] when offline)."""
         return {u: sorted(self._conns.get(u, {})) for u in dict.fromkeys(user_ids)}
+
+    async def connections(self, user_ids: Iterable[str]) -> dict[str, list[tuple[int, str]]]:
+        """For each requested user, its live (platform_id, conn_id) pairs sorted ascending ([] when offline)."""
+        return {
+            u: sorted((pid, conn) for pid, conns in self._conns.get(u, {}).items() for conn in conns)
+            for u in dict.fromkeys(user_ids)
+        }

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from openim.infra.clock import Clock
+from openim.infra.presence import Presence
 from openim.protocol.errors import ArgsError, RecordNotFoundError
 from openim.services.auth import Caller
 from openim.services.paging import Page
@@ -40,10 +41,19 @@ class AccountStatus:
     registered: bool
 
 
+@dataclass(frozen=True, slots=True)
+class OnlineStatus:
+    """A user's live connections across the deployment, as (platform_id, conn_id) pairs; none = offline."""
+
+    user_id: str
+    connections: list[tuple[int, str]]
+
+
 class UserService:
-    def __init__(self, storage: Storage, clock: Clock) -> None:
+    def __init__(self, storage: Storage, clock: Clock, presence: Presence) -> None:
         self.storage = storage
         self.clock = clock
+        self.presence = presence
 
     async def register(self, caller: Caller, users: list[UserDraft]) -> None:
         caller.require_admin()
@@ -126,6 +136,14 @@ class UserService:
             raise ArgsError("userID repeated")
         existing = await self.storage.user.existing_ids(user_ids)
         return [AccountStatus(uid, uid in existing) for uid in user_ids]
+
+    async def online_status(self, caller: Caller, user_ids: list[str]) -> list[OnlineStatus]:
+        """Where each user is connected, in request order; admin only (it reveals every user's devices)."""
+        caller.require_admin()
+        if not user_ids:
+            raise ArgsError("userIDs is empty")
+        found = await self.presence.connections(user_ids)
+        return [OnlineStatus(uid, found.get(uid, [])) for uid in user_ids]
 
     async def get_client_config(self, caller: Caller, user_id: str) -> dict[str, str]:
         """The global client config overlaid with the user's; "" asks for the global one only."""

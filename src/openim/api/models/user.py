@@ -143,3 +143,20 @@ class ClientConfig(Resp):
 class PageUserClientConfigResp(Resp):
     total: int
     configs: list[ClientConfig] | None
+
+
+class GetUsersOnlineStatusReq(Req):
+    userIDs: list[str] | None = None
+
+
+class PlatformStatus(Resp):
+    platformID: int
+    connID: str
+    isBackground: bool
+    token: str
+
+
+class OnlineStatusResult(Resp):
+    userID: str
+    status: int
+    detailPlatformStatus: list[PlatformStatus] | None

@@ -20,8 +20,11 @@ from openim.api.models.user import (
     GetUserClientConfigResp,
     GetUsersInfoReq,
     GetUsersInfoResp,
+    GetUsersOnlineStatusReq,
+    OnlineStatusResult,
     PageUserClientConfigReq,
     PageUserClientConfigResp,
+    PlatformStatus,
     SetGlobalRecvMessageOptReq,
     SetUserClientConfigReq,
     UpdateUserInfoExReq,
@@ -128,3 +131,22 @@ async def page_user_client_config(
     page = page_of(body.pagination)
     total, entries = await user.page_client_config(caller, body.userID, body.key, page)
     return PageUserClientConfigResp(total=total, configs=[ClientConfig.of(e) for e in entries])
+
+
+@router.post("/get_users_online_status")
+async def get_users_online_status(
+    body: GetUsersOnlineStatusReq, caller: CallerDep, user: UserDep
+) -> list[OnlineStatusResult]:
+    # OpenIM answers a bare array; tokens are not handed out here (OpenIM prints them) and the background flag
+    # lives only in the gateway connection, so it reads false.
+    statuses = await user.online_status(caller, body.userIDs or [])
+    return [
+        OnlineStatusResult(
+            userID=s.user_id,
+            status=1 if s.connections else 0,
+            detailPlatformStatus=[
+                PlatformStatus(platformID=pid, connID=conn, isBackground=False, token="") for pid, conn in s.connections
+            ],
+        )
+        for s in statuses
+    ]
