@@ -2,69 +2,26 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-
-OPENIM = [sys.executable, "-m", "openim"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENIM_")}
-    env.update(extra)
-    return env
-
-
-class Server:
-    def __init__(self, proc: subprocess.Popen[bytes], api: int, gateway: int, admin: int, cwd: Path) -> None:
-        self.proc, self.api, self.gateway, self.admin, self.cwd = proc, api, gateway, admin, cwd
-
-    def post(self, path: str, body: object, token: str = "") -> dict[str, object]:
-        headers = {"operationID": "cli-test", **({"token": token} if token else {})}
-        result: dict[str, object] = httpx.post(f"http://127.0.0.1:{self.api}{path}", json=body, headers=headers).json()
-        return result
+from tests.process import OPENIM, ServerProcess, clean_env, free_port, start_server
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    api, gateway, admin = _free_port(), _free_port(), _free_port()
-    env = _env(OPENIM_API_PORTS=str(api), OPENIM_MSGGATEWAY_PORTS=str(gateway), OPENIM_ADMIN_PORT=str(admin))
-    output = tmp_path / "start.out"
-    with output.open("w") as out:
-        proc = subprocess.Popen([*OPENIM, "start"], cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"openim start exited early: {output.read_text()}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{api}/healthz", timeout=0.5).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail("openim start did not answer /healthz within 30 s")
-    yield Server(proc, api, gateway, admin, tmp_path)
-    if proc.poll() is None:
-        proc.kill()
-        proc.wait()
+def server(tmp_path: Path) -> Iterator[ServerProcess]:
+    proc = start_server(tmp_path)
+    yield proc
+    proc.stop()
 
 
-def test_start_walkthrough_and_graceful_stop(server: Server) -> None:
+def test_start_walkthrough_and_graceful_stop(server: ServerProcess) -> None:
     """The README walk-through works on a fresh start with embedded defaults, and SIGTERM exits 0."""
     admin = server.post("/auth/get_admin_token", {"secret": "openIM123", "userID": "imAdmin"})
     assert admin["errCode"] == 0, admin
@@ -91,13 +48,13 @@ def test_start_walkthrough_and_graceful_stop(server: Server) -> None:
     assert server.proc.wait(timeout=15) == 0
 
 
-def test_data_survives_a_restart(server: Server) -> None:
+def test_data_survives_a_restart(server: ServerProcess) -> None:
     """Users registered before a stop are there after the next start on the same data directory."""
     token = server.post("/auth/get_admin_token", {"secret": "openIM123", "userID": "imAdmin"})["data"]["token"]  # type: ignore[index]
     server.post("/user/user_register", {"users": [{"userID": "bob", "nickname": "Bob"}]}, token)
     server.proc.send_signal(signal.SIGTERM)
     assert server.proc.wait(timeout=15) == 0
-    env = _env(
+    env = clean_env(
         OPENIM_API_PORTS=str(server.api),
         OPENIM_MSGGATEWAY_PORTS=str(server.gateway),
         OPENIM_ADMIN_PORT=str(server.admin),
@@ -126,11 +83,11 @@ def test_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        env = _env(
+        env = clean_env(
             OPENIM_API_LISTENIP="127.0.0.1",
             OPENIM_API_PORTS=str(port),
-            OPENIM_MSGGATEWAY_PORTS=str(_free_port()),
-            OPENIM_ADMIN_PORT=str(_free_port()),
+            OPENIM_MSGGATEWAY_PORTS=str(free_port()),
+            OPENIM_ADMIN_PORT=str(free_port()),
         )
         result = subprocess.run([*OPENIM, "start"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=30)
     assert result.returncode == 1
@@ -144,7 +101,7 @@ def test_start_with_a_broken_config_names_the_line(tmp_path: Path) -> None:
     result = subprocess.run(
         [*OPENIM, "start", "--config", str(config)],
         cwd=tmp_path,
-        env=_env(),
+        env=clean_env(),
         capture_output=True,
         text=True,
         timeout=30,
@@ -155,7 +112,7 @@ def test_start_with_a_broken_config_names_the_line(tmp_path: Path) -> None:
 
 def test_unknown_role_is_refused(tmp_path: Path) -> None:
     """Naming a role that does not exist exits 2 with the list of roles."""
-    result = subprocess.run([*OPENIM, "start", "nope"], cwd=tmp_path, env=_env(), capture_output=True, text=True)
+    result = subprocess.run([*OPENIM, "start", "nope"], cwd=tmp_path, env=clean_env(), capture_output=True, text=True)
     assert result.returncode == 2 and "api, msggateway, admin" in result.stderr
 
 
@@ -163,10 +120,10 @@ def test_config_check_command(tmp_path: Path) -> None:
     """`openim config check` exits 1 naming file:line on a broken file, and 0 with masked settings on a good one."""
     bad = tmp_path / "bad.yaml"
     bad.write_text("secret: s3cret-value\nmsggateway:\n  ports: [10001\n")
-    result = subprocess.run([*OPENIM, "config", "check", str(bad)], env=_env(), capture_output=True, text=True)
+    result = subprocess.run([*OPENIM, "config", "check", str(bad)], env=clean_env(), capture_output=True, text=True)
     assert result.returncode == 1 and "bad.yaml:" in result.stderr
     good = tmp_path / "good.yaml"
     good.write_text("secret: s3cret-value\n")
-    result = subprocess.run([*OPENIM, "config", "check", str(good)], env=_env(), capture_output=True, text=True)
+    result = subprocess.run([*OPENIM, "config", "check", str(good)], env=clean_env(), capture_output=True, text=True)
     assert result.returncode == 0
     assert "s3cret-value" not in result.stdout and "***" in result.stdout
