@@ -70,7 +70,7 @@ async def serve_gateway(users: int, out: Path) -> None:
     server = GatewayServer(
         settings.msggateway,
         auth=runtime.services.auth,
-        msg=runtime.msg,
+        msg=runtime.services.msg,
         bus=bus,
         presence=runtime.presence,
         clock=runtime.clock,

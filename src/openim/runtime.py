@@ -57,7 +57,6 @@ class Runtime:
     services: Services
     bus: Bus
     presence: Presence
-    msg: MsgService
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     @classmethod
@@ -95,7 +94,7 @@ class Runtime:
             conversation=ConversationService(storage, notifications, clock),
         )
         closers: list[Callable[[], Awaitable[None]]] = [storage.close, bus.close, writer.close]  # reversed at close
-        return cls(settings, clock, storage, tokens, services, bus, presence, msg, closers)
+        return cls(settings, clock, storage, tokens, services, bus, presence, closers)
 
     async def close(self) -> None:
         for closer in reversed(self._closers):
@@ -171,7 +170,7 @@ async def run(settings: Settings, roles: tuple[str, ...] = ROLES, *, ready: asyn
             gateway = GatewayServer(
                 settings.msggateway,
                 auth=runtime.services.auth,
-                msg=runtime.msg,
+                msg=runtime.services.msg,
                 bus=runtime.bus,
                 presence=runtime.presence,
                 clock=runtime.clock,

@@ -249,7 +249,7 @@ async def gateway_factory(runtime: Runtime, timing: Timing) -> AsyncIterator[Gat
         server = GatewayServer(
             settings,
             auth=runtime.services.auth,
-            msg=runtime.msg,
+            msg=runtime.services.msg,
             bus=runtime.bus,
             presence=runtime.presence,
             clock=runtime.clock,
