@@ -160,10 +160,11 @@ def test_field_order_is_read_from_the_typedef() -> None:
     assert GOB.decode_req(frame) == Req(1003, "", "u1", "op", "m1", b"payload")
 
 
-def test_struct_name_and_type_id_are_not_checked() -> None:
-    """Any struct name and any user type id ≥ 65 defined in the stream are accepted."""
+@pytest.mark.parametrize("type_id", [64, 65, 100])
+def test_struct_name_and_type_id_are_not_checked(type_id: int) -> None:
+    """Any struct name and any user type id from 64 (Go's first, what the wasm core sends) up are accepted."""
     fields = (("ReqIdentifier", 2), ("SendID", 6))
-    frame = gob_struct_typedef("Whatever", fields, 100) + _struct_value(100, [(0, _int(1001)), (1, _s("u1"))])
+    frame = gob_struct_typedef("Whatever", fields, type_id) + _struct_value(type_id, [(0, _int(1001)), (1, _s("u1"))])
     assert GOB.decode_req(frame) == Req(1001, send_id="u1")
 
 
@@ -232,6 +233,7 @@ def test_req_identifier_must_fit_int32() -> None:
         RESP_TYPEDEF,  # a typedef and no value
         RESP_TYPEDEF + RESP_TYPEDEF,  # type 65 defined twice
         _msg(_int(-2) + b"\x00"),  # redefining a built-in id
+        _msg(_int(-63) + b"\x00"),  # an id below the user range
         _struct_value(65, []),  # a value of an undefined type
         gob_struct_typedef("Req", (("SendID", 6),)) + _struct_value(65, [(3, _s("x"))]),  # field number too big
         gob_struct_typedef("Req", (("SendID", 6),)) + _msg(_int(65) + b"\x01" + _s("u") + b"\x00" + b"junk"),

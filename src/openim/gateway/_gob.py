@@ -36,9 +36,12 @@ class FrameError(Exception):
 
 # --- gob primitives ---------------------------------------------------------------------------------------
 
-# Built-in gob type ids; user-defined types get ids >= 65.
+# Built-in gob type ids; Go gives user-defined types ids from 64 up (encoding/gob firstUserId), in the order a
+# process first encodes them: the wasm core's GeneralWsReq is 64. Our own Resp typedef uses 65, the id whose
+# bytes were checked against Go's decoder (spec §2.2).
 BOOL, INT, UINT, FLOAT, BYTES, STRING, COMPLEX, INTERFACE = 1, 2, 3, 4, 5, 6, 7, 8
-FIRST_USER_ID: Final = 65
+FIRST_USER_ID: Final = 64
+RESP_TYPE_ID: Final = 65
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 _INT32_MIN, _INT32_MAX = -(1 << 31), (1 << 31) - 1
 _MAX_DEPTH: Final = 64
@@ -342,7 +345,7 @@ def decode_gob_struct(frame: bytes, expected: Mapping[str, int]) -> dict[str, An
         raise FrameError(f"gob: malformed stream ({exc.__class__.__name__})") from None
 
 
-def gob_struct_typedef(name: str, fields: tuple[tuple[str, int], ...], type_id: int = FIRST_USER_ID) -> bytes:
+def gob_struct_typedef(name: str, fields: tuple[tuple[str, int], ...], type_id: int = RESP_TYPE_ID) -> bytes:
     """The length-prefixed gob type-definition message of a flat struct, as Go's encoder writes it."""
     common = bytearray()
     if name:
