@@ -17,7 +17,6 @@ from openim.protocol.errors import (
     RecordNotFoundError,
 )
 from openim.protocol.pb import msg_pb2, sdkws_pb2
-from openim.services.msg import GROUP_CHAT_UNAVAILABLE
 from openim.storage import Storage
 
 
@@ -160,15 +159,6 @@ async def test_resend_of_a_client_msg_id_stores_once(kit: MsgKit) -> None:
     pushes = await kit.drained()
     assert [p.user_ids for p in pushes][1] == ("a",)
     assert pushes[1].msg.seq == 1
-
-
-async def test_group_send_needs_the_group_tables(kit: MsgKit) -> None:
-    """Without the social-graph repositories, sessionType 3 is refused with a clear 1001."""
-    if hasattr(kit.storage, "group"):
-        del kit.storage.group  # type: ignore[attr-defined]
-    msg = text_msg("a", "", sessionType=SessionType.READ_GROUP_CHAT, groupID="g1")
-    with pytest.raises(ArgsError, match=GROUP_CHAT_UNAVAILABLE):
-        await kit.service.send(caller("a"), msg, operation_id="")
 
 
 # ---- sync ----------------------------------------------------------------------------------------------------

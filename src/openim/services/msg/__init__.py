@@ -15,14 +15,13 @@ Wiring (runtime.py): the writer's `on_commit` is the service's, so build them in
 from __future__ import annotations
 
 from openim.infra.bus import Push
-from openim.services.msg.core import GROUP_CHAT_UNAVAILABLE, SendStatusMap
+from openim.services.msg.core import SendStatusMap
 from openim.services.msg.manage import ManageMixin
 from openim.services.msg.send import SendMixin
 from openim.services.msg.sync import SyncMixin
 from openim.services.msg.tips import build_notification, notification_options
 
 __all__ = [
-    "GROUP_CHAT_UNAVAILABLE",
     "MsgService",
     "Push",
     "SendStatusMap",

@@ -18,7 +18,6 @@ import logging
 import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass
-from typing import Any
 
 from google.protobuf.message import Message
 
@@ -48,11 +47,10 @@ from openim.services.msg.tips import build_notification, notification_options
 from openim.storage import Storage
 from openim.storage.commit import Appended, MsgWriter, NewMsg
 
-__all__ = ["GROUP_CHAT_UNAVAILABLE", "MsgCore", "SendStatusMap"]
+__all__ = ["MsgCore", "SendStatusMap"]
 
 logger = logging.getLogger("openim.services")
 
-GROUP_CHAT_UNAVAILABLE = "group chat arrives with the social-graph work"
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,17 +257,9 @@ class MsgCore:
 
     # ---- seams for the social-graph work --------------------------------------------------------------------
 
-    def _group_repo(self) -> Any:
-        """The group repository, or raise ArgsError when this build has no group tables yet."""
-        repo = getattr(self.storage, "group", None)
-        if repo is None:
-            raise ArgsError(GROUP_CHAT_UNAVAILABLE)
-        return repo
-
     async def _group_member_ids(self, group_id: str) -> list[str]:
         """Every member of the group (push recipients, a group's first-message rows)."""
-        member_ids: list[str] = await self._group_repo().member_ids(group_id)
-        return member_ids
+        return await self.storage.group.member_ids(group_id)
 
     def chat_conversation_id(self, msg: MsgData) -> str:
         """The chat conversation of `msg` (si_/sg_/sn_), whatever its isNotNotification flag."""

@@ -96,7 +96,7 @@ class ManageMixin(MsgCore):
 
     async def _group_revoke_role(self, group_id: str, revoker: str, sender: str) -> int:
         """The revoker's group role if it may revoke `sender`'s message, else NoPermissionError."""
-        members = {m.user_id: m for m in await self._group_repo().get_members(group_id, [revoker, sender])}
+        members = {m.user_id: m for m in await self.storage.group.get_members(group_id, [revoker, sender])}
         me = members.get(revoker)
         role = me.role_level if me is not None else 0
         if revoker == sender:

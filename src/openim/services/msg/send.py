@@ -9,8 +9,6 @@ a resend of a (sendID, clientMsgID) already stored answers with the stored messa
 
 from __future__ import annotations
 
-from typing import Any
-
 from openim.protocol.constants import (
     OPT_CONVERSATION_UPDATE,
     OPT_HISTORY,
@@ -147,15 +145,12 @@ class SendMixin(MsgCore):
             await self._apply_receive_options(msg, receiver)
 
     async def _check_single_chat_permission(self, send_id: str, recv_id: str) -> None:
-        """Seam of the social-graph work: may `send_id` message `recv_id`? (GP §5.1 step 5)
+        """May `send_id` message `recv_id`? (GP §5.1 step 5)
 
         BlockedByPeer (1302) when `recv_id` has `send_id` in its blacklist; with `friend_verify`,
-        NotPeersFriend (1303) unless `send_id` is in `recv_id`'s friend list. Uses the friend repository
-        (`storage.friend`); a build without it has no blacklist or friends, so nothing can forbid the send.
+        NotPeersFriend (1303) unless `send_id` is in `recv_id`'s friend list.
         """
-        friends: Any = getattr(self.storage, "friend", None)
-        if friends is None:
-            return
+        friends = self.storage.friend
         if await friends.is_blocked(recv_id, send_id):
             raise BlockedByPeer(f"{recv_id} blocked {send_id}")
         if self.friend_verify and not await friends.are_friends(recv_id, send_id):
@@ -182,7 +177,7 @@ class SendMixin(MsgCore):
         """GP §5.1 step 5 (group): exists, not dismissed, sender a member and not muted."""
         if not msg.groupID:
             raise ArgsError("groupID is empty")
-        groups = self._group_repo()
+        groups = self.storage.group
         group = await groups.get_group(msg.groupID)
         if group is None:
             raise GroupIDNotFoundError(f"group {msg.groupID} not found")
