@@ -256,6 +256,8 @@ function summarizeEnvelope(env, dataBytes) {
   const parts = [reqName(id)];
   const msgIncr = env.msgIncr ?? env.MsgIncr;
   if (msgIncr) parts.push(`msgIncr=${msgIncr}`);
+  const operationID = env.operationID ?? env.OperationID;
+  if (operationID) parts.push(`op=${operationID}`);
   const errCode = env.errCode ?? env.ErrCode;
   if (errCode !== undefined) parts.push(`errCode=${errCode}`);
   const errMsg = env.errMsg ?? env.ErrMsg;
