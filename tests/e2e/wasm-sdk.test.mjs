@@ -146,7 +146,8 @@ test('A→B text arrives at B with the same serverMsgID; B and A see it in histo
     await waitUntil(
       async () => {
         list = await history(client, cid, 20);
-        return list.length >= texts.length;
+        // The sender's own copies learn their seq from its 2001 push, which the Go core applies asynchronously.
+        return list.length >= texts.length && list.every((m) => m.seq > 0);
       },
       { timeout: 10000, what: `${who}'s history of ${cid}`, describe: () => safeJSON(list.map((m) => [m.seq, textOf(m)])) },
     );
