@@ -14,6 +14,9 @@ let log = new WireLog();
 const tokenOwners = new Map();
 const sockets = new Set();
 const lastActivity = new Map(); // userID → ms of the last frame, API call or event (see JsClient.settle)
+const offlineUsers = new Set(); // users whose SDK cannot reach the gateway (see setOffline)
+// Where an offline user's SDK connects instead: a port nothing listens on (connection refused at once).
+const UNREACHABLE = 'ws://127.0.0.1:1/';
 
 function active(who) {
   lastActivity.set(who, Date.now());
@@ -38,15 +41,17 @@ function displayURL(url) {
 /** The WebSocket the SDK constructs: `ws` with browser defaults (arraybuffer), logging every frame. */
 export class NodeWebSocket extends WS {
   constructor(url, protocols) {
+    const who = new URL(String(url)).searchParams.get('sendID') || '?';
+    const offline = offlineUsers.has(who);
     // One event-loop turn per message, as a browser dispatches one task per message: with ws's default
     // (synchronous events) a reply and a push read together would both be handled before the SDK's promise
     // continuations for the reply run.
-    super(url, protocols, { allowSynchronousEvents: false });
+    super(offline ? UNREACHABLE : url, protocols, { allowSynchronousEvents: false });
     this.binaryType = 'arraybuffer';
     this.e2eURL = String(url);
-    this.e2eWho = new URL(this.e2eURL).searchParams.get('sendID') || '?';
+    this.e2eWho = who;
     sockets.add(this);
-    log.add(this.e2eWho, 'ws connect', displayURL(this.e2eURL));
+    log.add(this.e2eWho, 'ws connect', `${displayURL(this.e2eURL)}${offline ? ' (offline: sent to an unreachable port)' : ''}`);
     this.on('upgrade', (res) => log.add(this.e2eWho, 'ws upgraded', `HTTP ${res.statusCode}`));
     this.on('error', (err) => log.add(this.e2eWho, 'ws error', err.message));
     this.on('close', (code, reason) => {
@@ -97,6 +102,20 @@ async function loggingFetch(input, init = {}) {
 export function setupNodeEnv() {
   globalThis.WebSocket = NodeWebSocket;
   globalThis.fetch = loggingFetch;
+}
+
+/**
+ * Takes `userID`'s SDK off the network (its sockets are cut, its reconnects go to an unreachable port) or, with
+ * `offline = false`, lets its next reconnect through. The SDK keeps its state, as an app whose network drops.
+ */
+export function setOffline(userID, offline = true) {
+  if (offline) {
+    offlineUsers.add(userID);
+    for (const s of sockets) if (s.e2eWho === userID) s.terminate();
+  } else {
+    offlineUsers.delete(userID);
+  }
+  log.add(userID, offline ? 'offline' : 'online', offline ? 'sockets cut, reconnects refused' : 'reconnects allowed');
 }
 
 /** Closes every socket still open (the SDK's reconnect timers are ended by process exit). */
@@ -242,6 +261,12 @@ export class JsClient {
   async sendText(recvID, text) {
     const message = await this.call('createTextMessage', text);
     return this.call('sendMessage', { recvID, groupID: '', message });
+  }
+
+  /** createTextMessage + sendMessage to group `groupID`; returns the sent message as the SDK reports it. */
+  async sendGroupText(groupID, text) {
+    const message = await this.call('createTextMessage', text);
+    return this.call('sendMessage', { recvID: '', groupID, message });
   }
 
   /**

@@ -334,6 +334,11 @@ export class WasmClient {
     return this.call('sendMessage', { recvID, groupID: '', message });
   }
 
+  async sendGroupText(groupID, text) {
+    const message = await this.call('createTextMessage', text);
+    return this.call('sendMessage', { recvID: '', groupID, message });
+  }
+
   /** sdk.logout (the core sends 2003 and closes), bounded: a core that never connected may not answer. */
   async logout() {
     await this.callWithin(5000, 'logout').catch(() => {});
