@@ -120,6 +120,14 @@ async function listedConversation(client, conversationID, accept = () => true, w
   );
 }
 
+/** The clientMsgIDs `userID` pulls from sg_<groupID> over REST (/msg/pull_msg_by_seq, seqs 1..100). */
+async function pullGroup(userID, token, groupID) {
+  const conversationID = `sg_${groupID}`;
+  const body = { userID, seqRanges: [{ conversationID, begin: 1, end: 100, num: 100 }], order: 0 };
+  const data = await rest.post('/msg/pull_msg_by_seq', body, token);
+  return (data?.msgs?.[conversationID]?.Msgs ?? []).map((m) => m.clientMsgID);
+}
+
 /** The friend IDs `client`'s getFriendListPage (the server's list) shows. */
 async function friendIDs(client) {
   const friends = await client.call('getFriendListPage', { offset: 0, count: 100 });
@@ -199,9 +207,11 @@ test("friend request A→B, B accepts: B gets the application, A the acceptance,
   // 1201 FriendApplicationApproved → the SDK reads the request (accepted) and syncs friends incrementally.
   const accepted = await alice.waitForEvent(CbEvents.OnFriendApplicationAccepted, { from: fromA, predicate: (e) => e.data?.toUserID === b });
   assert.equal(accepted.data.handleResult, 1, safeJSON(accepted.data));
-  const added = await alice.waitForEvent(CbEvents.OnFriendAdded, { from: fromA, predicate: (e) => e.data?.userID === b });
-  assert.equal(added.data.ownerUserID, a, safeJSON(added.data));
-  await bob.waitForEvent(CbEvents.OnFriendAdded, { from: fromB, predicate: (e) => e.data?.userID === a });
+  // B's SDK syncs its friends after accepting: the new friend comes as an insert of get_incremental_friends. (A's
+  // SDK would do the same on 1201, but 0.0.14 hands Promise.all an async function it never calls, so A learns of
+  // its new friend only from the lists below.)
+  const added = await bob.waitForEvent(CbEvents.OnFriendAdded, { from: fromB, predicate: (e) => e.data?.userID === a });
+  assert.equal(added.data.ownerUserID, b, safeJSON(added.data));
 
   assert.deepEqual(await friendIDs(alice), [b], "A's friend list");
   assert.deepEqual(await friendIDs(bob), [a], "B's friend list");
@@ -239,11 +249,11 @@ test('a kicked member stops receiving: C kicked from the group gets OnJoinedGrou
   const leaked = carol.events.slice(fromC3).filter((e) => e.event === CbEvents.OnRecvNewMessages && safeJSON(e.data, 1e6).includes(afterKick.clientMsgID));
   assert.deepEqual(leaked, [], 'the kicked member received a group message sent after the kick');
 
-  // Nor can C pull it: its history of the group ends where it was kicked.
-  const history = await carol.call('getAdvancedHistoryMessageList', { conversationID: `sg_${gid}`, count: 20, startClientMsgID: '', viewType: 0 });
-  const ids = (history?.messageList ?? []).map((m) => m.clientMsgID);
-  assert.ok(ids.includes(before.clientMsgID), `C's history lost the message from before the kick: ${safeJSON(history?.messageList?.map((m) => [m.seq, m.contentType, textOf(m)]))}`);
-  assert.ok(!ids.includes(afterKick.clientMsgID), `C's history shows the message sent after the kick: ${safeJSON(history?.messageList?.map((m) => [m.seq, m.contentType, textOf(m)]))}`);
+  // Nor can C pull it: its view of the group ends where it was kicked. (Asked over REST with C's token: the JS
+  // SDK's history of a group reads the sender's member info, which a former member may not — 1002, as OpenIM.)
+  const pulled = await pullGroup(c, tokens[c], gid);
+  assert.ok(pulled.includes(before.clientMsgID), `C's pull lost the message from before the kick: ${safeJSON(pulled)}`);
+  assert.ok(!pulled.includes(afterKick.clientMsgID), `C's pull shows the message sent after the kick: ${safeJSON(pulled)}`);
 });
 
 test('changes made while B was offline reach B through incremental sync when it is back: new group, new member, new friend, group message', async ({ defer }) => {

@@ -144,6 +144,20 @@ const LOGIN_FAILURE_EVENTS = [
   CbEvents.OnKickedOffline,
 ];
 
+/**
+ * @openim/client-sdk 0.0.14's ES5 builds (lib/index.js and lib/index.es.js: what Node and bundlers load) compile
+ * the message syncer's `[...seqMap.entries()]` to `[].concat(seqMap.entries())`, an array holding the iterator, so
+ * every reconnect after missed messages throws a TypeError (unhandled) in pullMsgBySeqRange instead of pulling
+ * them; its modern build is right. The method gets an object whose entries() is an array, which concat flattens,
+ * so the SDK does what its source says (a bug of the SDK, met with OpenIM's own server as well).
+ */
+function workAroundPullBug(sdk) {
+  const syncer = sdk?.messageTrigger?.syncer;
+  if (typeof syncer?.pullMsgBySeqRange !== 'function') return;
+  const pull = syncer.pullMsgBySeqRange;
+  syncer.pullMsgBySeqRange = (seqMap, operationID) => pull({ entries: () => [...seqMap.entries()] }, operationID);
+}
+
 /** One user on one @openim/client-sdk instance. */
 export class JsClient {
   constructor(server, userID, token, { platformID = PLATFORM_WEB } = {}) {
@@ -156,6 +170,7 @@ export class JsClient {
     this.waiters = new Set();
     tokenOwners.set(token, userID);
     this.sdk = getSDK();
+    workAroundPullBug(this.sdk);
     for (const name of new Set(Object.values(CbEvents))) {
       this.sdk.on(name, (payload) => this.#onEvent(name, payload));
     }
