@@ -15,6 +15,8 @@ from openim.settings import ConfigError, Settings, find_config_path, load_settin
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="openim-py: an OpenIM-compatible IM server.")
 config_app = typer.Typer(no_args_is_help=True, help="Inspect the configuration.")
 app.add_typer(config_app, name="config")
+logs_app = typer.Typer(no_args_is_help=True, help="Read the server's logs.")
+app.add_typer(logs_app, name="logs")
 
 ConfigOption = Annotated[
     Path | None,
@@ -102,6 +104,34 @@ def config_check(
     code, text = run_config_check(find_config_path(path), os.environ, as_json=as_json)
     typer.echo(text, err=code != 0)
     raise typer.Exit(code)
+
+
+@logs_app.command("analyze")
+def logs_analyze(
+    since: Annotated[str, typer.Option("--since", help="window: 30m, 1h, 2d, 1h30m, or all")] = "1h",
+    files: Annotated[list[Path] | None, typer.Option("--file", "-f", help="log file or directory; repeatable")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON (every route, message and errCode)")] = False,
+    top: Annotated[int, typer.Option("--top", help="rows per table")] = 10,
+    config: ConfigOption = None,
+) -> None:
+    """Errors by errCode and by message, the latest errors, avg / p95 / max response time and the busiest routes.
+
+    Reads every log file (rotated and .gz ones too) under log.storageLocation, or the --file paths.
+    """
+    from openim.ops import logs as ops
+
+    try:
+        window = ops.parse_since(since)
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    places = files or [Path(_settings(config).log.storageLocation)]
+    paths = [p for place in places for p in ops.log_paths(place)]
+    if not paths:
+        typer.echo(f"no log files in {', '.join(map(str, places))}", err=True)
+        raise typer.Exit(1)
+    report = ops.analyze(paths, since=window, latest=top)
+    typer.echo(ops.render_json(report) if as_json else ops.render_text(report, top=top))
 
 
 @app.command()
