@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -104,6 +104,63 @@ def config_check(
     code, text = run_config_check(find_config_path(path), os.environ, as_json=as_json)
     typer.echo(text, err=code != 0)
     raise typer.Exit(code)
+
+
+@app.command()
+def backup(
+    dest: Annotated[Path, typer.Option("--dest", help="directory that holds the backups")] = Path("backups"),
+    keep_days: Annotated[float, typer.Option("--keep-days", help="delete our older backups; 0 keeps all")] = 7,
+    config: ConfigOption = None,
+) -> None:
+    """Snapshot the database (consistent while the server runs), the config and a manifest into DEST.
+
+    The backup directory is mode 700: it holds the config file with its secrets.
+
+    Redis is not backed up: it holds no system-of-record data in openim-py (token states, presence, caches).
+    """
+    from openim.ops import backup as ops
+
+    path = find_config_path(config)
+    with ops.progress_bar() as progress:
+        result = _ops_call(ops.create_backup(_settings(config), path, dest, keep_days=keep_days, progress=progress))
+    typer.echo(ops.backup_report(result))
+
+
+@app.command()
+def restore(
+    backup: Annotated[Path, typer.Argument(help="a backup directory made by `openim backup`")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Replace every row of the configured database with BACKUP's, then verify the row counts; stop the server first.
+
+    Refuses a corrupt backup (checksum mismatch) or one from a schema newer than this openim-py.
+
+    Redis needs no restore: it holds no system-of-record data in openim-py. The live config file is not overwritten.
+    """
+    from openim.ops import backup as ops
+
+    settings = _settings(config)
+    with ops.progress_bar() as progress:
+        verified = _ops_call(lambda: ops.open_backup(backup, progress=progress))
+    typer.echo(ops.restore_plan(verified, settings))
+    if not yes and not typer.confirm("Continue?"):
+        typer.echo("aborted: nothing was changed", err=True)
+        raise typer.Exit(1)
+    with ops.progress_bar() as progress:
+        result = _ops_call(ops.restore_backup(settings, verified, progress=progress))
+    typer.echo(ops.restore_report(result, verified))
+
+
+def _ops_call(work: Any) -> Any:
+    """Run an ops coroutine (or a plain callable); an ops error (BackupError) is printed and exits 1."""
+    from openim.ops.backup import BackupError
+
+    try:
+        return asyncio.run(work) if asyncio.iscoroutine(work) else work()
+    except BackupError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
 
 
 @logs_app.command("analyze")
