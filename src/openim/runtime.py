@@ -83,12 +83,14 @@ class Runtime:
         )
         msg: MsgService
         writer = MsgWriter(storage.msg, on_commit=lambda batch: msg.on_commit(batch))
-        msg = MsgService(storage, writer, bus, clock, admin_user_ids=list(admins.userIDs))
+        msg = MsgService(
+            storage, writer, bus, clock, admin_user_ids=list(admins.userIDs), friend_verify=settings.msg.friendVerify
+        )
         notifications = NotificationSender(msg, clock)
         services = Services(
             auth=auth,
             user=UserService(storage, clock, presence),
-            friend=FriendService(storage),
+            friend=FriendService(storage, notifications, clock),
             group=GroupService(storage),
             msg=msg,
             conversation=ConversationService(storage, notifications, clock),

@@ -111,6 +111,11 @@ class MsgGateway(_Section):
     websocketTimeout: int = Field(default=10, ge=1, description="seconds allowed for the handshake")
 
 
+class Msg(_Section):
+    # OpenIM: openim-rpc-msg.yml `friendVerify`.
+    friendVerify: bool = Field(default=False, description="single-chat messages only between friends (else 1303)")
+
+
 class Admin(_Section):
     listenIP: str = "127.0.0.1"
     port: int = Field(default=6060, ge=0, le=65535)
@@ -149,6 +154,7 @@ class Settings(_Section):
     multiLogin: MultiLogin = Field(default_factory=MultiLogin)
     api: Api = Field(default_factory=Api)
     msggateway: MsgGateway = Field(default_factory=MsgGateway)
+    msg: Msg = Field(default_factory=Msg)
     admin: Admin = Field(default_factory=Admin)
     database: Database = Field(default_factory=Database)
     redis: Redis = Field(default_factory=Redis)

@@ -354,3 +354,264 @@ async def test_missing_user_id_is_1001(api: Api) -> None:
     for path in ("/friend/get_incremental_friends", "/friend/get_full_friend_user_ids", "/friend/get_friend_id"):
         result = await api.post(path, {}, token=alice)
         assert result["errCode"] == 1001, path
+
+
+# --- writes ------------------------------------------------------------------------------------------------
+
+
+async def _users(api: Api, *user_ids: str) -> dict[str, str]:
+    """Register the users and return a token for each."""
+    await api.register(*user_ids)
+    return {u: await api.user_token(u) for u in user_ids}
+
+
+async def test_every_friend_route_is_served(api: Api) -> None:
+    """All 22 /friend routes of spec §3.2 (the SDK's 21 plus get_incremental_blacks) are served."""
+    spec = (await api.http.get("/openapi.json")).json()
+    paths = {p for p in spec["paths"] if p.startswith("/friend/")}
+    assert paths == {
+        f"/friend/{name}"
+        for name in (
+            "add_friend",
+            "add_friend_response",
+            "delete_friend",
+            "get_friend_apply_list",
+            "get_self_friend_apply_list",
+            "get_designated_friend_apply",
+            "get_self_unhandled_apply_count",
+            "get_friend_list",
+            "get_designated_friends",
+            "get_friend_id",
+            "is_friend",
+            "get_specified_friends_info",
+            "set_friend_remark",
+            "update_friends",
+            "import_friend",
+            "add_black",
+            "remove_black",
+            "get_black_list",
+            "get_specified_blacks",
+            "get_incremental_friends",
+            "get_full_friend_user_ids",
+            "get_incremental_blacks",
+        )
+    }
+
+
+async def test_application_flow_over_http(api: Api) -> None:
+    """A applies, B sees it and agrees: writes answer without data, both lists show each other, and each
+    side's incremental sync from its previous version returns exactly the new friend."""
+    t = await _users(api, "alice", "bob")
+    base = {u: await api.ok("/friend/get_incremental_friends", {"userID": u}, token=t[u]) for u in ("alice", "bob")}
+    result = await api.post(
+        "/friend/add_friend", {"fromUserID": "alice", "toUserID": "bob", "reqMsg": "hi", "ex": ""}, token=t["alice"]
+    )
+    assert result == {"errCode": 0, "errMsg": "", "errDlt": ""}
+    applies = await api.ok("/friend/get_friend_apply_list", {"userID": "bob", "pagination": PAGE}, token=t["bob"])
+    assert (applies["total"], applies["FriendRequests"][0]["reqMsg"]) == (1, "hi")
+    count = await api.ok("/friend/get_self_unhandled_apply_count", {"userID": "bob"}, token=t["bob"])
+    assert count == {"count": 1}
+    result = await api.post(
+        "/friend/add_friend_response",
+        {"fromUserID": "alice", "toUserID": "bob", "handleResult": 1, "handleMsg": "yes"},
+        token=t["bob"],
+    )
+    assert result == {"errCode": 0, "errMsg": "", "errDlt": ""}
+    for user, other in (("alice", "bob"), ("bob", "alice")):
+        data = await api.ok("/friend/get_friend_list", {"userID": user, "pagination": PAGE}, token=t[user])
+        assert [f["friendUser"]["userID"] for f in data["friendsInfo"]] == [other]
+        assert data["friendsInfo"][0]["addSource"] == 2
+        since = {"userID": user, "versionID": base[user]["versionID"], "version": base[user]["version"]}
+        delta = await api.ok("/friend/get_incremental_friends", since, token=t[user])
+        assert (delta["full"], delta["version"], delta["delete"], delta["update"]) == (False, 2, None, None)
+        assert [f["friendUser"]["userID"] for f in delta["insert"]] == [other]
+    data = await api.ok("/friend/is_friend", {"userID1": "alice", "userID2": "bob"}, token=t["alice"])
+    assert data == {"inUser1Friends": True, "inUser2Friends": True}
+    mine = await api.ok("/friend/get_self_friend_apply_list", {"userID": "alice", "pagination": PAGE}, token=t["alice"])
+    request = mine["friendRequests"][0]
+    assert (request["handleResult"], request["handlerUserID"], request["handleMsg"]) == (1, "bob", "yes")
+
+
+async def test_application_error_codes(api: Api) -> None:
+    """1301 to oneself, 1004 unknown user, 1304 already friends, 1004 no request, 1001 bad handleResult or
+    agreeing twice, 1305 refusing a handled request, 1001 missing IDs."""
+    t = await _users(api, "alice", "bob")
+    a, b = t["alice"], t["bob"]
+    cases: list[tuple[str, dict[str, Any], str, int]] = [
+        ("/friend/add_friend", {"fromUserID": "alice", "toUserID": "alice"}, a, 1301),
+        ("/friend/add_friend", {"fromUserID": "alice", "toUserID": "ghost"}, a, 1004),
+        ("/friend/add_friend", {"fromUserID": "alice"}, a, 1001),
+        ("/friend/add_friend_response", {"fromUserID": "alice", "toUserID": "bob", "handleResult": 1}, b, 1004),
+    ]
+    for path, body, token, code in cases:
+        assert (await api.post(path, body, token=token))["errCode"] == code, (path, body)
+    await api.ok("/friend/add_friend", {"fromUserID": "alice", "toUserID": "bob"}, token=a)
+    respond = {"fromUserID": "alice", "toUserID": "bob"}
+    assert (await api.post("/friend/add_friend_response", {**respond, "handleResult": 0}, token=b))["errCode"] == 1001
+    await api.ok("/friend/add_friend_response", {**respond, "handleResult": -1, "handleMsg": "no"}, token=b)
+    assert (await api.post("/friend/add_friend_response", {**respond, "handleResult": -1}, token=b))["errCode"] == 1305
+    assert (await api.post("/friend/add_friend_response", {**respond, "handleResult": 1}, token=b))["errCode"] == 1001
+    await api.ok("/friend/add_friend", {"fromUserID": "alice", "toUserID": "bob"}, token=a)
+    await api.ok("/friend/add_friend_response", {**respond, "handleResult": 1}, token=b)
+    result = await api.post("/friend/add_friend", {"fromUserID": "bob", "toUserID": "alice"}, token=b)
+    assert result["errCode"] == 1304
+    result = await api.post("/friend/add_friend_response", {**respond, "handleResult": 2**31}, token=b)  # not an int32
+    assert result["errCode"] == 1001
+
+
+async def test_friend_writes_over_http(api: Api) -> None:
+    """delete is one-way, remark and update_friends (bare wrappers, 0/1 for isPinned) change only what they
+    name, a non-friend is 1004, and get_specified_friends_info reports rows in ms with null sub-objects."""
+    t = await _users(api, "alice", "bob", "carol")
+    admin = await api.admin_token()
+    await api.ok("/friend/import_friend", {"ownerUserID": "alice", "friendUserIDs": ["bob", "carol"]}, token=admin)
+    a = t["alice"]
+    await api.ok("/friend/set_friend_remark", {"ownerUserID": "alice", "friendUserID": "bob", "remark": "B"}, token=a)
+    body = {"ownerUserID": "alice", "friendUserIDs": ["carol"], "isPinned": 1, "remark": None, "ex": "x"}
+    await api.ok("/friend/update_friends", body, token=a)
+    data = await api.ok("/friend/get_friend_list", {"userID": "alice", "pagination": PAGE}, token=a)
+    assert [(f["friendUser"]["userID"], f["remark"], f["isPinned"], f["ex"]) for f in data["friendsInfo"]] == [
+        ("carol", "", True, "x"),
+        ("bob", "B", False, ""),
+    ]
+    await api.ok("/friend/update_friends", {**body, "isPinned": False, "ex": None}, token=a)
+    ids = await api.ok("/friend/get_full_friend_user_ids", {"userID": "alice"}, token=a)
+    assert ids["userIDs"] == ["bob", "carol"]
+    for bad in ({**body, "isPinned": 2}, {**body, "isPinned": "true"}, {**body, "friendUserIDs": []}):
+        assert (await api.post("/friend/update_friends", bad, token=a))["errCode"] == 1001, bad
+    now = _now(api)
+    data = await api.ok(
+        "/friend/get_specified_friends_info", {"ownerUserID": "alice", "userIDList": ["bob", "ghost"]}, token=a
+    )
+    assert data == {
+        "infos": [
+            {
+                "userInfo": {
+                    "userID": "bob",
+                    "nickname": "nick-bob",
+                    "faceURL": "",
+                    "ex": "",
+                    "createTime": data["infos"][0]["userInfo"]["createTime"],
+                    "appMangerLevel": 0,
+                    "globalRecvMsgOpt": 0,
+                },
+                "friendInfo": {
+                    "ownerUserID": "alice",
+                    "remark": "B",
+                    "createTime": now,
+                    "friendUser": None,
+                    "addSource": 1,
+                    "operatorUserID": "imAdmin",
+                    "ex": "",
+                    "isPinned": False,
+                },
+                "blackInfo": None,
+            }
+        ]
+    }
+    assert await api.ok(
+        "/friend/get_specified_friends_info", {"ownerUserID": "alice", "userIDList": ["ghost"]}, token=a
+    ) == {"infos": []}
+    await api.ok("/friend/delete_friend", {"ownerUserID": "alice", "friendUserID": "bob"}, token=a)
+    data = await api.ok("/friend/is_friend", {"userID1": "alice", "userID2": "bob"}, token=a)
+    assert data == {"inUser1Friends": False, "inUser2Friends": True}
+    for path, body2 in [
+        ("/friend/delete_friend", {"ownerUserID": "alice", "friendUserID": "bob"}),
+        ("/friend/set_friend_remark", {"ownerUserID": "alice", "friendUserID": "bob", "remark": "x"}),
+        ("/friend/update_friends", {"ownerUserID": "alice", "friendUserIDs": ["bob"], "remark": "x"}),
+    ]:
+        assert (await api.post(path, body2, token=a))["errCode"] == 1004, path
+
+
+async def test_import_friend_over_http(api: Api) -> None:
+    """import_friend is admin-only (1002), 1301 with the owner listed, 1001 with repeats, 1004 unknown users."""
+    t = await _users(api, "alice", "bob")
+    admin = await api.admin_token()
+    cases: list[tuple[dict[str, Any], str, int]] = [
+        ({"ownerUserID": "alice", "friendUserIDs": ["bob"]}, t["alice"], 1002),
+        ({"ownerUserID": "alice", "friendUserIDs": ["alice"]}, admin, 1301),
+        ({"ownerUserID": "alice", "friendUserIDs": ["bob", "bob"]}, admin, 1001),
+        ({"ownerUserID": "alice", "friendUserIDs": ["ghost"]}, admin, 1004),
+        ({"ownerUserID": "alice"}, admin, 1001),
+    ]
+    for body, token, code in cases:
+        assert (await api.post("/friend/import_friend", body, token=token))["errCode"] == code, body
+    await api.ok("/friend/import_friend", {"ownerUserID": "alice", "friendUserIDs": ["bob"]}, token=admin)
+    data = await api.ok("/friend/get_friend_id", {"userID": "bob"}, token=t["bob"])
+    assert data == {"friendIDs": ["alice"]}
+
+
+async def test_blacklist_over_http(api: Api) -> None:
+    """add_black / remove_black change the list and its sync log; repeating is harmless; self is 1001, an
+    unknown user 1004."""
+    t = await _users(api, "alice", "bob")
+    a = t["alice"]
+    base = await api.ok("/friend/get_incremental_blacks", {"userID": "alice"}, token=a)
+    for _ in range(2):
+        await api.ok("/friend/add_black", {"ownerUserID": "alice", "blackUserID": "bob", "ex": "e"}, token=a)
+    data = await api.ok("/friend/get_black_list", {"userID": "alice", "pagination": PAGE}, token=a)
+    assert [(b["blackUserInfo"]["userID"], b["ex"], b["operatorUserID"]) for b in data["blacks"]] == [
+        ("bob", "e", "alice")
+    ]
+    since = {"userID": "alice", "versionID": base["versionID"], "version": base["version"]}
+    delta = await api.ok("/friend/get_incremental_blacks", since, token=a)
+    assert (delta["version"], [b["blackUserInfo"]["userID"] for b in delta["insert"]]) == (2, ["bob"])
+    for _ in range(2):
+        await api.ok("/friend/remove_black", {"ownerUserID": "alice", "blackUserID": "bob"}, token=a)
+    assert await api.ok("/friend/get_black_list", {"userID": "alice", "pagination": PAGE}, token=a) == {
+        "blacks": None,
+        "total": 0,
+    }
+    for body, code in [
+        ({"ownerUserID": "alice", "blackUserID": "alice"}, 1001),
+        ({"ownerUserID": "alice", "blackUserID": "ghost"}, 1004),
+        ({"ownerUserID": "alice"}, 1001),
+    ]:
+        assert (await api.post("/friend/add_black", body, token=a))["errCode"] == code, body
+
+
+async def test_friend_verify_setting_reaches_message_sending(settings: Any, clock: Any) -> None:
+    """msg.friendVerify from the settings is what the runtime's msg service applies."""
+    from openim.runtime import Runtime
+
+    on = settings.model_copy(update={"msg": settings.msg.model_copy(update={"friendVerify": True})})
+    for value, configured in ((False, settings), (True, on)):
+        rt = await Runtime.build(configured, clock=clock)
+        try:
+            assert rt.services.msg.friend_verify is value
+        finally:
+            await rt.close()
+
+
+async def test_third_user_cannot_write_for_others(api: Api) -> None:
+    """Carol applying as Alice, answering Bob's request, or changing Alice's lists gets 1002; nothing changes."""
+    t = await _users(api, "alice", "bob", "carol")
+    admin = await api.admin_token()
+    await api.ok("/friend/import_friend", {"ownerUserID": "alice", "friendUserIDs": ["bob"]}, token=admin)
+    await api.ok("/friend/add_friend", {"fromUserID": "carol", "toUserID": "bob"}, token=t["carol"])
+    before = await api.ok("/friend/get_incremental_friends", {"userID": "alice"}, token=t["alice"])
+    cases: list[tuple[str, dict[str, Any]]] = [
+        ("/friend/add_friend", {"fromUserID": "alice", "toUserID": "bob"}),
+        ("/friend/add_friend_response", {"fromUserID": "carol", "toUserID": "bob", "handleResult": 1}),
+        ("/friend/delete_friend", {"ownerUserID": "alice", "friendUserID": "bob"}),
+        ("/friend/set_friend_remark", {"ownerUserID": "alice", "friendUserID": "bob", "remark": "x"}),
+        ("/friend/update_friends", {"ownerUserID": "alice", "friendUserIDs": ["bob"], "isPinned": True}),
+        ("/friend/add_black", {"ownerUserID": "alice", "blackUserID": "bob"}),
+        ("/friend/remove_black", {"ownerUserID": "alice", "blackUserID": "bob"}),
+        ("/friend/import_friend", {"ownerUserID": "carol", "friendUserIDs": ["alice"]}),
+        ("/friend/get_specified_friends_info", {"ownerUserID": "alice", "userIDList": ["bob"]}),
+    ]
+    for path, body in cases:
+        assert (await api.post(path, body, token=t["carol"]))["errCode"] == 1002, path
+    after = await api.ok("/friend/get_incremental_friends", {"userID": "alice"}, token=t["alice"])
+    assert (after["versionID"], after["version"]) == (before["versionID"], before["version"])
+    data = await api.ok("/friend/get_friend_list", {"userID": "alice", "pagination": PAGE}, token=t["alice"])
+    assert [(f["friendUser"]["userID"], f["remark"], f["isPinned"]) for f in data["friendsInfo"]] == [
+        ("bob", "", False)
+    ]
+    pending = await api.ok(
+        "/friend/get_friend_apply_list", {"userID": "bob", "pagination": PAGE, "handleResults": [0]}, token=t["bob"]
+    )
+    assert [r["fromUserID"] for r in pending["FriendRequests"]] == ["carol"]
+    blacks = await api.ok("/friend/get_black_list", {"userID": "alice", "pagination": PAGE}, token=t["alice"])
+    assert blacks["total"] == 0

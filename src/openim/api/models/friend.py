@@ -9,15 +9,26 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from openim.api.models.base import Pagination, Req, Resp
 from openim.api.models.user import UserInfo
-from openim.services.friend import BlackEntry, FriendEntry, RequestEntry
+from openim.services.friend import BlackEntry, FriendEntry, RequestEntry, SpecifiedInfo
 from openim.services.incremental import Delta, FullIDs
 from openim.storage.rows import User
 
 UInt64 = Annotated[int, Field(ge=0, le=2**64 - 1)]  # Go uint64: a negative or larger number is 1001
+Int32 = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]
+
+
+def _parse_bool(value: object) -> object:
+    """openim.protobuf.BoolValue reads the raw JSON with strconv.ParseBool: true/false, and 1/0 too."""
+    if isinstance(value, int) and not isinstance(value, bool) and value in (0, 1):
+        return bool(value)
+    return value
+
+
+GoBool = Annotated[bool, BeforeValidator(_parse_bool)]
 
 
 class PublicUserInfo(Resp):
@@ -303,3 +314,102 @@ class GetFullFriendUserIDsResp(Resp):
     @classmethod
     def of(cls, full: FullIDs) -> GetFullFriendUserIDsResp:
         return cls(version=full.version, versionID=full.version_id, equal=full.equal, userIDs=full.ids)
+
+
+# --- writes --------------------------------------------------------------------------------------------------
+
+
+class ApplyToAddFriendReq(Req):
+    fromUserID: str = ""
+    toUserID: str = ""
+    reqMsg: str = ""
+    ex: str = ""
+
+
+class RespondFriendApplyReq(Req):
+    fromUserID: str = ""  # the applicant
+    toUserID: str = ""  # the one answering
+    handleResult: Int32 = 0
+    handleMsg: str = ""
+
+
+class DeleteFriendReq(Req):
+    ownerUserID: str = ""
+    friendUserID: str = ""
+
+
+class SetFriendRemarkReq(Req):
+    ownerUserID: str = ""
+    friendUserID: str = ""
+    remark: str = ""
+
+
+class UpdateFriendsReq(Req):
+    """Wrapper fields (openim.protobuf.*Value) are bare JSON values; absent or null = unchanged."""
+
+    ownerUserID: str = ""
+    friendUserIDs: list[str] | None = None
+    isPinned: GoBool | None = None
+    remark: str | None = None
+    ex: str | None = None
+
+
+class ImportFriendReq(Req):
+    ownerUserID: str = ""
+    friendUserIDs: list[str] | None = None
+
+
+class AddBlackReq(Req):
+    ownerUserID: str = ""
+    blackUserID: str = ""
+    ex: str = ""
+
+
+class RemoveBlackReq(Req):
+    ownerUserID: str = ""
+    blackUserID: str = ""
+
+
+class GetSpecifiedFriendsInfoReq(Req):
+    ownerUserID: str = ""
+    userIDList: list[str] | None = None
+
+
+class GetSpecifiedFriendsInfoInfo(Resp):
+    userInfo: UserInfo | None
+    friendInfo: FriendInfo | None
+    blackInfo: BlackInfo | None
+
+    @classmethod
+    def of(cls, info: SpecifiedInfo) -> GetSpecifiedFriendsInfoInfo:
+        """As OpenIM builds it: times in ms, friendInfo.friendUser and blackInfo.blackUserInfo null."""
+        f, b = info.friend, info.black
+        return cls(
+            userInfo=UserInfo.of(info.user),
+            friendInfo=None
+            if f is None
+            else FriendInfo(
+                ownerUserID=f.owner_user_id,
+                remark=f.remark,
+                createTime=f.create_time,
+                friendUser=None,
+                addSource=f.add_source,
+                operatorUserID=f.operator_user_id,
+                ex=f.ex,
+                isPinned=f.is_pinned,
+            ),
+            blackInfo=None
+            if b is None
+            else BlackInfo(
+                ownerUserID=b.owner_user_id,
+                createTime=b.create_time,
+                blackUserInfo=None,
+                addSource=b.add_source,
+                operatorUserID=b.operator_user_id,
+                ex=b.ex,
+            ),
+        )
+
+
+class GetSpecifiedFriendsInfoResp(Resp):
+    infos: list[GetSpecifiedFriendsInfoInfo]  # OpenIM makes this list: `[]`, never null

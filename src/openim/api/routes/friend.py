@@ -1,14 +1,20 @@
-"""/friend/*, read side: friends, friend requests, blacklists and their incremental sync (spec §3.2)."""
+"""/friend/*: applications and responses, friends, remarks, blacklists, import and incremental sync (spec §3.2).
+
+Handlers only: decode, one friend-service call, the answer (the write routes answer no `data`, as OpenIM's
+empty responses)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from openim.api.deps import CallerDep, FriendDep
+from openim.api.deps import CallerDep, FriendDep, OperationID
 from openim.api.envelope import ExactEnvelopeResponse
 from openim.api.models.base import page_of
 from openim.api.models.friend import (
+    AddBlackReq,
+    ApplyToAddFriendReq,
     BlackInfo,
+    DeleteFriendReq,
     GetDesignatedFriendsApplyReq,
     GetDesignatedFriendsApplyResp,
     GetDesignatedFriendsReq,
@@ -33,8 +39,16 @@ from openim.api.models.friend import (
     GetSelfUnhandledApplyCountResp,
     GetSpecifiedBlacksReq,
     GetSpecifiedBlacksResp,
+    GetSpecifiedFriendsInfoInfo,
+    GetSpecifiedFriendsInfoReq,
+    GetSpecifiedFriendsInfoResp,
+    ImportFriendReq,
     IsFriendReq,
     IsFriendResp,
+    RemoveBlackReq,
+    RespondFriendApplyReq,
+    SetFriendRemarkReq,
+    UpdateFriendsReq,
     friend_infos,
     friend_requests,
 )
@@ -143,3 +157,66 @@ async def get_incremental_blacks(
 ) -> GetIncrementalBlacksResp:
     delta = await friend.get_incremental_blacks(caller, body.userID, body.versionID, body.version)
     return GetIncrementalBlacksResp.of(delta)
+
+
+@router.post("/get_specified_friends_info")
+async def get_specified_friends_info(
+    body: GetSpecifiedFriendsInfoReq, caller: CallerDep, friend: FriendDep
+) -> GetSpecifiedFriendsInfoResp:
+    infos = await friend.get_specified_friends_info(caller, body.ownerUserID, body.userIDList)
+    return GetSpecifiedFriendsInfoResp(infos=[GetSpecifiedFriendsInfoInfo.of(i) for i in infos])
+
+
+# --- writes --------------------------------------------------------------------------------------------------
+
+
+@router.post("/add_friend")
+async def add_friend(body: ApplyToAddFriendReq, caller: CallerDep, friend: FriendDep, op: OperationID) -> None:
+    await friend.apply(caller, body.fromUserID, body.toUserID, req_msg=body.reqMsg, ex=body.ex, operation_id=op)
+
+
+@router.post("/add_friend_response")
+async def add_friend_response(
+    body: RespondFriendApplyReq, caller: CallerDep, friend: FriendDep, op: OperationID
+) -> None:
+    await friend.respond(
+        caller, body.fromUserID, body.toUserID, body.handleResult, handle_msg=body.handleMsg, operation_id=op
+    )
+
+
+@router.post("/delete_friend")
+async def delete_friend(body: DeleteFriendReq, caller: CallerDep, friend: FriendDep, op: OperationID) -> None:
+    await friend.delete_friend(caller, body.ownerUserID, body.friendUserID, operation_id=op)
+
+
+@router.post("/set_friend_remark")
+async def set_friend_remark(body: SetFriendRemarkReq, caller: CallerDep, friend: FriendDep, op: OperationID) -> None:
+    await friend.set_friend_remark(caller, body.ownerUserID, body.friendUserID, body.remark, operation_id=op)
+
+
+@router.post("/update_friends")
+async def update_friends(body: UpdateFriendsReq, caller: CallerDep, friend: FriendDep, op: OperationID) -> None:
+    await friend.update_friends(
+        caller,
+        body.ownerUserID,
+        body.friendUserIDs,
+        is_pinned=body.isPinned,
+        remark=body.remark,
+        ex=body.ex,
+        operation_id=op,
+    )
+
+
+@router.post("/import_friend")
+async def import_friend(body: ImportFriendReq, caller: CallerDep, friend: FriendDep, op: OperationID) -> None:
+    await friend.import_friends(caller, body.ownerUserID, body.friendUserIDs, operation_id=op)
+
+
+@router.post("/add_black")
+async def add_black(body: AddBlackReq, caller: CallerDep, friend: FriendDep, op: OperationID) -> None:
+    await friend.add_black(caller, body.ownerUserID, body.blackUserID, ex=body.ex, operation_id=op)
+
+
+@router.post("/remove_black")
+async def remove_black(body: RemoveBlackReq, caller: CallerDep, friend: FriendDep, op: OperationID) -> None:
+    await friend.remove_black(caller, body.ownerUserID, body.blackUserID, operation_id=op)
