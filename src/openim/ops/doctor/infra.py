@@ -1,0 +1,131 @@
+"""Doctor checks of what sits beside the database: Redis (when `redis.url` is set), the queue and etcd.
+
+Redis: the guide's `redis-cli ping` and `redis-cli info memory`, and its eviction advice. OpenIM can run Redis
+with `allkeys-lru` because its Redis is partly a cache; openim-py keeps token states (a kicked or logged-out
+token is remembered there until it expires) and presence in Redis, and no database holds them again. An
+evicted "kicked" state would make a revoked token valid again, an evicted presence key makes an online user
+look offline; so any policy but `noeviction` fails once a memory limit is set. Under `noeviction` a full Redis
+refuses writes (OOM errors, visible and loud), which is the failure we want.
+
+The queue (OpenIM's Kafka) and etcd (OpenIM's service discovery) have no counterpart yet: the checks say so.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from openim.ops.doctor import Check, Context, Status
+
+__all__ = ["check_etcd", "check_queue", "check_redis"]
+
+_SAFE_POLICIES = ("noeviction",)
+
+
+async def check_redis(ctx: Context) -> list[Check]:
+    """Ping, memory against maxmemory, maxmemory-policy; records Redis's clock offset for the clock check."""
+    url = ctx.settings.redis.url
+    if not url:
+        return [
+            Check(
+                "redis",
+                Status.OK,
+                "not configured: tokens, presence and pub/sub are in-process, which is right while every role runs "
+                "in one `openim start` process",
+            )
+        ]
+    masked = str(ctx.settings.masked()["redis"]["url"])
+    timeout = ctx.thresholds.connect_timeout_s
+    client: Any = aioredis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+    try:
+        try:
+            start = time.perf_counter()
+            await client.ping()
+            latency = time.perf_counter() - start
+            server = await client.info("server")
+            memory = await client.info("memory")
+            before = time.time()
+            seconds, micros = await client.time()
+            after = time.time()
+        except Exception as exc:  # redis raises ConnectionError, TimeoutError, AuthenticationError, ResponseError
+            return [
+                Check(
+                    "redis",
+                    Status.FAIL,
+                    f"cannot reach {masked}: {type(exc).__name__}: {exc}",
+                    "start Redis (`systemctl start redis-server`), check host, port, password and database in "
+                    "redis.url (`redis-cli -u URL ping`), and firewalls in between",
+                )
+            ]
+    finally:
+        await client.aclose()
+    ctx.clocks["redis"] = seconds + micros / 1e6 - (before + after) / 2
+    version = server.get("redis_version", "?")
+    checks = [Check("redis", Status.OK, f"{masked} answers PONG in {latency * 1000:.1f} ms (Redis {version})")]
+    used, limit = int(memory.get("used_memory", 0)), int(memory.get("maxmemory", 0))
+    policy = str(memory.get("maxmemory_policy", "?"))
+    checks.append(_memory(ctx, used, limit, policy))
+    checks.append(_policy(used, limit, policy))
+    return checks
+
+
+def _mib(value: int) -> str:
+    return f"{value / 2**20:.1f} MiB"
+
+
+def _memory(ctx: Context, used: int, limit: int, policy: str) -> Check:
+    if not limit:
+        return Check("redis.memory", Status.OK, f"{_mib(used)} used, no maxmemory limit")
+    pct = 100.0 * used / limit
+    saw = f"{_mib(used)} used of maxmemory {_mib(limit)} ({pct:.0f}%)"
+    if pct >= ctx.thresholds.memory_warn_pct:
+        what = "writes fail with OOM at the limit" if policy in _SAFE_POLICIES else f"{policy} starts evicting keys"
+        return Check(
+            "redis.memory",
+            Status.WARN,
+            saw + f": {what}",
+            "raise maxmemory (`redis-cli config set maxmemory 2gb`, and in redis.conf); `redis-cli --bigkeys` "
+            "shows what takes the room",
+        )
+    return Check("redis.memory", Status.OK, saw)
+
+
+def _policy(used: int, limit: int, policy: str) -> Check:
+    why = (
+        "openim-py keeps token states and presence in Redis and nowhere else: an evicted 'kicked' state makes a "
+        "revoked token valid again, an evicted presence key shows an online user offline"
+    )
+    remedy = "`redis-cli config set maxmemory-policy noeviction` and `maxmemory-policy noeviction` in redis.conf"
+    if policy in _SAFE_POLICIES:
+        return Check("redis.policy", Status.OK, f"maxmemory-policy {policy}: nothing is evicted ({why})")
+    if not limit:
+        return Check(
+            "redis.policy",
+            Status.WARN,
+            f"maxmemory-policy {policy}, harmless while maxmemory is 0, but the guide's allkeys-lru suits a pure cache "
+            f"and {why}",
+            remedy,
+        )
+    return Check("redis.policy", Status.FAIL, f"maxmemory-policy {policy} with maxmemory {_mib(limit)}: {why}", remedy)
+
+
+def check_queue(ctx: Context) -> Check:
+    """The guide's Kafka consumer-group lag: openim-py has no message queue yet."""
+    return Check(
+        "queue",
+        Status.OK,
+        "not configured: openim-py has no message queue (OpenIM's Kafka); a message is in the database before "
+        "its sender gets the ack, and pushes go straight to the gateway, so there is no lag to measure",
+    )
+
+
+def check_etcd(ctx: Context) -> Check:
+    """The guide's `etcdctl endpoint health`: openim-py uses no service discovery yet."""
+    return Check(
+        "etcd",
+        Status.OK,
+        "not configured: openim-py has no RPC services to discover (OpenIM registers its services in etcd); roles "
+        "in one process call each other directly",
+    )
