@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -15,6 +15,8 @@ from openim.settings import ConfigError, Settings, find_config_path, load_settin
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="openim-py: an OpenIM-compatible IM server.")
 config_app = typer.Typer(no_args_is_help=True, help="Inspect the configuration.")
 app.add_typer(config_app, name="config")
+logs_app = typer.Typer(no_args_is_help=True, help="Read the server's logs.")
+app.add_typer(logs_app, name="logs")
 
 ConfigOption = Annotated[
     Path | None,
@@ -119,6 +121,63 @@ def doctor(
 
 
 @app.command()
+def backup(
+    dest: Annotated[Path, typer.Option("--dest", help="directory that holds the backups")] = Path("backups"),
+    keep_days: Annotated[float, typer.Option("--keep-days", help="delete our older backups; 0 keeps all")] = 7,
+    config: ConfigOption = None,
+) -> None:
+    """Snapshot the database (consistent while the server runs), the config and a manifest into DEST.
+
+    The backup directory is mode 700: it holds the config file with its secrets.
+
+    Redis is not backed up: it holds no system-of-record data in openim-py (token states, presence, caches).
+    """
+    from openim.ops import backup as ops
+
+    path = find_config_path(config)
+    with ops.progress_bar() as progress:
+        result = _ops_call(ops.create_backup(_settings(config), path, dest, keep_days=keep_days, progress=progress))
+    typer.echo(ops.backup_report(result))
+
+
+@app.command()
+def restore(
+    backup: Annotated[Path, typer.Argument(help="a backup directory made by `openim backup`")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Replace every row of the configured database with BACKUP's, then verify the row counts; stop the server first.
+
+    Refuses a corrupt backup (checksum mismatch) or one from a schema newer than this openim-py.
+
+    Redis needs no restore: it holds no system-of-record data in openim-py. The live config file is not overwritten.
+    """
+    from openim.ops import backup as ops
+
+    settings = _settings(config)
+    with ops.progress_bar() as progress:
+        verified = _ops_call(lambda: ops.open_backup(backup, progress=progress))
+    typer.echo(ops.restore_plan(verified, settings))
+    if not yes and not typer.confirm("Continue?"):
+        typer.echo("aborted: nothing was changed", err=True)
+        raise typer.Exit(1)
+    with ops.progress_bar() as progress:
+        result = _ops_call(ops.restore_backup(settings, verified, progress=progress))
+    typer.echo(ops.restore_report(result, verified))
+
+
+def _ops_call(work: Any) -> Any:
+    """Run an ops coroutine (or a plain callable); an ops error (BackupError) is printed and exits 1."""
+    from openim.ops.backup import BackupError
+
+    try:
+        return asyncio.run(work) if asyncio.iscoroutine(work) else work()
+    except BackupError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+@app.command()
 def monitor(
     webhook: Annotated[str, typer.Option("--webhook", help='Slack-compatible webhook URL (receives {"text": ...})')],
     interval: Annotated[float, typer.Option("--interval", help="seconds between rounds")] = 60,
@@ -149,6 +208,34 @@ def monitor(
         state_path=state,
     )
     raise typer.Exit(run_monitor(watcher, interval_s=interval, once=once, echo=typer.echo))
+
+
+@logs_app.command("analyze")
+def logs_analyze(
+    since: Annotated[str, typer.Option("--since", help="window: 30m, 1h, 2d, 1h30m, or all")] = "1h",
+    files: Annotated[list[Path] | None, typer.Option("--file", "-f", help="log file or directory; repeatable")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON (every route, message and errCode)")] = False,
+    top: Annotated[int, typer.Option("--top", help="rows per table")] = 10,
+    config: ConfigOption = None,
+) -> None:
+    """Errors by errCode and by message, the latest errors, avg / p95 / max response time and the busiest routes.
+
+    Reads every log file (rotated and .gz ones too) under log.storageLocation, or the --file paths.
+    """
+    from openim.ops import logs as ops
+
+    try:
+        window = ops.parse_since(since)
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    places = files or [Path(_settings(config).log.storageLocation)]
+    paths = [p for place in places for p in ops.log_paths(place)]
+    if not paths:
+        typer.echo(f"no log files in {', '.join(map(str, places))}", err=True)
+        raise typer.Exit(1)
+    report = ops.analyze(paths, since=window, latest=top)
+    typer.echo(ops.render_json(report) if as_json else ops.render_text(report, top=top))
 
 
 @app.command()
