@@ -642,3 +642,10 @@ def test_roles_split_over_processes_fail(tmp_path: Path) -> None:
     assert f"pid {api.proc.pid}: api :{api.api}, admin :{api.admin}" in check.saw
     assert f"pid {gateway.pid}: msggateway :{gateway_port}" in check.saw
     assert "1507" in check.saw and "openim.service" in check.remedy
+
+
+async def test_secret_not_judged_when_the_config_does_not_load(tmp_path: Path) -> None:
+    """With a broken config the secret check says it could not look, instead of judging the defaults."""
+    config = write_config(tmp_path, extra="api:\n  ports: [1]\n    bad: 1\n")
+    check = (await doctor(config))["secret"]
+    assert check.status is Status.WARN and "did not load" in check.saw

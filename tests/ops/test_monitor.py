@@ -161,10 +161,12 @@ async def test_escalation_reposts_and_recovery_is_single(tmp_path: Path, receive
     env = await prepared(tmp_path)
     monitor = Monitor(receiver.url, env=env, host="h", roles=(), thresholds=Thresholds(disk_warn_pct=0))
     await monitor.round()
-    assert [t[:41] for t in receiver.take() if "disk.logs" in t] == ["[WARNING] OpenIM Alert on h: disk.logs: l"]
+    [warning] = [t for t in receiver.take() if "disk.logs" in t]
+    assert warning.startswith(f"[WARNING] OpenIM Alert on h: disk.logs: {tmp_path / 'logs'} (logs): ")
     monitor.thresholds = replace(monitor.thresholds, disk_fail_pct=0)
     await monitor.round()
-    assert [t[:42] for t in receiver.take() if "disk.logs" in t] == ["[CRITICAL] OpenIM Alert on h: disk.logs: l"]
+    [critical] = [t for t in receiver.take() if "disk.logs" in t]
+    assert critical.startswith(f"[CRITICAL] OpenIM Alert on h: disk.logs: {tmp_path / 'logs'} (logs): ")
     monitor.thresholds = replace(monitor.thresholds, disk_warn_pct=0)  # back to a warning: not posted
     await monitor.round()
     assert [t for t in receiver.take() if "disk.logs" in t] == []

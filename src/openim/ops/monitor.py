@@ -142,7 +142,8 @@ class Monitor:
             del self.incidents[key]
             if not incident.notified:
                 continue  # nobody heard of it opening: nothing to take back
-            text = f"[RECOVERED] OpenIM on {self.host}: {key} is back to normal after {_duration(now - incident.since)}"
+            after = _duration(now - incident.since)
+            text = f"[RECOVERED] OpenIM on {self.host}: {key} is back to normal after {after} (was {incident.level})"
             if not await self._post(text, report):
                 self.recoveries.append(text)
         for alarm in alarms:

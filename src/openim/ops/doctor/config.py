@@ -30,7 +30,8 @@ MIN_SECRET_LENGTH = 16
 def check_config(path: Path | None, env: Mapping[str, str]) -> tuple[list[Check], Settings | None]:
     """The configuration as `openim start` would load it; the settings, or None when they do not load."""
     report = _check_config(path, env)
-    source = "built-in defaults (no config file)" if path is None else str(path)
+    source = "built-in defaults" if path is None else str(path)
+    loads = "no config file: the built-in defaults apply" if path is None else f"{path} loads"
     if not report.ok:
         shown = [str(p) for p in report.problems[:8]]
         if len(report.problems) > len(shown):
@@ -44,10 +45,10 @@ def check_config(path: Path | None, env: Mapping[str, str]) -> tuple[list[Check]
     # The default secret has a check of its own; other advice (e.g. admin on a public address) is a warning here.
     advice = [w for w in report.warnings if w.key != "secret"]
     if advice:
-        saw = f"{source} loads{overrides}, with advice:\n" + "\n".join(str(w) for w in advice)
+        saw = f"{loads}{overrides}, with advice:\n" + "\n".join(str(w) for w in advice)
         remedy = "see each line; `openim config check` shows the effective settings"
         return [Check("config", Status.WARN, saw, remedy)], settings
-    return [Check("config", Status.OK, f"{source} loads{overrides}")], settings
+    return [Check("config", Status.OK, f"{loads}{overrides}")], settings
 
 
 def _holds_secret(path: Path) -> list[str]:
@@ -131,6 +132,8 @@ def check_permissions(ctx: Context) -> list[Check]:
 
 def check_secret(ctx: Context) -> list[Check]:
     """OpenIM's published default secret fails outside --dev; a short one is a warning."""
+    if not ctx.settings_loaded:
+        return [Check("secret", Status.WARN, "not checked: the configuration did not load", "fix `config` first")]
     secret = ctx.settings.secret.get_secret_value()
     origin = " (from $OPENIM_SECRET)" if "OPENIM_SECRET" in ctx.env else ""
     remedy = (

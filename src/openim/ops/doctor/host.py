@@ -213,7 +213,7 @@ def _existing(path: Path) -> Path:
 def _disk(ctx: Context, name: str, what: str, path: Path) -> Check:
     usage = shutil.disk_usage(_existing(path))
     pct = 100.0 * usage.used / max(1, usage.used + usage.free)  # as df computes Use%
-    saw = f"{what} {path.absolute()}: {pct:.0f}% used, {usage.free / 2**30:.1f} GiB free"
+    saw = f"{path.absolute()} ({what}): {pct:.0f}% used, {usage.free / 2**30:.1f} GiB free"
     remedy = (
         "free space on that filesystem: old logs (log.remainRotationCount keeps fewer), old backups "
         "(`openim backup --keep-days`), or grow the disk; a full disk stops the database accepting messages"

@@ -112,6 +112,9 @@ async def check_pool(ctx: Context) -> Check | None:
     means = sorted(((seconds.get(n, 0.0) / c, n, c) for n, c in counts.items() if c), reverse=True)
     slow = [f"{n} {m * 1000:.0f} ms mean over {c:.0f}" for m, n, c in means[:3] if m > SLOW_MEAN_S]
     saw = f"running server's pool: {in_use} of {size} connections in use, {waiting} transaction(s) waiting"
+    remembered = _value(samples, "openim_db_slow_transactions")
+    if remembered:
+        saw += f"; {remembered:.0f} transaction(s) over 200 ms since start (named in the log: `openim logs analyze`)"
     if slow:
         saw += "; slow on average: " + ", ".join(slow)
     if waiting and in_use >= size:
