@@ -412,7 +412,13 @@ async def pg_url(_postgres: object) -> AsyncIterator[str]:
 async def test_postgres_healthy_and_missing_index(tmp_path: Path, pg_url: str) -> None:
     """On PostgreSQL: connections against max_connections, a clock offset, and a dropped index detected."""
     config = write_config(tmp_path, database=pg_url)
-    checks = await doctor(config)
+    storage = await open_storage(pg_url, pool_size=2)  # a server's pool: one idle connection to this database
+    try:
+        await storage.db.ping()
+        checks = await doctor(config)
+    finally:
+        await storage.close()
+    assert "openim holds 1 connection(s) to this database, 0 active" in checks["database.connections"].saw
     for name in ("database", "database.schema", "database.indexes", "database.connections", "database.slow"):
         assert checks[name].status is Status.OK, checks[name]
     assert "max_connections" in checks["database.connections"].saw

@@ -84,6 +84,10 @@ async def prepared(tmp_path: Path) -> dict[str, str]:
     )
 
 
+def run(command: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+
+
 @pytest.fixture(autouse=True)
 def _elsewhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Run each test in an empty directory, so no ./config/config.yaml is found by accident."""
@@ -257,3 +261,13 @@ def test_error_counts_sum_rest_and_websocket() -> None:
         "openim_ws_requests_total": [({"errCode": "0"}, 5.0), ({"errCode": "90007"}, 1.0)],
     }
     assert error_counts(samples) == (21.0, 3.0)
+
+
+async def test_cli_exit_code_when_the_webhook_is_unreachable(tmp_path: Path) -> None:
+    """`--once` exits 1 and says the message was not delivered when nothing answers at the webhook."""
+    env = await prepared(tmp_path)
+    command = [*OPENIM, "monitor", "--once", "--roles", "api", "--webhook", f"http://127.0.0.1:{free_port()}/hook"]
+    result = run(command, tmp_path, env)
+    assert result.returncode == 1
+    assert "NOT delivered (retried next round): [CRITICAL] OpenIM Alert on " in result.stdout
+    assert "service.api:" in result.stdout

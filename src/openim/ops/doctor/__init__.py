@@ -146,7 +146,7 @@ def check_clock(ctx: Context) -> Check:
             "no other clock to compare with (SQLite is a local file, Redis not configured): tokens are issued and "
             "checked by this one process, so its clock only has to be right for clients (`timedatectl status`)",
         )
-    parts = [f"{name} {offset * 1000:+.0f} ms" for name, offset in sorted(ctx.clocks.items())]
+    parts = [f"{name} {round(offset * 1000):+d} ms" for name, offset in sorted(ctx.clocks.items())]
     worst = max(abs(offset) for offset in ctx.clocks.values())
     saw = f"offset to {', '.join(parts)}"
     remedy = (

@@ -212,9 +212,10 @@ async def _connections(ctx: Context, db: Db) -> list[Check]:
         row = (
             await conn.execute(
                 text(
-                    "SELECT count(*) FILTER (WHERE application_name = 'openim') AS ours,"
-                    " count(*) FILTER (WHERE application_name = 'openim' AND state = 'active') AS active,"
-                    " count(*) FILTER (WHERE wait_event_type = 'Lock') AS waiting,"
+                    "SELECT count(*) FILTER (WHERE application_name = 'openim' AND datname = current_database()),"
+                    " count(*) FILTER (WHERE application_name = 'openim' AND datname = current_database()"
+                    " AND state = 'active'),"
+                    " count(*) FILTER (WHERE wait_event_type = 'Lock' AND datname = current_database()),"
                     " count(*) AS total,"
                     " current_setting('max_connections')::int AS max"
                     " FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
@@ -224,8 +225,8 @@ async def _connections(ctx: Context, db: Db) -> list[Check]:
     ours, active, waiting, total, maximum = (int(v) for v in row)
     pool = ctx.settings.database.poolSize
     saw = (
-        f"openim holds {ours} connection(s), {active} active, {waiting} waiting on a lock; {total + 1} of "
-        f"max_connections {maximum} in use on the server; database.poolSize is {pool} per process"
+        f"openim holds {ours} connection(s) to this database, {active} active, {waiting} waiting on a lock; "
+        f"{total + 1} of max_connections {maximum} in use on the server; database.poolSize is {pool} per process"
     )
     pct = 100.0 * (total + 1) / max(1, maximum)
     if pct >= ctx.thresholds.connections_warn_pct:
