@@ -230,7 +230,8 @@ async def test_ports_held_by_openim_are_ok(tmp_path: Path, server: ServerProcess
     assert f"openim pid {server.proc.pid}" in checks["limits.nofile"].saw
     assert f"openim pid {server.proc.pid} RSS" in checks["memory"].saw
     pool = checks["database.pool"]
-    assert pool.status is Status.OK and "running server's pool:" in pool.saw
+    assert pool.saw.startswith("running server's pool: 0 of 20 connections in use, 0 transaction(s) waiting")
+    assert pool.status is not Status.FAIL  # a busy machine may make a transaction slow on average: WARN
 
 
 def test_openim_command_lines() -> None:

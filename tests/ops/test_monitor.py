@@ -84,6 +84,11 @@ async def prepared(tmp_path: Path) -> dict[str, str]:
     )
 
 
+def services(texts: list[str]) -> list[str]:
+    """The posts about roles answering or not (other checks may come and go on a busy test machine)."""
+    return [t for t in texts if " is down: " in t or ": service." in t]
+
+
 def run(command: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
 
@@ -115,13 +120,13 @@ async def test_service_down_posts_once_and_recovers(tmp_path: Path, receiver: Re
     assert {f"service.api:{api}", f"service.msggateway:{gateway}", f"service.admin:{admin}"} <= set(report.open)
 
     await monitor.round()
-    assert receiver.take() == []  # still down: nothing new
+    assert services(receiver.take()) == []  # still down: nothing new
 
     settings = {k: v for k, v in env.items() if k in ("OPENIM_DATABASE_URL", "OPENIM_SECRET")}
     server = start_server(tmp_path, ports=(int(api), int(gateway), int(admin)), **settings)
     try:
         report = await monitor.round()
-        recovered = sorted(receiver.take())
+        recovered = sorted(services(receiver.take()))
         assert [t.split(" after ")[0] for t in recovered] == [
             f"[RECOVERED] OpenIM on im-1: service.admin:{admin} is back to normal",
             f"[RECOVERED] OpenIM on im-1: service.api:{api} is back to normal",
@@ -129,7 +134,7 @@ async def test_service_down_posts_once_and_recovers(tmp_path: Path, receiver: Re
         ]
         assert not any(key.startswith("service.") for key in report.open)
         await monitor.round()
-        assert receiver.take() == []
+        assert services(receiver.take()) == []
     finally:
         server.stop()
     await monitor.round()
@@ -194,7 +199,7 @@ async def test_failed_delivery_is_retried(tmp_path: Path, receiver: Receiver) ->
     report = await monitor.round()
     assert [t for t in receiver.take() if "disk.logs" in t] and any("disk.logs" in t for t in report.posted)
     await monitor.round()
-    assert receiver.take() == []
+    assert [t for t in receiver.take() if "disk.logs" in t] == []
 
 
 class Metrics:
