@@ -116,6 +116,11 @@ class Msg(_Section):
     friendVerify: bool = Field(default=False, description="single-chat messages only between friends (else 1303)")
 
 
+class Group(_Section):
+    # OpenIM: openim-rpc-group.yml `enableHistoryForNewMembers`.
+    enableHistoryForNewMembers: bool = Field(default=True, description="new members read the group's history")
+
+
 class Admin(_Section):
     listenIP: str = "127.0.0.1"
     port: int = Field(default=6060, ge=0, le=65535)
@@ -155,6 +160,7 @@ class Settings(_Section):
     api: Api = Field(default_factory=Api)
     msggateway: MsgGateway = Field(default_factory=MsgGateway)
     msg: Msg = Field(default_factory=Msg)
+    group: Group = Field(default_factory=Group)
     admin: Admin = Field(default_factory=Admin)
     database: Database = Field(default_factory=Database)
     redis: Redis = Field(default_factory=Redis)

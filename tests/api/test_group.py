@@ -16,7 +16,7 @@ from tests.factories import (
     rename_group,
 )
 
-import openim.services.group
+import openim.services.group.read
 from openim.protocol.idhash import id_hash
 
 PAGE = {"pageNumber": 1, "showNumber": 100}
@@ -296,7 +296,7 @@ async def test_batch_member_sync(api: Api, monkeypatch: pytest.MonkeyPatch) -> N
     g1 = data["respList"]["g1"]
     await add_member(storage, "g1", "bob", now=now)
     await add_member(storage, "g2", "bob", now=now)
-    monkeypatch.setattr(openim.services.group, "BATCH_SYNC_LIMIT", 1)
+    monkeypatch.setattr(openim.services.group.read, "BATCH_SYNC_LIMIT", 1)
     since = [{"groupID": g, "versionID": data["respList"][g]["versionID"], "version": 1} for g in ("g1", "g2")]
     data = await api.ok(
         "/group/get_incremental_group_members_batch", {"userID": "alice", "reqList": since}, token=alice
@@ -397,3 +397,173 @@ async def test_unknown_group_for_admin_is_1004(api: Api) -> None:
     admin = await api.admin_token()
     result = await api.post("/group/get_incremental_group_members", {"groupID": "nope"}, token=admin)
     assert result["errCode"] == 1004
+
+
+# --- the write routes ----------------------------------------------------------------------------------------
+
+
+async def _group(api: Api, owner_token: str, **info: Any) -> dict[str, Any]:
+    body = {
+        "ownerUserID": "owner",
+        "adminUserIDs": ["adm"],
+        "memberUserIDs": ["bob"],
+        "groupInfo": {"groupType": 2, "groupName": "team", **info},
+    }
+    data: dict[str, Any] = await api.ok("/group/create_group", body, token=owner_token)
+    return data["groupInfo"]
+
+
+async def test_create_group_over_http(api: Api) -> None:
+    """create_group answers the whole GroupInfo (decimal groupID, memberCount 3); the members see the group."""
+    (owner, bob, _) = await _users(api, "owner", "bob", "adm")
+    info = await _group(api, owner, introduction="intro", ex="x", needVerification=1)
+    now = _now(api)
+    assert info == {
+        **_group_info(info["groupID"], "owner", 3, now, groupName="team", introduction="intro", ex="x"),
+        "needVerification": 1,
+    }
+    assert info["groupID"].isdigit()
+    joined = await api.ok("/group/get_joined_group_list", {"pagination": PAGE, "fromUserID": "bob"}, token=bob)
+    assert joined["total"] == 1 and joined["groups"][0]["groupID"] == info["groupID"]
+    members = await api.ok("/group/get_group_member_list", {"pagination": PAGE, "groupID": info["groupID"]}, token=bob)
+    assert [(m["userID"], m["roleLevel"]) for m in members["members"]] == [("owner", 100), ("adm", 60), ("bob", 20)]
+    assert members["members"][2]["inviterUserID"] == "owner" and members["members"][2]["joinSource"] == 2
+
+
+async def test_create_group_errors_over_http(api: Api) -> None:
+    """1001 (type, duplicates, a string for a list), 1101 (unknown user), 1202 (groupID taken), 1002 (another
+    owner than oneself)."""
+    (owner, bob, _) = await _users(api, "owner", "bob", "adm")
+    info = await _group(api, owner)
+    cases = [
+        ({"ownerUserID": "owner", "groupInfo": {"groupType": 0}}, owner, 1001),
+        ({"ownerUserID": "owner", "groupInfo": {"groupType": 2}, "memberUserIDs": ["bob", "bob"]}, owner, 1001),
+        ({"ownerUserID": "owner", "groupInfo": {"groupType": 2}, "memberUserIDs": "bob"}, owner, 1001),
+        ({"ownerUserID": "owner", "groupInfo": {"groupType": 2}, "memberUserIDs": ["ghost"]}, owner, 1101),
+        ({"ownerUserID": "owner", "groupInfo": {"groupType": 2, "groupID": info["groupID"]}}, owner, 1202),
+        ({"ownerUserID": "owner", "groupInfo": {"groupType": 2}}, bob, 1002),
+    ]
+    for body, token, code in cases:
+        assert (await api.post("/group/create_group", body, token=token))["errCode"] == code, body
+
+
+async def test_write_routes_round_trip(api: Api) -> None:
+    """Every write route over HTTP, as the SDKs call them: success has no `data`; the changes read back."""
+    (owner, bob, adm, carol) = await _users(api, "owner", "bob", "adm", "carol")
+    gid = (await _group(api, owner))["groupID"]
+
+    async def ok(path: str, body: dict[str, Any], token: str) -> None:
+        result = await api.post(path, {"groupID": gid, **body}, token=token)
+        assert result["errCode"] == 0 and "data" not in result, (path, result)
+
+    await ok("/group/set_group_info_ex", {"groupName": None, "introduction": "new", "needVerification": 0}, adm)
+    await ok("/group/set_group_info", {"groupInfoForSet": {"groupID": gid, "groupName": "renamed", "ex": "e"}}, adm)
+    await ok("/group/join_group", {"reqMessage": "hi", "joinSource": 3, "inviterUserID": "carol"}, carol)
+    requests = await api.ok(
+        "/group/get_group_users_req_application_list", {"groupID": gid, "userIDs": ["carol"]}, token=adm
+    )
+    assert requests["total"] == 1 and requests["groupRequests"][0]["userInfo"]["userID"] == "carol"
+    await ok("/group/group_application_response", {"fromUserID": "carol", "handleResult": 1, "handledMsg": "ok"}, adm)
+    await ok("/group/set_group_member_info", {"members": [{"groupID": gid, "userID": "carol", "roleLevel": 60}]}, owner)
+    await ok("/group/mute_group_member", {"userID": "bob", "mutedSeconds": 60}, adm)
+    await ok("/group/cancel_mute_group_member", {"userID": "bob"}, adm)
+    await ok("/group/mute_group", {}, adm)
+    await ok("/group/cancel_mute_group", {}, owner)
+    abstract = await api.ok("/group/get_group_abstract_info", {"groupIDs": [gid]}, token=bob)
+    (entry,) = abstract["groupAbstractInfos"]
+    assert entry["groupID"] == gid and entry["groupMemberNumber"] == 4 and isinstance(entry["groupMemberListHash"], int)
+    await ok("/group/transfer_group", {"oldOwnerUserID": "owner", "newOwnerUserID": "adm"}, owner)
+    await ok("/group/kick_group", {"kickedUserIDs": ["carol"], "reason": "r"}, adm)
+    await ok("/group/invite_user_to_group", {"invitedUserIDs": ["carol"], "reason": "back"}, bob)
+    await ok("/group/quit_group", {"userID": ""}, carol)
+    members = await api.ok("/group/get_group_members_info", {"groupID": gid, "userIDs": ["adm", "owner"]}, token=bob)
+    assert {m["userID"]: m["roleLevel"] for m in members["members"]} == {"adm": 100, "owner": 60}
+    info = (await api.ok("/group/get_groups_info", {"groupIDs": [gid]}, token=bob))["groupInfos"][0]
+    assert (info["groupName"], info["introduction"], info["ex"], info["ownerUserID"]) == ("renamed", "new", "e", "adm")
+    await ok("/group/dismiss_group", {"deleteMember": False}, adm)
+    assert (await api.post("/group/quit_group", {"groupID": gid}, token=bob))["errCode"] == 1004
+    assert (await api.post("/group/dismiss_group", {"groupID": gid}, token=adm))["errCode"] == 1204
+
+
+async def test_member_cannot_promote_itself_over_http(api: Api) -> None:
+    """OpenIM #2728 over HTTP: roleLevel 60 on oneself is 1002 and the role stays 20."""
+    (owner, bob, _) = await _users(api, "owner", "bob", "adm")
+    gid = (await _group(api, owner))["groupID"]
+    body = {"members": [{"groupID": gid, "userID": "bob", "roleLevel": 60}]}
+    assert (await api.post("/group/set_group_member_info", body, token=bob))["errCode"] == 1002
+    members = await api.ok("/group/get_group_members_info", {"groupID": gid, "userIDs": ["bob"]}, token=bob)
+    assert members["members"][0]["roleLevel"] == 20
+
+
+async def test_bad_numbers_are_1001(api: Api) -> None:
+    """Out-of-range or mistyped numbers (mutedSeconds, roleLevel, handleResult) are 1001 before any rule."""
+    (owner, _, _) = await _users(api, "owner", "bob", "adm")
+    gid = (await _group(api, owner))["groupID"]
+    cases: list[tuple[str, dict[str, Any]]] = [
+        ("/group/mute_group_member", {"groupID": gid, "userID": "bob", "mutedSeconds": -1}),
+        ("/group/mute_group_member", {"groupID": gid, "userID": "bob", "mutedSeconds": 2**32}),
+        ("/group/mute_group_member", {"groupID": gid, "userID": "bob", "mutedSeconds": 0}),
+        ("/group/set_group_member_info", {"members": [{"groupID": gid, "userID": "bob", "roleLevel": "60"}]}),
+        ("/group/group_application_response", {"groupID": gid, "fromUserID": "bob", "handleResult": 2}),
+        ("/group/join_group", {"groupID": gid, "joinSource": 9}),
+        ("/group/invite_user_to_group", {"groupID": gid, "invitedUserIDs": None}),
+        ("/group/kick_group", {"groupID": gid, "kickedUserIDs": []}),
+        ("/group/get_group_abstract_info", {"groupIDs": []}),
+    ]
+    for path, body in cases:
+        assert (await api.post(path, body, token=owner))["errCode"] == 1001, (path, body)
+
+
+async def test_outsider_can_change_nothing(api: Api) -> None:
+    """A user outside the group gets an error from every write route and every member read, and the group is
+    unchanged; the same calls by the owner succeed (so the sweep is not vacuous)."""
+    (owner, _, _, eve) = await _users(api, "owner", "bob", "adm", "eve")
+    gid = (await _group(api, owner))["groupID"]
+    members = {"members": [{"groupID": gid, "userID": "bob", "nickname": "x"}]}
+    cases: list[tuple[str, dict[str, Any]]] = [
+        ("/group/set_group_info", {"groupInfoForSet": {"groupID": gid, "groupName": "mine"}}),
+        ("/group/set_group_info_ex", {"groupID": gid, "groupName": "mine"}),
+        ("/group/set_group_member_info", members),
+        ("/group/mute_group_member", {"groupID": gid, "userID": "bob", "mutedSeconds": 60}),
+        ("/group/cancel_mute_group_member", {"groupID": gid, "userID": "bob"}),
+        ("/group/mute_group", {"groupID": gid}),
+        ("/group/cancel_mute_group", {"groupID": gid}),
+        ("/group/get_group_abstract_info", {"groupIDs": [gid]}),
+        ("/group/get_group_users_req_application_list", {"groupID": gid, "userIDs": ["bob"]}),
+        ("/group/get_group_member_list", {"pagination": PAGE, "groupID": gid}),
+        ("/group/get_groups", {"pagination": PAGE, "groupName": "team"}),
+        ("/group/invite_user_to_group", {"groupID": gid, "invitedUserIDs": ["eve"]}),
+        ("/group/kick_group", {"groupID": gid, "kickedUserIDs": ["bob"]}),
+        ("/group/quit_group", {"groupID": gid, "userID": "bob"}),
+        ("/group/transfer_group", {"groupID": gid, "oldOwnerUserID": "owner", "newOwnerUserID": "bob"}),
+        ("/group/dismiss_group", {"groupID": gid}),
+        ("/group/join_group", {"groupID": gid, "joinSource": 3, "inviterUserID": "bob"}),
+    ]
+    for path, body in cases:
+        result = await api.post(path, body, token=eve)
+        assert result["errCode"] == 1002 and "data" not in result, (path, result)
+    data = await api.ok("/group/get_group_member_list", {"pagination": PAGE, "groupID": gid}, token=owner)
+    assert [(m["userID"], m["nickname"], m["muteEndTime"]) for m in data["members"]] == [
+        ("owner", "nick-owner", 0),
+        ("adm", "nick-adm", 0),
+        ("bob", "nick-bob", 0),
+    ]
+    info = (await api.ok("/group/get_groups_info", {"groupIDs": [gid]}, token=eve))["groupInfos"][0]
+    assert (info["groupName"], info["status"]) == ("team", 0)
+    for path, body in cases[:10]:
+        assert (await api.post(path, body, token=owner))["errCode"] == 0 or path == "/group/get_groups", path
+
+
+async def test_get_groups_for_admins(api: Api) -> None:
+    """The admin console's get_groups: {groupInfo, groupOwnerUserName, groupOwnerUserID} by name or by groupID."""
+    (owner, _, _) = await _users(api, "owner", "bob", "adm")
+    admin = await api.admin_token()
+    gid = (await _group(api, owner))["groupID"]
+    data = await api.ok("/group/get_groups", {"pagination": PAGE, "groupName": "tea"}, token=admin)
+    assert data["total"] == 1
+    (entry,) = data["groups"]
+    assert (entry["groupOwnerUserID"], entry["groupOwnerUserName"]) == ("owner", "nick-owner")
+    assert entry["groupInfo"]["groupID"] == gid and entry["groupInfo"]["memberCount"] == 3
+    data = await api.ok("/group/get_groups", {"pagination": PAGE, "groupID": "nope"}, token=admin)
+    assert data == {"total": 0, "groups": None}
+    assert (await api.post("/group/get_groups", {"groupName": "tea"}, token=admin))["errCode"] == 1001

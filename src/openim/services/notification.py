@@ -14,13 +14,15 @@ group, user and conversation services (they sit to the right of this module; msg
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from google.protobuf.message import Message
 
+from openim.infra.bus import TOPIC_PUSH, Push
 from openim.infra.clock import Clock
 from openim.protocol.constants import ContentType, SessionType
+from openim.protocol.ids import conversation_id_of
 from openim.protocol.pb.sdkws_pb2 import OfflinePushInfo
 from openim.services.msg import MsgService, build_notification, notification_options
 
@@ -151,11 +153,14 @@ class NotificationSender:
         send_message: bool | None = None,
         sender_nickname: str = "",
         sender_face_url: str = "",
+        also_to: Sequence[str] = (),
     ) -> None:
         """Send notification `content_type` with `tips` from `send_id` to `recv_id` (a groupID for group types).
 
         `session_type` defaults to OpenIM's for the type; `send_message` overrides the type's isSendMsg (the
-        `sendMessage` flag some group routes take). Never raises: a failure is logged.
+        `sendMessage` flag some group routes take); `also_to` are users the message path would not pick who
+        get the notification's push too (OpenIM pushes 1504/1508 to the members who just left). Never raises:
+        a failure is logged.
         """
         conf = self.config.get(content_type, NotificationConfig())
         is_send_msg = conf.is_send_msg if send_message is None else send_message
@@ -179,6 +184,9 @@ class NotificationSender:
             sender_face_url=sender_face_url,
         )
         try:
-            await self.msg.send_notification(msg, operation_id=operation_id)
+            appended = await self.msg.send_notification(msg, operation_id=operation_id)
+            if also_to:
+                pushed = msg if appended is None else appended.msg
+                self.msg.bus.publish(TOPIC_PUSH, Push(conversation_id_of(pushed), pushed, tuple(also_to), operation_id))
         except Exception:
             logger.exception("notification %d from %s to %s failed", content_type, send_id, recv_id)

@@ -1,13 +1,13 @@
-"""/group/*, read side: joined groups, group info, members, group requests and their incremental sync (§3.3)."""
+"""/group/*: every route of OpenIM's group route group (rest-api.md §3.3) — reads, writes, the admin search."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from openim.api.deps import CallerDep, GroupDep
+from openim.api.deps import CallerDep, GroupDep, OperationID
 from openim.api.envelope import ExactEnvelopeResponse
 from openim.api.models.base import page_of
-from openim.api.models.group import (
+from openim.api.models.group.read import (
     BatchGetIncrementalGroupMemberReq,
     BatchGetIncrementalGroupMemberResp,
     GetFullGroupMemberUserIDsReq,
@@ -36,9 +36,34 @@ from openim.api.models.group import (
     GetSpecifiedUserGroupRequestInfoResp,
     GetUserReqApplicationListReq,
     GetUserReqApplicationListResp,
+    GroupInfo,
     group_infos,
     group_requests,
     member_infos,
+)
+from openim.api.models.group.write import (
+    CancelMuteGroupMemberReq,
+    CreateGroupReq,
+    CreateGroupResp,
+    DismissGroupReq,
+    GetGroupAbstractInfoReq,
+    GetGroupAbstractInfoResp,
+    GetGroupsReq,
+    GetGroupsResp,
+    GetGroupUsersReqApplicationListReq,
+    GetGroupUsersReqApplicationListResp,
+    GroupApplicationResponseReq,
+    GroupInfoForSet,
+    InviteUserToGroupReq,
+    JoinGroupReq,
+    KickGroupMemberReq,
+    MuteGroupMemberReq,
+    MuteGroupReq,
+    QuitGroupReq,
+    SetGroupInfoExReq,
+    SetGroupInfoReq,
+    SetGroupMemberInfoReq,
+    TransferGroupOwnerReq,
 )
 
 # Models here choose null or [] per field as OpenIM does, so the envelope prints them as they are.
@@ -165,3 +190,137 @@ async def get_group_application_unhandled_count(
 ) -> GetGroupApplicationUnhandledCountResp:
     count = await group.get_group_application_unhandled_count(caller, body.userID, body.time)
     return GetGroupApplicationUnhandledCountResp(count=count)
+
+
+# --- the write routes and the admin routes -----------------------------------------------------------------
+
+
+@router.post("/create_group")
+async def create_group(body: CreateGroupReq, caller: CallerDep, group: GroupDep, op: OperationID) -> CreateGroupResp:
+    info = None if body.groupInfo is None else body.groupInfo.new_group()
+    summary = await group.create_group(
+        caller,
+        info,
+        body.ownerUserID,
+        body.memberUserIDs or [],
+        body.adminUserIDs or [],
+        send_message=body.sendMessage,
+        operation_id=op,
+    )
+    return CreateGroupResp(groupInfo=GroupInfo.of(summary))
+
+
+@router.post("/set_group_info")
+async def set_group_info(body: SetGroupInfoReq, caller: CallerDep, group: GroupDep, op: OperationID) -> None:
+    info = body.groupInfoForSet or GroupInfoForSet()  # none: groupID is empty (1001)
+    await group.set_group_info(caller, info.change(), operation_id=op)
+
+
+@router.post("/set_group_info_ex")
+async def set_group_info_ex(body: SetGroupInfoExReq, caller: CallerDep, group: GroupDep, op: OperationID) -> None:
+    await group.set_group_info(caller, body.change(), operation_id=op)
+
+
+@router.post("/join_group")
+async def join_group(body: JoinGroupReq, caller: CallerDep, group: GroupDep, op: OperationID) -> None:
+    await group.join_group(
+        caller,
+        body.groupID,
+        req_message=body.reqMessage,
+        join_source=body.joinSource,
+        inviter_user_id=body.inviterUserID,
+        ex=body.ex,
+        operation_id=op,
+    )
+
+
+@router.post("/quit_group")
+async def quit_group(body: QuitGroupReq, caller: CallerDep, group: GroupDep, op: OperationID) -> None:
+    await group.quit_group(caller, body.groupID, body.userID, operation_id=op)
+
+
+@router.post("/group_application_response")
+async def group_application_response(
+    body: GroupApplicationResponseReq, caller: CallerDep, group: GroupDep, op: OperationID
+) -> None:
+    await group.group_application_response(
+        caller, body.groupID, body.fromUserID, body.handleResult, handled_msg=body.handledMsg, operation_id=op
+    )
+
+
+@router.post("/transfer_group")
+async def transfer_group(body: TransferGroupOwnerReq, caller: CallerDep, group: GroupDep, op: OperationID) -> None:
+    await group.transfer_group_owner(caller, body.groupID, body.oldOwnerUserID, body.newOwnerUserID, operation_id=op)
+
+
+@router.post("/get_group_users_req_application_list")
+async def get_group_users_req_application_list(
+    body: GetGroupUsersReqApplicationListReq, caller: CallerDep, group: GroupDep
+) -> GetGroupUsersReqApplicationListResp:
+    requests = await group.get_group_users_req_application_list(caller, body.groupID, body.userIDs)
+    return GetGroupUsersReqApplicationListResp(total=len(requests), groupRequests=group_requests(requests))
+
+
+@router.post("/kick_group")
+async def kick_group(body: KickGroupMemberReq, caller: CallerDep, group: GroupDep, op: OperationID) -> None:
+    await group.kick_group_member(
+        caller, body.groupID, body.kickedUserIDs, reason=body.reason, send_message=body.sendMessage, operation_id=op
+    )
+
+
+@router.post("/invite_user_to_group")
+async def invite_user_to_group(body: InviteUserToGroupReq, caller: CallerDep, group: GroupDep, op: OperationID) -> None:
+    await group.invite_user_to_group(
+        caller, body.groupID, body.invitedUserIDs, reason=body.reason, send_message=body.sendMessage, operation_id=op
+    )
+
+
+@router.post("/dismiss_group")
+async def dismiss_group(body: DismissGroupReq, caller: CallerDep, group: GroupDep, op: OperationID) -> None:
+    await group.dismiss_group(
+        caller, body.groupID, delete_member=body.deleteMember, send_message=body.sendMessage, operation_id=op
+    )
+
+
+@router.post("/mute_group_member")
+async def mute_group_member(body: MuteGroupMemberReq, caller: CallerDep, group: GroupDep, op: OperationID) -> None:
+    await group.mute_group_member(caller, body.groupID, body.userID, body.mutedSeconds, operation_id=op)
+
+
+@router.post("/cancel_mute_group_member")
+async def cancel_mute_group_member(
+    body: CancelMuteGroupMemberReq, caller: CallerDep, group: GroupDep, op: OperationID
+) -> None:
+    await group.cancel_mute_group_member(caller, body.groupID, body.userID, operation_id=op)
+
+
+@router.post("/mute_group")
+async def mute_group(body: MuteGroupReq, caller: CallerDep, group: GroupDep, op: OperationID) -> None:
+    await group.mute_group(caller, body.groupID, mute=True, operation_id=op)
+
+
+@router.post("/cancel_mute_group")
+async def cancel_mute_group(body: MuteGroupReq, caller: CallerDep, group: GroupDep, op: OperationID) -> None:
+    await group.mute_group(caller, body.groupID, mute=False, operation_id=op)
+
+
+@router.post("/set_group_member_info")
+async def set_group_member_info(
+    body: SetGroupMemberInfoReq, caller: CallerDep, group: GroupDep, op: OperationID
+) -> None:
+    changes = None if body.members is None else [m.change() for m in body.members]
+    await group.set_group_member_info(caller, changes, operation_id=op)
+
+
+@router.post("/get_group_abstract_info")
+async def get_group_abstract_info(
+    body: GetGroupAbstractInfoReq, caller: CallerDep, group: GroupDep
+) -> GetGroupAbstractInfoResp:
+    return GetGroupAbstractInfoResp.of(await group.get_group_abstract_info(caller, body.groupIDs))
+
+
+@router.post("/get_groups")
+async def get_groups(body: GetGroupsReq, caller: CallerDep, group: GroupDep) -> GetGroupsResp:
+    page = page_of(body.pagination)
+    total, groups = await group.get_groups(caller, page, group_name=body.groupName, group_id=body.groupID)
+    return GetGroupsResp.of(total, groups)

@@ -1,4 +1,5 @@
-"""Bodies of the /group route group (protocol group/group.proto; sdkws GroupInfo, GroupMemberFullInfo, GroupRequest).
+"""Bodies of the /group read routes, and the shapes every group route shares (sdkws GroupInfo,
+GroupMemberFullInfo, GroupRequest).
 
 Responses have every field of OpenIM's message, always present; a list OpenIM leaves nil is `None` (JSON
 `null`), one it makes empty is `[]` — the services decide which, as OpenIM's Go code does. Times are ms.

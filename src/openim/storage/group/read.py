@@ -1,6 +1,6 @@
-"""GroupRepo: tables `group`, `group_member` and `group_request`.
+"""GroupRepo, read side: tables `group`, `group_member` and `group_request`.
 
-Reads only for now (creating, joining and managing groups come next): groups with their owner and member
+Groups with their owner and member
 count (`GroupSummary`, what OpenIM's GroupInfo needs), the groups a user joined, members in OpenIM's order
 (role first, then join time), and group requests newest first. Each method is one named transaction
 (`group.<method>`). Group-member nicknames and faces are returned as stored ("" = the user's own); the group
@@ -21,7 +21,7 @@ from openim.storage.db import Db
 from openim.storage.rows import Group, GroupMember, GroupRequest
 from openim.storage.schema import group, group_member, group_request, user
 
-__all__ = ["GroupRepo", "GroupSummary"]
+__all__ = ["GroupReads", "GroupSummary"]
 
 _IN_CHUNK = 1000  # ids per IN (…) list, far below both databases' bind-parameter limits
 
@@ -91,7 +91,7 @@ async def _summaries(conn: AsyncConnection, group_ids: Sequence[str]) -> list[Gr
     return [GroupSummary(groups[g], owners.get(g, ""), counts.get(g, 0)) for g in wanted if g in groups]
 
 
-class GroupRepo:
+class GroupReads:
     """Reads `group`, `group_member` and `group_request`; every method is one transaction named `group.<method>`."""
 
     def __init__(self, db: Db) -> None:
@@ -109,6 +109,25 @@ class GroupRepo:
         """The existing groups among `group_ids` with owner and member count, in request order, each once."""
         async with self.db.read("group.get_groups") as conn:
             return await _summaries(conn, group_ids)
+
+    async def search_groups(self, keyword: str, offset: int, limit: int) -> tuple[int, list[GroupSummary]]:
+        """(matching total, one page) of groups not dismissed whose name contains `keyword` (ASCII case
+        ignored, `%` and `_` literal; "" matches every name), newest first."""
+        where: list[ColumnElement[bool]] = [group.c.status != int(GroupStatus.DISMISSED)]
+        if keyword:
+            where.append(group.c.group_name.icontains(keyword, autoescape=True))
+        async with self.db.read("group.search_groups") as conn:
+            total = (await conn.execute(select(func.count()).select_from(group).where(*where))).scalar_one()
+            if limit <= 0 or offset >= total:
+                return total, []
+            page = await conn.execute(
+                select(group.c.group_id)
+                .where(*where)
+                .order_by(group.c.create_time.desc(), group.c.group_id)
+                .offset(offset)
+                .limit(limit)
+            )
+            return total, await _summaries(conn, list(page.scalars()))
 
     async def joined_group_ids(self, user_id: str) -> list[str]:
         """The groups the user is a member of, dismissed ones left out, by group name then creation time."""
@@ -178,6 +197,24 @@ class GroupRepo:
                 select(*_MEMBER).select_from(source).where(*where).order_by(*_MEMBER_ORDER).offset(offset).limit(limit)
             )
             return total, [GroupMember(*row) for row in result]
+
+    async def manager_ids(self, group_id: str) -> list[str]:
+        """The owner and the admins of the group, owner first, then by join time."""
+        async with self.db.read("group.manager_ids") as conn:
+            result = await conn.execute(
+                select(group_member.c.user_id)
+                .where(group_member.c.group_id == group_id, group_member.c.role_level.in_(_MANAGERS))
+                .order_by(*_MEMBER_ORDER)
+            )
+            return list(result.scalars())
+
+    async def all_members(self, group_id: str) -> list[GroupMember]:
+        """Every member of the group, by userID (the order OpenIM hashes them in)."""
+        async with self.db.read("group.all_members") as conn:
+            result = await conn.execute(
+                select(*_MEMBER).where(group_member.c.group_id == group_id).order_by(group_member.c.user_id)
+            )
+            return [GroupMember(*row) for row in result]
 
     async def managed_group_ids(self, user_id: str) -> list[str]:
         """The groups where the user is owner or admin (dismissed ones included), by groupID."""

@@ -11,29 +11,26 @@ Differences from OpenIM: joined groups never include dismissed groups (OpenIM le
 fewer than two groups, out otherwise); the batch member sync skips groups the caller cannot read instead of
 failing the whole batch (OpenIM skips only dismissed ones), and checks its `userID` field; a member-list
 keyword matches the nickname as shown (group nickname, else the user's), not only the stored one.
-The write side (create, join, invite, kick, roles) comes next and must record its changes in the version logs
-`group_member` (groupID → userID; "" for group-info changes) and `join_group` (userID → groupID).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from openim.protocol.constants import GroupRole, GroupStatus
+from openim.protocol.constants import GroupStatus
 from openim.protocol.errors import ArgsError, DismissedAlreadyError, NoPermissionError, RecordNotFoundError
 from openim.services.auth import Caller
+from openim.services.group.core import GroupCore, GroupRequestEntry
 from openim.services.incremental import Delta, FullIDs, delta_of, full_ids
 from openim.services.paging import Page
-from openim.storage import Storage
 from openim.storage.group import GroupSummary
-from openim.storage.rows import GroupMember, GroupRequest, User
+from openim.storage.rows import GroupMember
 from openim.storage.version import KIND_GROUP_MEMBER, KIND_JOIN_GROUP
 
-__all__ = ["BATCH_SYNC_LIMIT", "GroupRequestEntry", "GroupService", "MemberDelta", "MemberSyncReq"]
+__all__ = ["BATCH_SYNC_LIMIT", "MemberDelta", "MemberSyncReq", "ReadMixin"]
 
 BATCH_SYNC_LIMIT = 500  # OpenIM's versionSyncLimit: the batch stops once this many changed members are answered
 MEMBER_LIST_FILTERS = range(0, 6)  # get_group_member_list `filter`: checked 0..5, otherwise ignored (as OpenIM)
-_MANAGERS = (GroupRole.OWNER, GroupRole.ADMIN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,18 +50,8 @@ class MemberSyncReq:
     version: int
 
 
-@dataclass(frozen=True, slots=True)
-class GroupRequestEntry:
-    """A group request with the applicant's profile and the group (None when either no longer exists)."""
-
-    request: GroupRequest
-    user: User | None
-    group: GroupSummary | None
-
-
-class GroupService:
-    def __init__(self, storage: Storage) -> None:
-        self.storage = storage
+class ReadMixin(GroupCore):
+    """The read routes of GroupService."""
 
     # --- joined groups ------------------------------------------------------------------------------------
 
@@ -232,42 +219,6 @@ class GroupService:
         caller.require_self_or_admin(user_id)
         managed = await self.storage.group.managed_group_ids(user_id)
         return await self.storage.group.count_unhandled_requests(managed, after=after)
-
-    # --- helpers ------------------------------------------------------------------------------------------
-
-    async def _require_member(self, caller: Caller, group_id: str) -> None:
-        if caller.is_admin:
-            return
-        if await self.storage.group.get_member(group_id, caller.user_id) is None:
-            raise NoPermissionError(f"user {caller.user_id} is not a member of group {group_id}")
-
-    async def _require_manager(self, caller: Caller, group_id: str) -> None:
-        if caller.is_admin:
-            return
-        member = await self.storage.group.get_member(group_id, caller.user_id)
-        if member is None or member.role_level not in _MANAGERS:
-            raise NoPermissionError(f"user {caller.user_id} is not owner or admin of group {group_id}")
-
-    async def _populate(self, members: list[GroupMember]) -> list[GroupMember]:
-        """Members whose group nickname or face is empty get the user's own (OpenIM's PopulateGroupMember)."""
-        missing = [m.user_id for m in members if not m.nickname or not m.face_url]
-        if not missing:
-            return members
-        users = {u.user_id: u for u in await self.storage.user.get_users(missing)}
-        filled = []
-        for m in members:
-            u = users.get(m.user_id)
-            if u is not None:
-                m = replace(m, nickname=m.nickname or u.nickname, face_url=m.face_url or u.face_url)
-            filled.append(m)
-        return filled
-
-    async def _request_entries(self, requests: list[GroupRequest]) -> list[GroupRequestEntry]:
-        if not requests:
-            return []
-        users = {u.user_id: u for u in await self.storage.user.get_users([r.user_id for r in requests])}
-        groups = {s.group.group_id: s for s in await self.storage.group.get_groups([r.group_id for r in requests])}
-        return [GroupRequestEntry(r, users.get(r.user_id), groups.get(r.group_id)) for r in requests]
 
 
 def _require_user(user_id: str) -> None:

@@ -1,0 +1,34 @@
+"""The group service (services/group): every /group route (rest-api.md §3.3), one part per concern.
+
+`core` (collaborators, access checks, member profiles), `read` (joined groups, info, members, requests,
+incremental sync), `manage` (create, info, dismiss, transfer, group mute, abstract info, search), `members`
+(invite, kick, quit, member info and roles, member mutes), `requests` (join, application response) and
+`notify` (the tips 1501-1520). A write checks first, writes its rows, version-log entries and the members'
+chat-conversation rows in one transaction (`storage.group`), and notifies last. Built in runtime.py as
+`GroupService(storage, notifications, clock, enable_history_for_new_members=...)`.
+"""
+
+from __future__ import annotations
+
+from openim.services.group.core import GroupRequestEntry
+from openim.services.group.manage import CMSGroup, GroupAbstract, GroupInfoChange, ManageMixin, NewGroup
+from openim.services.group.members import MemberInfoChange, MembersMixin
+from openim.services.group.read import BATCH_SYNC_LIMIT, MemberDelta, MemberSyncReq, ReadMixin
+from openim.services.group.requests import RequestsMixin
+
+__all__ = [
+    "BATCH_SYNC_LIMIT",
+    "CMSGroup",
+    "GroupAbstract",
+    "GroupInfoChange",
+    "GroupRequestEntry",
+    "GroupService",
+    "MemberDelta",
+    "MemberInfoChange",
+    "MemberSyncReq",
+    "NewGroup",
+]
+
+
+class GroupService(ManageMixin, MembersMixin, RequestsMixin, ReadMixin):
+    """Every /group route: reads, and writes that log their versions and notify the members."""
