@@ -91,7 +91,12 @@ class Runtime:
             auth=auth,
             user=UserService(storage, clock, presence),
             friend=FriendService(storage, notifications, clock),
-            group=GroupService(storage),
+            group=GroupService(
+                storage,
+                notifications,
+                clock,
+                enable_history_for_new_members=settings.group.enableHistoryForNewMembers,
+            ),
             msg=msg,
             conversation=ConversationService(storage, notifications, clock),
         )
