@@ -8,22 +8,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import signal
 import socket
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import uvicorn
 
+from openim import context
 from openim.api.app import create_app
 from openim.gateway.server import GatewayServer
 from openim.infra.bus import Bus, MemoryBus
 from openim.infra.clock import Clock, SystemClock
 from openim.infra.presence import MemoryPresence, Presence
 from openim.infra.tokens import MemoryTokenStore, TokenStore
-from openim.ops.admin import create_admin_app
+from openim.ops.admin import Readiness, create_admin_app, health_routes
 from openim.ops.logging import setup_logging
+from openim.ops.metrics import bind as bind_metrics
+from openim.ops.metrics import probe_loop_lag
 from openim.services import Services
 from openim.services.auth import AuthService
 from openim.services.conversation import ConversationService
@@ -147,8 +152,14 @@ def _uvicorn(app: object, sock: socket.socket) -> tuple[_Server, Awaitable[None]
 
 
 async def run(settings: Settings, roles: tuple[str, ...] = ROLES, *, ready: asyncio.Event | None = None) -> None:
-    """Run the given roles until SIGINT/SIGTERM (or cancellation), then stop them and close storage."""
-    setup_logging(settings.log, role="openim" if len(roles) > 1 else roles[0])
+    """Run the given roles until SIGINT/SIGTERM (or cancellation), then stop gracefully and close storage.
+
+    Stop, in order: /readyz answers 503 "stopping"; the REST and gateway listeners close; REST requests in flight
+    finish (uvicorn, up to 10 s) and gateway connections drain (gateway/server.py, up to 10 s); the admin role
+    stops; the message writer commits every message it accepted; storage closes. Returning normally, `openim
+    start` exits 0. Further signals during the stop are ignored (the waits above are bounded).
+    """
+    setup_logging(settings.log, roles=roles)
     sockets: list[tuple[str, socket.socket]] = []
     try:
         if "api" in roles:
@@ -164,15 +175,24 @@ async def run(settings: Settings, roles: tuple[str, ...] = ROLES, *, ready: asyn
         raise
 
     runtime = await Runtime.build(settings)
-    servers: list[_Server] = []
-    gateways: list[GatewayServer] = []
-    tasks: list[Awaitable[None]] = []
+    readiness = Readiness.of_storage(runtime.storage)
+    bind_metrics(runtime.storage.db, runtime.services.msg.writer)
+    front: list[_Running] = []  # api and msggateway: stopped first
+    back: list[_Running] = []  # admin: stopped last, so /readyz reports "stopping" during the drain
     api_app = create_app(runtime.services) if "api" in roles else None
+    if api_app is not None:
+        for route in health_routes(readiness):
+            if getattr(route, "path", "") == "/readyz":
+                api_app.router.routes.append(route)
     for role, sock in sockets:
         if role == "api":
-            server, task = _uvicorn(api_app, sock)
+            server, serve = _uvicorn(api_app, sock)
+            front.append(_Running(_in_role(role, serve), _exit_setter(server)))
         elif role == "admin":
-            server, task = _uvicorn(create_admin_app(runtime.storage), sock)
+            admin_app = create_admin_app(readiness, authenticate=runtime.services.auth.authenticate)
+            server, serve = _uvicorn(admin_app, sock)
+            back.append(_Running(_in_role(role, serve), _exit_setter(server)))
+            back.append(_Running(_in_role(role, probe_loop_lag()), None))
         else:
             gateway = GatewayServer(
                 settings.msggateway,
@@ -183,35 +203,66 @@ async def run(settings: Settings, roles: tuple[str, ...] = ROLES, *, ready: asyn
                 clock=runtime.clock,
                 multi_login_policy=settings.multiLogin.policy,
             )
-            gateways.append(gateway)
-            tasks.append(gateway.serve(sock))
-            log.info("msggateway listening on %s:%s", *sock.getsockname()[:2])
-            continue
-        servers.append(server)
-        tasks.append(task)
+            front.append(_Running(_in_role(role, gateway.serve(sock)), gateway.close))
         log.info("%s listening on %s:%s", role, *sock.getsockname()[:2])
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
-    running = [asyncio.ensure_future(t) for t in tasks]
+            loop.add_signal_handler(sig, _on_signal, sig, stop)
     if ready is not None:
         ready.set()
     try:
         waiter = asyncio.ensure_future(stop.wait())
-        await asyncio.wait([waiter, *running], return_when=asyncio.FIRST_COMPLETED)
+        watched: list[asyncio.Future[Any]] = [waiter, *(r.task for r in front + back)]
+        await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
         waiter.cancel()
     finally:
-        log.info("stopping")
-        for server in servers:
-            server.should_exit = True
-        for gateway in gateways:
-            gateway.close()
-        await asyncio.gather(*running, return_exceptions=True)
+        log.info("stopping: draining connections and requests in flight")
+        readiness.stopping = True
+        for group in (front, back):
+            for running in group:
+                running.stop()
+            await asyncio.gather(*(r.task for r in group), return_exceptions=True)
+        await runtime.close()  # the message writer first: every message it accepted is committed
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(sig)
-        await runtime.close()
         log.info("stopped")
+
+
+@dataclass
+class _Running:
+    """A role's task and how to ask it to stop (None: cancel it)."""
+
+    task: asyncio.Future[None]
+    begin_stop: Callable[[], None] | None
+
+    def stop(self) -> None:
+        if self.begin_stop is None:
+            self.task.cancel()
+        else:
+            self.begin_stop()
+
+
+def _in_role(role: str, work: Awaitable[None]) -> asyncio.Future[None]:
+    """Start `work` as a task whose context names `role`: it and every task it spawns log to that role's file."""
+    ctx = contextvars.copy_context()
+    ctx.run(context.role.set, role)
+    return ctx.run(asyncio.ensure_future, work)
+
+
+def _exit_setter(server: _Server) -> Callable[[], None]:
+    def begin_stop() -> None:
+        server.should_exit = True
+
+    return begin_stop
+
+
+def _on_signal(sig: signal.Signals, stop: asyncio.Event) -> None:
+    if stop.is_set():
+        log.warning("%s during the stop: ignored, the drain ends by itself within seconds", sig.name)
+        return
+    log.info("%s received", sig.name)
+    stop.set()

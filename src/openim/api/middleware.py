@@ -3,6 +3,12 @@
 Order is OpenIM's (`internal/api/router.go`): CORS headers on every response, OPTIONS answered at once, then for
 POST the operationID check before the token check, so an unknown POST route without operationID still gets the
 JSON 1001 error. Anything a route lets escape becomes errCode 500 with the operationID logged, never a traceback.
+
+Every request except a preflight is counted in `openim_http_requests_total{route, errCode}` and timed in
+`openim_http_request_seconds{route}`, by route template ("unmatched" for unknown paths, so labels stay bounded).
+Every POST logs one INFO line `<path> errCode=<n> response_time=<ms>ms` with route, errCode and response_time as
+extras (what `openim logs analyze` reads), only when INFO is enabled. The request's operationID and userID are set
+in `openim.context` for its duration, so whatever a service or repository logs meanwhile carries them.
 """
 
 from __future__ import annotations
@@ -14,7 +20,9 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from openim import context
 from openim.api.envelope import CORS_HEADERS, error_body
+from openim.metrics import observe_http
 from openim.protocol.errors import ArgsError, OpenIMError, ServerInternalError
 from openim.services.auth import Caller
 
@@ -33,6 +41,7 @@ class OpenIMMiddleware:
     def __init__(self, app: ASGIApp, *, authenticate: Authenticate) -> None:
         self.app = app
         self.authenticate = authenticate
+        self._known_paths: frozenset[str] | None = None  # the app's routes, read once from its OpenAPI schema
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -51,21 +60,24 @@ class OpenIMMiddleware:
 
         method = scope["method"]
         path: str = scope["path"]
+        if method == "OPTIONS":
+            await _respond(send_with_cors, b'"Options Request!"')
+            return
+        op_token = user_token = None
         try:
-            if method == "OPTIONS":
-                await _respond(send_with_cors, b'"Options Request!"')
-                return
             if method == "POST":
                 headers = _headers(scope)
                 operation_id = headers.get("operationid", "")
                 if not operation_id:
                     raise ArgsError("header must have operationID")
                 state["operation_id"] = operation_id
+                op_token = context.operation_id.set(operation_id)
                 if not path.startswith(TOKEN_WHITELIST):
                     token = headers.get("token", "")
                     if not token:
                         raise ArgsError("header must have token")
-                    state["caller"] = await self.authenticate(token)
+                    authenticated = state["caller"] = await self.authenticate(token)
+                    user_token = context.user_id.set(authenticated.user_id)
             await self.app(scope, receive, send_with_cors)
         except OpenIMError as exc:
             state["err_code"] = exc.code
@@ -77,20 +89,42 @@ class OpenIMMiddleware:
                 raise
             await _respond(send_with_cors, error_body(ServerInternalError("internal error, see the server log")))
         finally:
-            if method == "POST":
+            seconds = time.perf_counter() - started_at
+            err_code: int = state.get("err_code", 0)
+            observe_http(self._route_template(scope), err_code, seconds)
+            if method == "POST" and log.isEnabledFor(logging.INFO):
                 caller = state.get("caller")
+                ms = round(seconds * 1000, 1)
                 log.info(
                     "%s errCode=%s response_time=%.1fms",
                     path,
-                    state.get("err_code", 0),
-                    (time.perf_counter() - started_at) * 1000,
+                    err_code,
+                    ms,
                     extra={
                         "operationID": state.get("operation_id", ""),
                         "userID": caller.user_id if caller else "",
                         "route": path,
-                        "errCode": state.get("err_code", 0),
+                        "errCode": err_code,
+                        "response_time": ms,
                     },
                 )
+            if user_token is not None:
+                context.user_id.reset(user_token)
+            if op_token is not None:
+                context.operation_id.reset(op_token)
+
+    def _route_template(self, scope: Scope) -> str:
+        """The matched route's path template; for a request refused before routing (a bad token), its path when
+        that is a route of the app (OpenIM's routes are static paths); else "unmatched"."""
+        route = scope.get("route")
+        if route is not None:
+            return str(getattr(route, "path", "unmatched"))
+        if self._known_paths is None:
+            openapi = getattr(scope.get("app"), "openapi", None)
+            schema: dict[str, Any] = openapi() if openapi is not None else {}
+            self._known_paths = frozenset(schema.get("paths", {}))
+        path: str = scope["path"]
+        return path if path in self._known_paths else "unmatched"
 
 
 def _headers(scope: Scope) -> dict[str, str]:

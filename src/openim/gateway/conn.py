@@ -122,6 +122,7 @@ class Conn:
         self._queue: deque[bytes | str | _Control] = deque()
         self._writer: asyncio.Task[None] | None = None  # only while the queue is not empty
         self._closing = False
+        self._draining = False  # the server is stopping: close once the request in hand is answered
         self._handling = False  # a request is being handled: the idle deadline is not running
         self._handling_op = ""  # its operationID
         self._held: list[bytes] = []  # pushes of that operation (and any after them), sent after its reply
@@ -238,6 +239,12 @@ class Conn:
         self.send(Resp(req_identifier=int(ReqIdentifier.KICK_ONLINE_MSG)))
         self.close("kicked")
 
+    def drain(self) -> None:
+        """The server is stopping: close now if idle, else right after the reply to the request being handled."""
+        self._draining = True
+        if not self._handling:
+            self.close("server stopping")
+
     def abort(self, reason: str) -> None:
         """Drop the connection now, discarding queued frames."""
         self.close_reason = self.close_reason or reason
@@ -283,6 +290,10 @@ class Conn:
                     break
                 if resp is not None:
                     self.send(resp)
+                if self._draining:
+                    self._release_held()
+                    self.close("server stopping")
+                    break
                 if self._held and self._release is None:
                     self._release = loop.call_later(PUSH_AFTER_REPLY, self._on_release)
                 ws.last_frame_at = loop.time()  # as gorilla: the deadline runs while waiting, not while handling

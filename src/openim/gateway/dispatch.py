@@ -6,19 +6,25 @@ Errors (STYLE rule 2): an `OpenIMError` becomes ErrCode/ErrMsg with no Data and 
 is not valid protobuf is 1001 ArgsError (the envelope was fine, so no close); anything else is 500, logged with its
 operationID. An unknown ReqIdentifier raises ProtocolViolation: conn.py closes, as OpenIM does, and sends nothing
 a Go SDK could not decode.
+
+Each handled request is counted in `openim_ws_requests_total{reqIdentifier, errCode}` and timed in
+`openim_ws_request_seconds`; while it runs, `openim.context` holds its operationID and the connection's userID.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from google.protobuf.message import DecodeError, Message
 
+from openim import context
 from openim.gateway.conn import Conn, ProtocolViolation
 from openim.gateway.frames import Req, Resp
 from openim.gateway.hub import Hub
+from openim.metrics import observe_ws
 from openim.protocol.constants import ReqIdentifier
 from openim.protocol.errors import ArgsError, OpenIMError, ServerInternalError
 from openim.protocol.pb import msg_pb2, push_pb2, sdkws_pb2
@@ -63,6 +69,9 @@ class Dispatcher:
         if route is None:
             raise ProtocolViolation(f"unknown reqIdentifier {req.req_identifier}")
         err_code, err_msg, data = 0, "", b""
+        started_at = time.perf_counter()
+        op_token = context.operation_id.set(req.operation_id)
+        user_token = context.user_id.set(conn.user_id)
         try:
             data = await route(conn, req)
         except OpenIMError as exc:
@@ -81,6 +90,10 @@ class Dispatcher:
                 extra={"operationID": req.operation_id, "userID": conn.user_id, "errCode": 500},
             )
             err_code, err_msg = ServerInternalError.code, ServerInternalError.msg
+        finally:
+            context.user_id.reset(user_token)
+            context.operation_id.reset(op_token)
+        observe_ws(req.req_identifier, err_code, time.perf_counter() - started_at)
         resp = Resp(
             req_identifier=req.req_identifier,
             msg_incr=req.msg_incr,

@@ -10,6 +10,9 @@ subscriptions (2005) are per connection; when a user's set of platforms changes 
 connections came or went, the watchers on this node get a 2005 frame with the new platforms. Changes caused on
 other nodes are not seen (presence has no change events yet; with the Redis presence this needs a bus topic).
 No I/O of its own beyond the Conn methods; it never awaits while its maps are inconsistent.
+
+Metrics: `openim_gateway_connections{platform}` and `openim_gateway_online_users` follow the maps, changed where
+a connection is added or removed.
 """
 
 from __future__ import annotations
@@ -17,10 +20,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
+from prometheus_client import Gauge
+
 from openim.gateway.conn import Conn
 from openim.gateway.frames import Resp
 from openim.infra.presence import Presence
-from openim.protocol.constants import PLATFORM_CLASS, MultiLoginPolicy, ReqIdentifier
+from openim.metrics import GATEWAY_CONNECTIONS, GATEWAY_ONLINE_USERS, child
+from openim.protocol.constants import PLATFORM_CLASS, PLATFORM_NAMES, MultiLoginPolicy, ReqIdentifier
 from openim.protocol.pb import sdkws_pb2
 from openim.services.auth import AuthService
 
@@ -28,6 +34,10 @@ __all__ = ["Hub"]
 
 log = logging.getLogger("openim.gateway")
 _PC = PLATFORM_CLASS[3]  # Windows
+
+
+def _connections(platform_id: int) -> Gauge:
+    return child(GATEWAY_CONNECTIONS, PLATFORM_NAMES.get(platform_id, str(platform_id)))
 
 
 class Hub:
@@ -72,8 +82,11 @@ class Hub:
         for old in kicked:
             self._remove(old)
             old.kick()  # its read loop ends, and unregister() marks it offline
+        if conn.user_id not in self._users:
+            GATEWAY_ONLINE_USERS.inc()
         self._users.setdefault(conn.user_id, {}).setdefault(conn.platform_id, []).append(conn)
         self.count += 1
+        _connections(conn.platform_id).inc()
         if kicked:
             log.info("%r kicks %s (multiLogin policy %d)", conn, kicked, self._policy)
             await self._auth.kick_tokens(sorted({old.token for old in kicked}))
@@ -102,7 +115,9 @@ class Hub:
             del platforms[conn.platform_id]
             if not platforms:
                 del self._users[conn.user_id]
+                GATEWAY_ONLINE_USERS.dec()
         self.count -= 1
+        _connections(conn.platform_id).dec()
         return True
 
     def _to_kick(self, new: Conn) -> list[Conn]:

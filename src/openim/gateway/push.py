@@ -18,6 +18,7 @@ import logging
 from openim.gateway.frames import Resp
 from openim.gateway.hub import Hub
 from openim.infra.bus import Kick, Push
+from openim.metrics import MSG_PUSHED
 from openim.protocol.constants import IOS, ReqIdentifier
 from openim.protocol.pb import sdkws_pb2
 
@@ -63,12 +64,14 @@ class PushDelivery:
             data=push_messages(event.conversation_id, event.msg).SerializeToString(),
         )
         encoded: dict[tuple[str, bool], bytes] = {}
+        pushed = 0
         for conn in targets:
             key = (conn.codec.kind, conn.codec.gzip)
             frame = encoded.get(key)
             if frame is None:
                 frame = encoded[key] = conn.codec.encode_resp(resp)
-            conn.send_push(frame, event.operation_id)
+            pushed += conn.send_push(frame, event.operation_id)
+        MSG_PUSHED.inc(pushed)
 
     def on_kick(self, event: object) -> None:
         """Send 2002 to, and close, the local connections of (user, platform) that use one of the event's tokens."""

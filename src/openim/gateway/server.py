@@ -11,6 +11,11 @@ Limits: a frame larger than 51,200 bytes closes its connection with 1009, OpenIM
 `msggateway.websocketMaxMsgLen` (4096 in OpenIM's config) is parsed but unused by OpenIM; we ignore it too, since
 honouring it would close SDK connections that send ordinary 5 KB messages. No permessage-deflate (the SDKs gzip
 frames themselves). Connection work after the handshake is `conn.py`'s; request handling is `dispatch.py`'s.
+
+Stop (`close()`, on SIGTERM): the listening socket closes first, then every connection drains — one busy with a
+request closes right after that request's reply is written, an idle one at once (TCP close, as OpenIM; the SDKs
+reconnect) — and after `DRAIN_TIMEOUT` seconds whatever is left is closed by force. Handshakes are counted in
+`openim_gateway_handshakes_total{errCode}` (0 = accepted).
 """
 
 from __future__ import annotations
@@ -40,15 +45,17 @@ from openim.gateway.push import PushDelivery
 from openim.infra.bus import TOPIC_KICK, TOPIC_PUSH, Bus
 from openim.infra.clock import Clock
 from openim.infra.presence import Presence
+from openim.metrics import GATEWAY_HANDSHAKES, child
 from openim.protocol.constants import PLATFORM_NAMES
 from openim.protocol.errors import ConnArgsError, ConnOverMaxNumLimit, OpenIMError, TokenInvalidError
 from openim.services.auth import AuthService, Caller
 from openim.services.msg import MsgService
 from openim.settings import MsgGateway
 
-__all__ = ["MAX_MESSAGE_SIZE", "ConnArgs", "GatewayServer", "HandshakeError", "parse_conn_args"]
+__all__ = ["DRAIN_TIMEOUT", "MAX_MESSAGE_SIZE", "ConnArgs", "GatewayServer", "HandshakeError", "parse_conn_args"]
 
 MAX_MESSAGE_SIZE = 51200  # OpenIM's maxMessageSize (internal/msggateway/client_conn.go), per frame as received
+DRAIN_TIMEOUT = 10.0  # seconds a stopping gateway waits for requests in flight (as uvicorn's graceful shutdown)
 log = logging.getLogger("openim.gateway")
 
 _GO_INT = re.compile(r"[+-]?[0-9]+")
@@ -218,6 +225,10 @@ def _json_response(body: dict[str, object], status: HTTPStatus = HTTPStatus.OK) 
     return Response(status.value, status.phrase, headers, payload)
 
 
+def _count_handshake(err_code: object) -> None:
+    child(GATEWAY_HANDSHAKES, str(err_code)).inc()
+
+
 @dataclass(frozen=True, slots=True)
 class _Accepted:
     args: ConnArgs
@@ -254,6 +265,7 @@ class GatewayServer:
         self._server: Server | None = None
         self._closed = asyncio.Event()
         self.ready = asyncio.Event()
+        self.drain_timeout = DRAIN_TIMEOUT
 
     @property
     def server(self) -> Server:
@@ -272,6 +284,7 @@ class GatewayServer:
             self._pending[connection] = _Accepted(*await self._check(url.query, request.headers))
         except HandshakeError as exc:
             if not exc.send_response:
+                _count_handshake(exc.body["errCode"])
                 log.info("handshake refused: %s %s", exc.body["errCode"], exc.body["errDlt"])
                 return _json_response(exc.body)
             self._pending[connection] = exc  # reported in a text frame after the upgrade
@@ -300,12 +313,18 @@ class GatewayServer:
             ws.transport.abort()
             return
         if isinstance(state, HandshakeError):
+            _count_handshake(state.body["errCode"])
             log.info("handshake refused after upgrade: %s %s", state.body["errCode"], state.body["errDlt"])
             body = state.body
             await ws.send(handshake_text(int(str(body["errCode"])), str(body["errMsg"]), str(body["errDlt"])))
             ws.transport.close()  # OpenIM drops the TCP connection: no close frame
             await ws.wait_closed()
             return
+        if self._closed.is_set():  # stopping: accepted just before the listener closed; the client reconnects
+            ws.transport.close()
+            await ws.wait_closed()
+            return
+        _count_handshake(0)
         args, caller = state.args, state.caller
         if args.send_response:
             await ws.send(handshake_text())
@@ -353,11 +372,26 @@ class GatewayServer:
                 self._server = server
                 self.ready.set()
                 await self._closed.wait()
-                server.close(close_connections=True)
-                await server.wait_closed()
+                await self._drain(server)
         finally:
             for sub in subscriptions:
                 await sub.close()
 
+    async def _drain(self, server: Server) -> None:
+        """Stop accepting, let each connection finish the request it is handling, then close; force after a while."""
+        server.close(close_connections=False)
+        conns = list(self.hub.all_conns())
+        log.info("draining %d connection(s)", len(conns))
+        for conn in conns:
+            conn.drain()
+        try:
+            await asyncio.wait_for(server.wait_closed(), self.drain_timeout)
+        except TimeoutError:
+            log.warning("connections still busy after %.0f s: closing them", self.drain_timeout)
+            for connection in list(server.all_connections):
+                connection.transport.abort()
+            await server.wait_closed()
+
     def close(self) -> None:
+        """Stop: see the module docstring; `serve` returns once every connection has ended."""
         self._closed.set()

@@ -9,6 +9,9 @@ On SQLite there is exactly one writer: `write()` holds an asyncio.Lock and begin
 so readers (WAL) and the single writer never meet SQLITE_BUSY inside this process; `busy_timeout`
 covers other processes on the same file. On PostgreSQL writes run concurrently and reads are READ ONLY.
 Everything that differs between the two is in `dialect.py`; this module holds no SQL of its own.
+
+`pool_status()` says how the pool is used right now (size, connections checked out, transactions waiting for a
+connection or for SQLite's writer slot): the admin role's metrics and `openim doctor` read it.
 """
 
 from __future__ import annotations
@@ -24,11 +27,12 @@ from dataclasses import dataclass, field
 from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.pool import QueuePool
 
 from openim.storage import dialect
 from openim.storage.dialect import DialectName
 
-__all__ = ["Db", "DbStats", "SlowTransaction", "TxStat"]
+__all__ = ["Db", "DbStats", "PoolStatus", "SlowTransaction", "TxStat"]
 
 logger = logging.getLogger("openim.storage")
 
@@ -51,6 +55,15 @@ class SlowTransaction:
     seconds: float
     at: float
     ok: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PoolStatus:
+    """The pool right now: its size, connections in use, transactions waiting for one (or for the writer slot)."""
+
+    size: int
+    in_use: int
+    waiting: int
 
 
 @dataclass(slots=True)
@@ -92,6 +105,7 @@ class Db:
         self._dialect: DialectName = "sqlite" if engine.dialect.name == "sqlite" else "postgresql"
         self._read_engine, self._write_engine = dialect.transaction_engines(engine)
         self._write_lock: asyncio.Lock | None = asyncio.Lock() if self._dialect == "sqlite" else None
+        self._waiting = 0
         self.stats = DbStats()
 
     @classmethod
@@ -131,11 +145,17 @@ class Db:
         """A read transaction named `name` (READ ONLY on PostgreSQL, a WAL snapshot on SQLite)."""
         start = time.perf_counter()
         ok = False
+        self._waiting += 1
+        waiting = True
         try:
             async with self._read_engine.begin() as conn:
+                self._waiting -= 1
+                waiting = False
                 yield conn
             ok = True
         finally:
+            if waiting:
+                self._waiting -= 1
             self.stats.record(name, time.perf_counter() - start, ok=ok)
 
     @asynccontextmanager
@@ -147,12 +167,25 @@ class Db:
         start = time.perf_counter()
         ok = False
         lock: AbstractAsyncContextManager[object] = self._write_lock or nullcontext()
+        self._waiting += 1
+        waiting = True
         try:
             async with lock, self._write_engine.begin() as conn:
+                self._waiting -= 1
+                waiting = False
                 yield conn
             ok = True
         finally:
+            if waiting:
+                self._waiting -= 1
             self.stats.record(name, time.perf_counter() - start, ok=ok)
+
+    def pool_status(self) -> PoolStatus:
+        """How the connection pool is used right now (cheap: no I/O)."""
+        pool = self._engine.pool
+        size = pool.size() if isinstance(pool, QueuePool) else 0
+        in_use = pool.checkedout() if isinstance(pool, QueuePool) else 0
+        return PoolStatus(size=size, in_use=in_use, waiting=self._waiting)
 
     async def ping(self) -> float:
         """Round-trip `SELECT 1` on a pooled connection; returns the latency in seconds. Not counted in stats."""

@@ -5,10 +5,16 @@ sendTime, option overrides by content type) → by sessionType: single (sender/r
 friend policy, the receiver's receive options), group (exists, not dismissed, member, mutes), notification
 chat → store and push. Unlike OpenIM the answer comes after the commit, so an acknowledged message is durable;
 a resend of a (sendID, clientMsgID) already stored answers with the stored message and stores nothing.
+
+Every send is timed in `openim_msg_send_seconds` (checks, commit and answer, failures too); a successful one is
+counted in `openim_msg_sent_total{sessionType}` (single, group, notification).
 """
 
 from __future__ import annotations
 
+import time
+
+from openim.metrics import MSG_SEND_SECONDS, MSG_SENT, child
 from openim.protocol.constants import (
     OPT_CONVERSATION_UPDATE,
     OPT_HISTORY,
@@ -70,6 +76,14 @@ _FORCED_OFF: dict[int, tuple[str, ...]] = {
 }
 
 
+_SESSION_NAMES: dict[int, str] = {
+    SessionType.SINGLE_CHAT: "single",
+    SessionType.WRITE_GROUP_CHAT: "group",
+    SessionType.READ_GROUP_CHAT: "group",
+    SessionType.NOTIFICATION_CHAT: "notification",
+}
+
+
 class SendMixin(MsgCore):
     """The send pipeline of MsgService."""
 
@@ -79,11 +93,15 @@ class SendMixin(MsgCore):
         The send's outcome is remembered under `operation_id` for check_msg_is_send_success.
         """
         self.send_status.set(operation_id, SendMsgStatus.SENDING)
+        started_at = time.perf_counter()
         try:
             resp = await self._send(caller, msg, operation_id=operation_id)
         except BaseException:
             self.send_status.set(operation_id, SendMsgStatus.FAILED)
+            MSG_SEND_SECONDS.observe(time.perf_counter() - started_at)
             raise
+        MSG_SEND_SECONDS.observe(time.perf_counter() - started_at)
+        child(MSG_SENT, _SESSION_NAMES.get(msg.sessionType, "other")).inc()
         self.send_status.set(operation_id, SendMsgStatus.SUCCESS)
         return resp
 

@@ -6,12 +6,14 @@ conversations it cannot read. An `n_` conversation has no rows: it is readable w
 (`n_<a>_<b>` ↔ `si_<a>_<b>`/`sn_<a>_<b>`, `n_<g>` ↔ `sg_<g>`), and `n_<uid>_<uid>` by that user. Unlike OpenIM,
 the userID of every request must be the caller (or the caller an admin), and the user's caps apply to 1001
 and 1007 too, so a user who left a group is never told about, nor shown, later messages.
+Messages returned by 1002 and 1005 are counted in `openim_msg_pulled_total`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from openim.metrics import MSG_PULLED
 from openim.protocol.errors import ArgsError
 from openim.protocol.ids import is_notification_conversation_id, notification_twin, self_notification_conversation_id
 from openim.protocol.pb import msg_pb2, sdkws_pb2
@@ -94,6 +96,7 @@ class SyncMixin(MsgCore):
             is_end = high <= r.end if req.order == sdkws_pb2.PullOrderAsc else r.begin <= low
             ends[r.conversationID] = (is_end, 0)
         msgs = await self.storage.msg.get_msgs_many(user_id, wanted)
+        MSG_PULLED.inc(sum(len(got) for got in msgs.values()))
         resp = sdkws_pb2.PullMessageBySeqsResp()
         for cid, got in msgs.items():
             if not got:
@@ -128,6 +131,7 @@ class SyncMixin(MsgCore):
                     is_end, end_seq = True, high
             bounds[conv.conversationID] = (is_end, end_seq)
         msgs = await self.storage.msg.get_msgs_many(user_id, {c: s for c, s in wanted.items() if s})
+        MSG_PULLED.inc(sum(len(got) for got in msgs.values()))
         for cid, (is_end, end_seq) in bounds.items():
             target = resp.notificationMsgs if is_notification_conversation_id(cid) else resp.msgs
             pulled = target[cid]
