@@ -76,13 +76,14 @@ class Dispatcher:
             data = await route(conn, req)
         except OpenIMError as exc:
             err_code, err_msg = exc.code, exc.message
-            log.info(
-                "ws %d: %s %s",
-                req.req_identifier,
-                exc.code,
-                exc.detail,
-                extra={"operationID": req.operation_id, "userID": conn.user_id, "errCode": exc.code},
-            )
+            if log.isEnabledFor(logging.INFO):
+                log.info(
+                    "ws %d: %s %s",
+                    req.req_identifier,
+                    exc.code,
+                    exc.detail,
+                    extra={"operationID": req.operation_id, "userID": conn.user_id, "errCode": exc.code},
+                )
         except Exception:
             log.exception(
                 "ws %d failed",
