@@ -200,6 +200,7 @@ export class WasmClient {
     this.waiters = new Set();
     this.console = [];
     this.websockets = []; // URLs of the WebSocket connections the page opened
+    this.httpCalls = []; // {route, request, answer, at}: the last 200 API calls of the page, untruncated
   }
 
   async attach() {
@@ -252,6 +253,8 @@ export class WasmClient {
       const shortBody = body.length > 400 ? `${body.slice(0, 400)}…` : body;
       const shortText = text.length > 600 ? `${text.slice(0, 600)}…` : text;
       this.log.add(this.userID, `http ${req.method()} ${route}`, `${shortBody} → HTTP ${res.status()} ${shortText}`);
+      this.httpCalls.push({ route, request: body, answer: text, at: Date.now() });
+      if (this.httpCalls.length > 200) this.httpCalls.shift();
     });
   }
 
