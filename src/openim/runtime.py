@@ -92,16 +92,22 @@ class Runtime:
             storage, writer, bus, clock, admin_user_ids=list(admins.userIDs), friend_verify=settings.msg.friendVerify
         )
         notifications = NotificationSender(msg, clock)
+        friend = FriendService(storage, notifications, clock)
+        group = GroupService(
+            storage, notifications, clock, enable_history_for_new_members=settings.group.enableHistoryForNewMembers
+        )
+        user = UserService(
+            storage,
+            clock,
+            presence,
+            notifications,
+            profile_listeners=[friend.friend_info_changed, group.member_profile_changed],
+        )
         services = Services(
             auth=auth,
-            user=UserService(storage, clock, presence),
-            friend=FriendService(storage, notifications, clock),
-            group=GroupService(
-                storage,
-                notifications,
-                clock,
-                enable_history_for_new_members=settings.group.enableHistoryForNewMembers,
-            ),
+            user=user,
+            friend=friend,
+            group=group,
             msg=msg,
             conversation=ConversationService(storage, notifications, clock),
         )

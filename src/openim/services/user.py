@@ -7,17 +7,26 @@ receive option need admin or the user itself here.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from openim.infra.clock import Clock
 from openim.infra.presence import Presence
+from openim.protocol.constants import ContentType
 from openim.protocol.errors import ArgsError, RecordNotFoundError
+from openim.protocol.pb import sdkws_pb2
 from openim.services.auth import Caller
+from openim.services.notification import NotificationSender
 from openim.services.paging import Page
 from openim.storage import Storage
 from openim.storage.rows import ClientConfigEntry, User
 
-__all__ = ["MAX_USER_ID_LEN", "UserDraft", "UserService"]
+__all__ = ["MAX_USER_ID_LEN", "ProfileListener", "UserDraft", "UserService"]
+
+# Called when a user's nickname or face changed: (caller, userID, operationID=...). The friend and group
+# services register theirs in runtime.py (1209 to friends, 1516 in groups showing the profile); they sit beside
+# this service, so it does not call them by name.
+ProfileListener = Callable[..., Awaitable[None]]
 
 MAX_USER_ID_LEN = 64
 RECV_MSG_OPTS = (0, 1, 2)  # receive, don't receive, receive without offline push
@@ -50,10 +59,19 @@ class OnlineStatus:
 
 
 class UserService:
-    def __init__(self, storage: Storage, clock: Clock, presence: Presence) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        clock: Clock,
+        presence: Presence,
+        notifications: NotificationSender | None = None,
+        profile_listeners: Sequence[ProfileListener] = (),
+    ) -> None:
         self.storage = storage
         self.clock = clock
         self.presence = presence
+        self.notifications = notifications
+        self.profile_listeners = list(profile_listeners)
 
     async def register(self, caller: Caller, users: list[UserDraft]) -> None:
         caller.require_admin()
@@ -92,19 +110,37 @@ class UserService:
         face_url: str | None = None,
         ex: str | None = None,
         global_recv_msg_opt: int | None = None,
+        operation_id: str = "",
     ) -> User:
-        """Change the given fields (None = unchanged); the user itself or an admin."""
+        """Change the given fields (None = unchanged); the user itself or an admin. Notifies as OpenIM does."""
         if not user_id:
             raise ArgsError("userID is empty")
         caller.require_self_or_admin(user_id)
         if global_recv_msg_opt is not None:
             _check_recv_opt(global_recv_msg_opt)
+        before = await self.storage.user.get_user(user_id)
         updated = await self.storage.user.update_user(
             user_id, nickname=nickname, face_url=face_url, ex=ex, global_recv_msg_opt=global_recv_msg_opt
         )
-        if updated is None:
+        if before is None or updated is None:
             raise RecordNotFoundError(f"user {user_id} not found")
+        await self._announce(caller, before, updated, operation_id=operation_id)
         return updated
+
+    async def _announce(self, caller: Caller, before: User, after: User, *, operation_id: str) -> None:
+        """1303 to the user's own devices always (as OpenIM); friends and groups hear of a new nickname or face."""
+        if self.notifications is not None:
+            tips = sdkws_pb2.UserInfoUpdatedTips(userID=after.user_id)
+            await self.notifications.notify(
+                caller.user_id,
+                after.user_id,
+                ContentType.USER_INFO_UPDATED_NOTIFICATION,
+                tips,
+                operation_id=operation_id,
+            )
+        if (before.nickname, before.face_url) != (after.nickname, after.face_url):
+            for listener in self.profile_listeners:
+                await listener(caller, after.user_id, operation_id=operation_id)
 
     async def set_global_recv_msg_opt(self, caller: Caller, user_id: str, opt: int) -> None:
         await self.update_info(caller, user_id, global_recv_msg_opt=opt)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from openim.api.deps import CallerDep, UserDep
+from openim.api.deps import CallerDep, OperationID, UserDep
 from openim.api.models.base import page_of
 from openim.api.models.user import (
     AccountCheckReq,
@@ -48,7 +48,7 @@ async def user_register(body: UserRegisterReq, caller: CallerDep, user: UserDep)
 
 
 @router.post("/update_user_info")
-async def update_user_info(body: UpdateUserInfoReq, caller: CallerDep, user: UserDep) -> None:
+async def update_user_info(body: UpdateUserInfoReq, caller: CallerDep, user: UserDep, op: OperationID) -> None:
     # OpenIM's plain variant: an empty or zero field means "leave it as it is".
     info = body.userInfo or UserInfoIn()
     await user.update_info(
@@ -58,11 +58,12 @@ async def update_user_info(body: UpdateUserInfoReq, caller: CallerDep, user: Use
         face_url=info.faceURL or None,
         ex=info.ex or None,
         global_recv_msg_opt=info.globalRecvMsgOpt or None,
+        operation_id=op,
     )
 
 
 @router.post("/update_user_info_ex")
-async def update_user_info_ex(body: UpdateUserInfoExReq, caller: CallerDep, user: UserDep) -> None:
+async def update_user_info_ex(body: UpdateUserInfoExReq, caller: CallerDep, user: UserDep, op: OperationID) -> None:
     info = body.userInfo or UserInfoWithEx()
     await user.update_info(
         caller,
@@ -71,6 +72,7 @@ async def update_user_info_ex(body: UpdateUserInfoExReq, caller: CallerDep, user
         face_url=info.faceURL,
         ex=info.ex,
         global_recv_msg_opt=info.globalRecvMsgOpt,
+        operation_id=op,
     )
 
 

@@ -265,6 +265,27 @@ class MembersMixin(GroupCore):
                     now=now,
                 )
 
+    async def member_profile_changed(self, caller: Caller, user_id: str, *, operation_id: str = "") -> None:
+        """The user's own nickname or face changed: in each group whose member row shows that profile (no group
+        nickname or face of its own), log the member as updated and send 1516 — the group part of
+        update_user_info (OpenIM's rpc/user UpdateUserInfo)."""
+        now = self.now()
+        states = await self.storage.group.touch_member_profile(user_id, now=now)
+        for group_id, state in states.items():
+            summary = await self._summary(group_id)
+            changed = (await self._members(group_id, [user_id])).get(user_id)
+            if changed is None:  # left the group between the two reads
+                continue
+            await self.notes.member_changed(
+                caller,
+                summary,
+                changed,
+                state,
+                ContentType.GROUP_MEMBER_INFO_SET_NOTIFICATION,
+                operation_id=operation_id,
+                now=now,
+            )
+
     async def _check_member_changes(self, caller: Caller, group_id: str, items: list[MemberInfoChange]) -> None:
         """The role rules of set_group_member_info for the changes to one group (see the module docstring)."""
         targets = [c.user_id for c in items]

@@ -203,6 +203,25 @@ class GroupWrites:
                 states.append(await record(conn, KIND_GROUP_MEMBER, change.group_id, e_ids, STATE_UPDATE, now=now))
         return states
 
+    async def touch_member_profile(self, user_id: str, *, now: int) -> dict[str, VersionState]:
+        """The user's own nickname or face changed: log an update of its member entry in every live group whose
+        member row shows the user's profile (an empty group nickname or face); the state of each log written."""
+        async with self.db.write("group.touch_member_profile") as conn:
+            result = await conn.execute(
+                select(group_member.c.group_id)
+                .join(group, group.c.group_id == group_member.c.group_id)
+                .where(
+                    group_member.c.user_id == user_id,
+                    (group_member.c.nickname == "") | (group_member.c.face_url == ""),
+                    group.c.status != GroupStatus.DISMISSED,
+                )
+                .order_by(group_member.c.group_id)
+            )
+            group_ids = list(result.scalars())
+            if not group_ids:
+                return {}
+            return await record_many(conn, KIND_GROUP_MEMBER, group_ids, [user_id], STATE_UPDATE, now=now)
+
     async def transfer_owner(
         self, group_id: str, old_owner: str, new_owner: str, *, old_owner_role: int, now: int
     ) -> VersionState:
