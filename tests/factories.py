@@ -1,7 +1,8 @@
 """Setup helpers that put rows straight into the database: setup, not mocks. Add a section per domain.
 
-Social graph: the write side of friends and groups is not built yet, so these insert rows as it will, and
-record the same version-log entries (`friend`, `black`, `join_group`, `group_member`) in the same transaction.
+Social graph: these insert rows as the friend and group write side does, and record the same version-log
+entries (`friend`, `black`, `join_group`, `group_member`) in the same transaction, for tests that need a state
+without going through the services.
 """
 
 from __future__ import annotations

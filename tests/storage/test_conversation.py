@@ -113,15 +113,3 @@ async def test_set_ex_everywhere(storage: Storage) -> None:
     assert await storage.conversation.set_ex_everywhere("a", "E", now=1) == ["si_a_b", "si_a_c"]
     assert await storage.conversation.set_ex_everywhere("a", "E", now=1) == []
     assert await _version(storage, "a") == v0 + 1
-
-
-async def test_ensure_rows_for_joining_members(storage: Storage) -> None:
-    """ensure_rows creates missing rows (with a min_seq) and lifts the max_seq cap of a returning member."""
-    key = ConversationKey("sg_g1", 3, group_id="g1")
-    assert await storage.conversation.ensure_rows(["m1", "m2"], key, now=5, min_seq=4) == ["m1", "m2"]
-    row = await storage.conversation.get("m1", "sg_g1")
-    assert row is not None and (row.min_seq, row.group_id, row.conversation_type) == (4, "g1", 3)
-    await storage.conversation.set_user_seq_caps(["m1"], "sg_g1", max_seq=9, now=6)
-    assert await storage.conversation.ensure_rows(["m1", "m2"], key, now=7) == ["m1"]
-    row = await storage.conversation.get("m1", "sg_g1")
-    assert row is not None and row.max_seq == 0

@@ -204,33 +204,6 @@ class ConversationRepo:
                     touched.append(owner)
         return touched
 
-    async def ensure_rows(
-        self, owner_user_ids: Sequence[str], key: ConversationKey, *, now: int, min_seq: int = 0
-    ) -> list[str]:
-        """Give each owner a row of the conversation (members joining a group): missing rows are created with
-        `min_seq` (e.g. max seq + 1 to hide older history), existing ones get their max_seq cap lifted (a member
-        who left and rejoins sees new messages again). Changes are logged; returns the owners whose row changed.
-        """
-        owners = list(dict.fromkeys(owner_user_ids))
-        touched: list[str] = []
-        if not owners:
-            return touched
-        async with self.db.write("conversation.ensure_rows") as conn:
-            current = await self._rows(conn, owners, key.conversation_id)
-            for owner in owners:
-                row = current.get(owner)
-                if row is None:
-                    values = {"min_seq": min_seq} if min_seq else {}
-                    await conn.execute(
-                        dialect.insert_ignore(conn, conversation).values(_new_row(owner, key, now, values))
-                    )
-                    await record(conn, KIND_CONVERSATION, owner, [key.conversation_id], STATE_INSERT, now=now)
-                    touched.append(owner)
-                elif row.max_seq != 0:
-                    await self._update(conn, owner, key.conversation_id, {"max_seq": 0}, now=now)
-                    touched.append(owner)
-        return touched
-
     async def set_private_chat(
         self, pairs: Sequence[tuple[str, str]], key: ConversationKey, is_private: bool, *, now: int
     ) -> None:

@@ -4,9 +4,8 @@ A member owns a row from the moment it joins (gateway-protocol.md §4.5, rest-ap
 `min_seq = max seq + 1` when new members may not read older history; a rejoining member's max_seq cap is
 lifted. A member that leaves keeps its row, capped at the conversation's current max seq, so it keeps its
 history and sees nothing newer; when the group has no message yet the row is deleted instead, since a cap of
-0 means "no cap". These are the rows `ConversationRepo.ensure_rows` and `set_user_seq_caps` write one by one;
-here they are written in a few statements whatever the number of members, in the membership change's own
-transaction. Every change is logged in its owner's conversation version log. No business rules here.
+0 means "no cap". They are written in a few statements whatever the number of members, in the membership
+change's own transaction. Every change is logged in its owner's conversation version log. No business rules here.
 """
 
 from __future__ import annotations
