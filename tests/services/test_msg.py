@@ -549,3 +549,16 @@ async def test_group_send_pushes_members_and_creates_rows_once(kit: MsgKit) -> N
         )
     with pytest.raises(MutedInGroup):
         await kit.service.send(caller("b"), group_msg("b"), operation_id="")
+
+
+async def test_single_chat_send_reads_once_before_its_append(kit: MsgKit) -> None:
+    """A single-chat send's checks cost one read transaction (msg.single_chat_gate), whatever the checks are."""
+    await kit.send("a", "b", "warm-up")
+    stats = kit.storage.db.stats.by_name
+    before = {name: s.count for name, s in stats.items()}
+    for i in range(5):
+        await kit.send("a", "b", f"m{i}")
+    after = {name: s.count for name, s in stats.items()}
+    changed = {name: after[name] - before.get(name, 0) for name in after if after[name] != before.get(name, 0)}
+    reads = {name: n for name, n in changed.items() if name != "msg.append_batch"}
+    assert reads == {"msg.single_chat_gate": 5}

@@ -22,16 +22,17 @@ from openim.storage.db import Db
 from openim.storage.rows import User
 from openim.storage.schema import user
 
-__all__ = ["UserRepo"]
+__all__ = ["USER_COLUMNS", "UserRepo", "user_of"]
 
 # Ids per `IN (…)` list: far below SQLite's 32766 and asyncpg's 32767 bind parameters.
 _IN_CHUNK = 1000
 
 # Selected in the field order of rows.User, so a result row unpacks straight into it.
-_COLUMNS = tuple(user.c[f.name] for f in fields(User))
+USER_COLUMNS = tuple(user.c[f.name] for f in fields(User))
 
 
-def _row(row: Sequence[Any]) -> User:
+def user_of(row: Sequence[Any]) -> User:
+    """The User of a row selected with USER_COLUMNS."""
     return User(*row)
 
 
@@ -90,16 +91,16 @@ class UserRepo:
         found: dict[str, User] = {}
         async with self.db.read("user.get_users") as conn:
             for chunk in _chunks(wanted):
-                result = await conn.execute(select(*_COLUMNS).where(user.c.user_id.in_(chunk)))
+                result = await conn.execute(select(*USER_COLUMNS).where(user.c.user_id.in_(chunk)))
                 for row in result:
-                    found[row.user_id] = _row(row)
+                    found[row.user_id] = user_of(row)
         return [found[i] for i in wanted if i in found]
 
     async def get_user(self, user_id: str) -> User | None:
         """One user, or None when the userID is not registered."""
         async with self.db.read("user.get_user") as conn:
-            row = (await conn.execute(select(*_COLUMNS).where(user.c.user_id == user_id))).first()
-        return None if row is None else _row(row)
+            row = (await conn.execute(select(*USER_COLUMNS).where(user.c.user_id == user_id))).first()
+        return None if row is None else user_of(row)
 
     async def existing_ids(self, user_ids: Sequence[str]) -> set[str]:
         """The subset of `user_ids` that is registered."""
@@ -134,9 +135,13 @@ class UserRepo:
         async with self.db.read("user.page_users") as conn:
             total = (await conn.execute(select(func.count()).select_from(user).where(*where))).scalar_one()
             result = await conn.execute(
-                select(*_COLUMNS).where(*where).order_by(user.c.create_time, user.c.user_id).offset(offset).limit(limit)
+                select(*USER_COLUMNS)
+                .where(*where)
+                .order_by(user.c.create_time, user.c.user_id)
+                .offset(offset)
+                .limit(limit)
             )
-            return total, [_row(row) for row in result]
+            return total, [user_of(row) for row in result]
 
     async def update_user(
         self,
@@ -161,9 +166,9 @@ class UserRepo:
         if not changes:
             return await self.get_user(user_id)
         async with self.db.write("user.update_user") as conn:
-            stmt = update(user).where(user.c.user_id == user_id).values(changes).returning(*_COLUMNS)
+            stmt = update(user).where(user.c.user_id == user_id).values(changes).returning(*USER_COLUMNS)
             row = (await conn.execute(stmt)).first()
-        return None if row is None else _row(row)
+        return None if row is None else user_of(row)
 
     async def ensure_admins(self, admins: list[tuple[str, str]], *, now: int) -> None:
         """Make each (userID, nickname) an app manager (level 2): create it at `now`, or fix nickname and level."""

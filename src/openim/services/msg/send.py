@@ -51,7 +51,6 @@ from openim.protocol.pb import msg_pb2
 from openim.protocol.pb.sdkws_pb2 import MsgData
 from openim.services.auth import Caller
 from openim.services.msg.core import MsgCore
-from openim.storage.rows import User
 
 __all__ = ["SendMixin"]
 
@@ -148,45 +147,36 @@ class SendMixin(MsgCore):
     # ---- single chat ----------------------------------------------------------------------------------------
 
     async def _verify_single(self, msg: MsgData) -> None:
+        """GP §5.1 step 5 (single) and step 6: receiver exists; unless the sender is an admin, a notification
+        account level or the content a notification: not blocked (1302), a friend when friendVerify (1303);
+        then the receiver's global and per-conversation recvMsgOpt (1 refuses, 2 mutes the offline push)."""
         if not msg.recvID:
             raise ArgsError("recvID is empty")
-        receiver = await self.storage.user.get_user(msg.recvID)
+        gate = await self.storage.msg.single_chat_gate(
+            msg.sendID, msg.recvID, single_conversation_id(msg.sendID, msg.recvID), with_friendship=self.friend_verify
+        )
+        receiver = gate.receiver
         if receiver is None:
             raise RecordNotFoundError(f"userID {msg.recvID} not found")
-        if msg.sendID not in self.admin_user_ids and not is_notification(msg.contentType):
-            sender = await self.storage.user.get_user(msg.sendID)
-            if sender is None:
+        notification = is_notification(msg.contentType)
+        if msg.sendID not in self.admin_user_ids and not notification:
+            if gate.sender is None:
                 raise RecordNotFoundError(f"userID {msg.sendID} not found")
-            if sender.app_manager_level < AppManagerLevel.APP_ADMIN:
-                await self._check_single_chat_permission(msg.sendID, msg.recvID)
-        if not is_notification(msg.contentType):
-            await self._apply_receive_options(msg, receiver)
-
-    async def _check_single_chat_permission(self, send_id: str, recv_id: str) -> None:
-        """May `send_id` message `recv_id`? (GP §5.1 step 5)
-
-        BlockedByPeer (1302) when `recv_id` has `send_id` in its blacklist; with `friend_verify`,
-        NotPeersFriend (1303) unless `send_id` is in `recv_id`'s friend list.
-        """
-        friends = self.storage.friend
-        if await friends.is_blocked(recv_id, send_id):
-            raise BlockedByPeer(f"{recv_id} blocked {send_id}")
-        if self.friend_verify and not await friends.are_friends(recv_id, send_id):
-            raise NotPeersFriend(f"{send_id} is not a friend of {recv_id}")
-
-    async def _apply_receive_options(self, msg: MsgData, receiver: User) -> None:
-        """The receiver's global, then per-conversation, recvMsgOpt: 1 refuses the message, 2 mutes its push."""
+            if gate.sender.app_manager_level < AppManagerLevel.APP_ADMIN:
+                if gate.blocked:
+                    raise BlockedByPeer(f"{msg.recvID} blocked {msg.sendID}")
+                if self.friend_verify and not gate.friends:
+                    raise NotPeersFriend(f"{msg.sendID} is not a friend of {msg.recvID}")
+        if notification:
+            return
         if receiver.global_recv_msg_opt == RecvMsgOpt.NOT_RECEIVE:
             raise ArgsError("message is not sent")
         if receiver.global_recv_msg_opt == RecvMsgOpt.RECEIVE_NOT_NOTIFY:
             msg.options[OPT_OFFLINE_PUSH] = False
             return
-        row = await self.storage.conversation.get(msg.recvID, single_conversation_id(msg.sendID, msg.recvID))
-        if row is None:
-            return
-        if row.recv_msg_opt == RecvMsgOpt.NOT_RECEIVE and msg.contentType != ContentType.HAS_READ_RECEIPT:
+        if gate.recv_msg_opt == RecvMsgOpt.NOT_RECEIVE and msg.contentType != ContentType.HAS_READ_RECEIPT:
             raise ArgsError("message is not sent")
-        if row.recv_msg_opt == RecvMsgOpt.RECEIVE_NOT_NOTIFY:
+        if gate.recv_msg_opt == RecvMsgOpt.RECEIVE_NOT_NOTIFY:
             msg.options[OPT_OFFLINE_PUSH] = False
 
     # ---- group chat -----------------------------------------------------------------------------------------
