@@ -52,7 +52,6 @@ __all__ = ["MsgCore", "SendStatusMap"]
 logger = logging.getLogger("openim.services")
 
 
-
 @dataclass(frozen=True, slots=True)
 class _Pending:
     user_ids: tuple[str, ...]
