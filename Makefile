@@ -33,6 +33,7 @@ test: $(VENV)/.installed-test
 	@services=$$(scripts/test-services)
 	eval "$$services"
 	failed=()
+	scripts/test-tools || failed+=(test-tools)
 	scripts/check || failed+=(check)
 	$(BIN)/python -m pytest $(PYTEST_ARGS) || failed+=(pytest)
 	$(BIN)/python -m pytest -q -m e2e tests/e2e || failed+=(e2e)
