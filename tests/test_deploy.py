@@ -8,8 +8,8 @@ the structural checks always run.
 
 from __future__ import annotations
 
-import re
 import os
+import re
 import shutil
 import subprocess
 import sys
