@@ -36,8 +36,8 @@ from openim.protocol.pb import sdkws_pb2
 from openim.protocol.pb.sdkws_pb2 import MsgData
 from openim.services.group import GroupInfoChange, GroupService, MemberInfoChange, NewGroup
 from openim.services.group.manage import member_list_hash
-from openim.services.group.notify import member_pb
 from openim.services.paging import Page
+from openim.services.wire import member_pb
 from openim.storage import Storage
 from openim.storage.rows import User
 from openim.storage.version import KIND_CONVERSATION, KIND_GROUP_MEMBER, KIND_JOIN_GROUP

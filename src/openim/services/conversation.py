@@ -22,6 +22,7 @@ from openim.protocol.pb import conversation_pb2 as pb
 from openim.protocol.pb import jssdk_pb2, relation_pb2, sdkws_pb2
 from openim.services.auth import Caller
 from openim.services.notification import NotificationSender
+from openim.services.wire import group_info_pb, user_info_pb
 from openim.storage import Storage
 from openim.storage.conversation import ConversationKey
 from openim.storage.msg import SeqView
@@ -54,41 +55,6 @@ def conversation_pb(row: Conversation) -> pb.Conversation:
         msgDestructTime=row.msg_destruct_time,
         latestMsgDestructTime=row.latest_msg_destruct_time,
         isMsgDestruct=row.is_msg_destruct,
-    )
-
-
-def _user_info(user: User) -> sdkws_pb2.UserInfo:
-    return sdkws_pb2.UserInfo(
-        userID=user.user_id,
-        nickname=user.nickname,
-        faceURL=user.face_url,
-        ex=user.ex,
-        createTime=user.create_time,
-        appMangerLevel=user.app_manager_level,
-        globalRecvMsgOpt=user.global_recv_msg_opt,
-    )
-
-
-def _group_info(summary: Any) -> sdkws_pb2.GroupInfo:
-    g = summary.group
-    return sdkws_pb2.GroupInfo(
-        groupID=g.group_id,
-        groupName=g.group_name,
-        notification=g.notification,
-        introduction=g.introduction,
-        faceURL=g.face_url,
-        ownerUserID=summary.owner_user_id,
-        createTime=g.create_time,
-        memberCount=summary.member_count,
-        ex=g.ex,
-        status=g.status,
-        creatorUserID=g.creator_user_id,
-        groupType=g.group_type,
-        needVerification=g.need_verification,
-        lookMemberInfo=g.look_member_info,
-        applyMemberFriend=g.apply_member_friend,
-        notificationUpdateTime=g.notification_update_time,
-        notificationUserID=g.notification_user_id,
     )
 
 
@@ -384,7 +350,7 @@ class ConversationService:
                     item.group.CopyFrom(groups[row.group_id])
             else:
                 if row.user_id in users:
-                    item.user.CopyFrom(_user_info(users[row.user_id]))
+                    item.user.CopyFrom(user_info_pb(users[row.user_id]))
                 if row.user_id in friends:
                     item.friend.CopyFrom(friends[row.user_id])
             out.append(item)
@@ -416,7 +382,7 @@ class ConversationService:
         repo: Any = getattr(self.storage, "group", None)
         if repo is None or not group_ids:
             return {}
-        return {s.group.group_id: _group_info(s) for s in await repo.get_groups(list(dict.fromkeys(group_ids)))}
+        return {s.group.group_id: group_info_pb(s) for s in await repo.get_groups(list(dict.fromkeys(group_ids)))}
 
     async def _require_participants(self, owners: list[str], key: ConversationKey) -> None:
         """A row may be created only for a conversation the owner takes part in; existing rows are its own."""

@@ -31,8 +31,8 @@ from openim.protocol.errors import (
 from openim.protocol.gojson import to_go
 from openim.services.auth import Caller
 from openim.services.group.core import GroupCore
-from openim.services.group.notify import member_pb
 from openim.services.paging import Page
+from openim.services.wire import member_pb
 from openim.storage.group import GroupSummary
 from openim.storage.rows import Group, GroupMember
 

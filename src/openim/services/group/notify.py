@@ -25,62 +25,16 @@ from openim.protocol.ids import group_conversation_id
 from openim.protocol.pb import sdkws_pb2 as pb
 from openim.services.auth import Caller
 from openim.services.notification import NotificationSender
+from openim.services.wire import group_info_pb, member_pb, public_user_pb
 from openim.storage import Storage
 from openim.storage.group import GroupSummary
 from openim.storage.rows import GroupMember, GroupRequest, User
 from openim.storage.version import VersionState
 
-__all__ = ["GroupNotifier", "group_info_pb", "member_pb"]
+__all__ = ["GroupNotifier"]
 
 C = ContentType
 _APPLICANT, _ADMIN = 0, 1  # receiverAs of 1505/1506
-
-
-def group_info_pb(summary: GroupSummary) -> pb.GroupInfo:
-    """sdkws.GroupInfo of a group with its owner and member count."""
-    g = summary.group
-    return pb.GroupInfo(
-        groupID=g.group_id,
-        groupName=g.group_name,
-        notification=g.notification,
-        introduction=g.introduction,
-        faceURL=g.face_url,
-        ownerUserID=summary.owner_user_id,
-        createTime=g.create_time,
-        memberCount=summary.member_count,
-        ex=g.ex,
-        status=g.status,
-        creatorUserID=g.creator_user_id,
-        groupType=g.group_type,
-        needVerification=g.need_verification,
-        lookMemberInfo=g.look_member_info,
-        applyMemberFriend=g.apply_member_friend,
-        notificationUpdateTime=g.notification_update_time,
-        notificationUserID=g.notification_user_id,
-    )
-
-
-def member_pb(m: GroupMember) -> pb.GroupMemberFullInfo:
-    """sdkws.GroupMemberFullInfo of a membership (nickname and face as given: populate first)."""
-    return pb.GroupMemberFullInfo(
-        groupID=m.group_id,
-        userID=m.user_id,
-        roleLevel=m.role_level,
-        joinTime=m.join_time,
-        nickname=m.nickname,
-        faceURL=m.face_url,
-        joinSource=m.join_source,
-        operatorUserID=m.operator_user_id,
-        ex=m.ex,
-        muteEndTime=m.mute_end_time,
-        inviterUserID=m.inviter_user_id,
-    )
-
-
-def public_user_pb(user_id: str, user: User | None) -> pb.PublicUserInfo:
-    if user is None:
-        return pb.PublicUserInfo(userID=user_id)
-    return pb.PublicUserInfo(userID=user.user_id, nickname=user.nickname, faceURL=user.face_url, ex=user.ex)
 
 
 def request_pb(request: GroupRequest, user: User | None) -> pb.GroupRequest:
