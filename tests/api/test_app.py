@@ -22,12 +22,15 @@ async def test_unknown_post_route_still_checks_operation_id(api: Api) -> None:
     assert resp.json()["errCode"] == 1001
 
 
-async def test_unknown_route_with_headers_is_a_plain_404(api: Api) -> None:
-    """An unknown route that passes the middleware answers gin's plain-text 404."""
+async def test_unknown_route_with_headers_is_a_plain_404(api: Api, caplog: pytest.LogCaptureFixture) -> None:
+    """An unknown route that passes the middleware answers gin's plain-text 404, logged as 404 (not errCode 0)."""
     token = await api.admin_token()
-    resp = await api.http.post("/no/such/route", json={}, headers={"operationID": "1", "token": token})
+    with caplog.at_level(logging.INFO, logger="openim.api"):
+        resp = await api.http.post("/no/such/route", json={}, headers={"operationID": "1", "token": token})
     assert resp.status_code == 404
     assert resp.text == "404 page not found"
+    (line,) = [r for r in caplog.records if getattr(r, "route", "") == "/no/such/route"]
+    assert line.errCode == 404  # type: ignore[attr-defined]
 
 
 async def test_missing_token_is_1001(api: Api) -> None:

@@ -63,7 +63,8 @@ async def _invalid_request(request: Request, exc: Exception) -> Response:
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code in (404, 405):
-        # gin answers an unknown route (or method) with a plain 404.
+        # gin answers an unknown route (or method) with a plain 404; the request log says 404, not errCode 0.
+        request.state.err_code = 404
         return PlainTextResponse("404 page not found", status_code=404)
     return PlainTextResponse(str(exc.detail), status_code=exc.status_code)
 
