@@ -60,11 +60,14 @@ async def test_void_success_has_no_data_key(api: Api) -> None:
     assert result == {"errCode": 0, "errMsg": "", "errDlt": ""}
 
 
-async def test_empty_lists_are_null(api: Api) -> None:
-    """Go prints a nil slice as null: unknown users give usersInfo null, not []."""
+async def test_empty_lists_are_null_or_empty_as_in_openim(api: Api) -> None:
+    """A nil Go slice prints null, an empty one []: get_users_info's converted list is [] (datautil.Slice),
+    get_all_users_uid's page past the end is null (a Mongo find of nothing)."""
     token = await api.admin_token()
     data = await api.ok("/user/get_users_info", {"userIDs": ["nobody"]}, token=token)
-    assert data == {"usersInfo": None}
+    assert data == {"usersInfo": []}
+    page = await api.ok("/user/get_all_users_uid", {"pagination": {"pageNumber": 9, "showNumber": 5}}, token=token)
+    assert page == {"total": 1, "userIDs": None}
 
 
 @pytest.mark.parametrize(

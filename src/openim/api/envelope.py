@@ -9,12 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from pydantic import BaseModel
 from starlette.responses import Response
 
 from openim.protocol.errors import OpenIMError
 
-__all__ = ["CORS_HEADERS", "EnvelopeResponse", "ExactEnvelopeResponse", "error_body", "go_shape", "ok_body"]
+__all__ = ["CORS_HEADERS", "EnvelopeResponse", "error_body"]
 
 CORS_HEADERS: dict[str, str] = {
     "Access-Control-Allow-Origin": "*",
@@ -27,43 +26,19 @@ CORS_HEADERS: dict[str, str] = {
 }
 
 
-def go_shape(value: Any) -> Any:
-    """Plain data as Go's encoding/json would print it: empty lists and maps become null."""
-    if isinstance(value, BaseModel):
-        value = value.model_dump(by_alias=True)
-    if isinstance(value, dict):
-        return {k: go_shape(v) for k, v in value.items()} if value else None
-    if isinstance(value, list | tuple):
-        return [go_shape(v) for v in value] if value else None
-    return value
-
-
-def ok_body(data: Any) -> bytes:
-    body: dict[str, Any] = {"errCode": 0, "errMsg": "", "errDlt": ""}
-    shaped = go_shape(data)
-    if shaped is not None:
-        body["data"] = shaped
-    return orjson.dumps(body)
-
-
 def error_body(error: OpenIMError) -> bytes:
     return orjson.dumps(error.to_wire())
 
 
 class EnvelopeResponse(Response):
-    """Wraps whatever a route returns in the success envelope."""
+    """The success envelope around what a route returns, printed exactly as its model made it.
+
+    Models choose per field between null and `[]`/`{}` the way OpenIM's Go code ends up with a nil or an empty
+    slice or map (a Mongo find of nothing: nil → null; `datautil.Slice` of nothing: empty → `[]`). `data` is
+    absent when the route returns None (OpenIM's empty responses).
+    """
 
     media_type = "application/json"
-
-    def render(self, content: Any) -> bytes:
-        return ok_body(content)
-
-
-class ExactEnvelopeResponse(EnvelopeResponse):
-    """The envelope for routers whose models choose null or `[]`/`{}` per field, as OpenIM's Go code does.
-
-    `data` is printed as the model made it: None is null, empty lists and maps stay empty.
-    """
 
     def render(self, content: Any) -> bytes:
         body: dict[str, Any] = {"errCode": 0, "errMsg": "", "errDlt": ""}

@@ -8,7 +8,6 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from openim.api.deps import CallerDep, FriendDep, OperationID
-from openim.api.envelope import ExactEnvelopeResponse
 from openim.api.models.base import page_of
 from openim.api.models.friend import (
     AddBlackReq,
@@ -54,7 +53,7 @@ from openim.api.models.friend import (
 )
 
 # Models here choose null or [] per field as OpenIM does, so the envelope prints them as they are.
-router = APIRouter(prefix="/friend", tags=["friend"], default_response_class=ExactEnvelopeResponse)
+router = APIRouter(prefix="/friend", tags=["friend"])
 
 
 @router.post("/get_incremental_friends")

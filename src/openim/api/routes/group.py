@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from openim.api.deps import CallerDep, GroupDep, OperationID
-from openim.api.envelope import ExactEnvelopeResponse
 from openim.api.models.base import page_of
 from openim.api.models.group.read import (
     BatchGetIncrementalGroupMemberReq,
@@ -67,7 +66,7 @@ from openim.api.models.group.write import (
 )
 
 # Models here choose null or [] per field as OpenIM does, so the envelope prints them as they are.
-router = APIRouter(prefix="/group", tags=["group"], default_response_class=ExactEnvelopeResponse)
+router = APIRouter(prefix="/group", tags=["group"])
 
 
 @router.post("/get_incremental_join_groups")

@@ -91,7 +91,7 @@ async def get_users_info(body: GetUsersInfoReq, caller: CallerDep, user: UserDep
 async def get_all_users_uid(body: GetAllUserIDReq, caller: CallerDep, user: UserDep) -> GetAllUserIDResp:
     page = page_of(body.pagination)
     total, ids = await user.get_all_user_ids(caller, page)
-    return GetAllUserIDResp(total=total, userIDs=ids)
+    return GetAllUserIDResp(total=total, userIDs=ids or None)  # a Mongo find of nothing: null
 
 
 @router.post("/account_check")
@@ -113,7 +113,7 @@ async def get_users(body: GetPaginationUsersReq, caller: CallerDep, user: UserDe
 async def get_user_client_config(
     body: GetUserClientConfigReq, caller: CallerDep, user: UserDep
 ) -> GetUserClientConfigResp:
-    return GetUserClientConfigResp(configs=await user.get_client_config(caller, body.userID))
+    return GetUserClientConfigResp(configs=await user.get_client_config(caller, body.userID) or None)
 
 
 @router.post("/set_user_client_config")
@@ -148,7 +148,8 @@ async def get_users_online_status(
             status=1 if s.connections else 0,
             detailPlatformStatus=[
                 PlatformStatus(platformID=pid, connID=conn, isBackground=False, token="") for pid, conn in s.connections
-            ],
+            ]
+            or None,
         )
         for s in statuses
     ]
