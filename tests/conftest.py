@@ -3,6 +3,9 @@
 Databases: `db_url` runs a test on SQLite (a file under tmp_path) and on PostgreSQL (marker `postgres`,
 URL from OPENIM_TEST_POSTGRES_URL). Without that URL PostgreSQL tests skip, unless CI=true, where a
 missing or unreachable server fails them.
+
+Redis: `redis_url` is OPENIM_TEST_REDIS_URL (a database tests may flush: `make test` uses db 15) with that
+database flushed; use it from tests or params marked `redis`. Skips and failures as for PostgreSQL.
 """
 
 from __future__ import annotations
@@ -14,8 +17,10 @@ from pathlib import Path
 from typing import NoReturn
 
 import pytest
+import redis
 from sqlalchemy import text
 
+from openim.infra.redis import mask_url as mask_redis_url
 from openim.storage import Storage, open_storage
 from openim.storage.db import Db
 from openim.storage.migrate import upgrade
@@ -31,9 +36,9 @@ class _Postgres:
     error: str = ""  # why the server could not be prepared, to skip or fail fast after the first try
 
 
-def _unavailable(reason: str) -> NoReturn:
+def _unavailable(reason: str, service: str = "PostgreSQL") -> NoReturn:
     if os.environ.get("CI") == "true":
-        pytest.fail(f"PostgreSQL is required in CI: {reason}")
+        pytest.fail(f"{service} is required in CI: {reason}")
     pytest.skip(reason)
 
 
@@ -85,3 +90,40 @@ async def storage(db_url: str) -> AsyncIterator[Storage]:
     opened = await open_storage(db_url, pool_size=5)
     yield opened
     await opened.close()
+
+
+# --- redis -----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Redis:
+    url: str
+    error: str = ""  # why the server could not be reached, to skip or fail fast after the first try
+
+
+@pytest.fixture(scope="session")
+def _redis() -> _Redis:
+    url = os.environ.get("OPENIM_TEST_REDIS_URL", "")
+    if not url:
+        _unavailable("set OPENIM_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/15) to run it", "Redis")
+    return _Redis(url)
+
+
+@pytest.fixture
+def redis_url(_redis: _Redis) -> str:
+    """The Redis test database's URL, that database flushed (FLUSHDB) before the test.
+
+    Synchronous (a blocking client), so that async fixtures parametrized over memory and Redis can ask for it
+    with `request.getfixturevalue("redis_url")`.
+    """
+    if _redis.error:
+        _unavailable(_redis.error, "Redis")
+    client = redis.Redis.from_url(_redis.url, socket_connect_timeout=5)
+    try:
+        client.flushdb()
+    except (redis.RedisError, OSError) as exc:
+        _redis.error = f"cannot reach Redis at {mask_redis_url(_redis.url)}: {type(exc).__name__}: {exc}"
+        _unavailable(_redis.error, "Redis")
+    finally:
+        client.close()
+    return _redis.url

@@ -1,17 +1,28 @@
-"""Contract of `Presence`, run against every implementation (["memory"] for now)."""
+"""Contract of `Presence`, run against every implementation: in memory, and in Redis (marker `redis`).
+
+Expiry is not part of the shared contract (nothing expires in memory); the Redis TTL is tested in
+`tests/infra/redis/test_presence.py`.
+"""
 
 from __future__ import annotations
+
+from collections.abc import AsyncIterator
 
 import pytest
 
 from openim.infra.presence import MemoryPresence, Presence
+from openim.infra.redis import RedisPresence, connect
 
 
-@pytest.fixture(params=["memory"])
-async def presence(request: pytest.FixtureRequest) -> Presence:
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+async def presence(request: pytest.FixtureRequest) -> AsyncIterator[Presence]:
     """A presence store of the requested kind, empty."""
-    assert request.param == "memory"
-    return MemoryPresence()
+    if request.param == "memory":
+        yield MemoryPresence()
+        return
+    client = await connect(request.getfixturevalue("redis_url"))
+    yield RedisPresence(client)
+    await client.aclose()
 
 
 async def test_unknown_users_are_offline(presence: Presence) -> None:
@@ -54,3 +65,37 @@ async def test_connections_list_each_live_connection(presence: Presence) -> None
     await presence.set_online("u1", 5, "c3")
     await presence.set_offline("u1", 5, "c3")
     assert await presence.connections(["u1", "u2"]) == {"u1": [(2, "c1"), (5, "c2")], "u2": []}
+
+
+async def test_refresh_keeps_a_registered_connection(presence: Presence) -> None:
+    """Refreshing a registered connection reports True and leaves it, and only it, online."""
+    await presence.set_online("u1", 5, "c1")
+    assert await presence.refresh("u1", 5, "c1")
+    assert await presence.connections(["u1"]) == {"u1": [(5, "c1")]}
+
+
+async def test_refresh_never_registers(presence: Presence) -> None:
+    """Refreshing an unknown or ended connection reports False and does not bring it online."""
+    assert not await presence.refresh("u1", 5, "c1")
+    await presence.set_online("u1", 5, "c1")
+    await presence.set_offline("u1", 5, "c1")
+    assert not await presence.refresh("u1", 5, "c1")
+    assert not await presence.refresh("u1", 2, "c1")
+    assert await presence.connections(["u1"]) == {"u1": []}
+
+
+async def test_empty_request_gets_empty_answer(presence: Presence) -> None:
+    """Asking about no users answers with an empty dict; duplicates are answered once."""
+    await presence.set_online("u1", 1, "c1")
+    assert await presence.online_platforms([]) == {}
+    assert await presence.connections([]) == {}
+    assert await presence.online_platforms(["u1", "u1"]) == {"u1": [1]}
+
+
+async def test_connection_ids_may_contain_colons(presence: Presence) -> None:
+    """A connection ID is opaque: one with colons is stored and listed whole."""
+    await presence.set_online("u1", 3, "node-a:7:x")
+    assert await presence.connections(["u1"]) == {"u1": [(3, "node-a:7:x")]}
+    assert await presence.refresh("u1", 3, "node-a:7:x")
+    await presence.set_offline("u1", 3, "node-a:7:x")
+    assert await presence.connections(["u1"]) == {"u1": []}

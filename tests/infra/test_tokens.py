@@ -6,12 +6,14 @@ The contract tests reach time only through `Harness.advance`, so a Redis impleme
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import pytest
 
 from openim.infra.clock import FakeClock
+from openim.infra.redis import RedisTokenStore, connect
 from openim.infra.tokens import MemoryTokenStore, TokenStore, temporary_token_key, token_key
 
 NORMAL, KICKED = 0, 2
@@ -23,16 +25,20 @@ class Harness:
     advance: Callable[[float], Awaitable[None]]
 
 
-@pytest.fixture(params=["memory"])
-async def harness(request: pytest.FixtureRequest) -> Harness:
-    """A store of the requested kind and a way to let time pass for it."""
-    assert request.param == "memory"
-    clock = FakeClock()
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+async def harness(request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
+    """A store of the requested kind and a way to let time pass for it (Redis: sleep, on an emptied database)."""
+    if request.param == "memory":
+        clock = FakeClock()
 
-    async def advance(seconds: float) -> None:
-        clock.advance(seconds)
+        async def advance(seconds: float) -> None:
+            clock.advance(seconds)
 
-    return Harness(MemoryTokenStore(clock), advance)
+        yield Harness(MemoryTokenStore(clock), advance)
+        return
+    client = await connect(request.getfixturevalue("redis_url"))
+    yield Harness(RedisTokenStore(client), asyncio.sleep)
+    await client.aclose()
 
 
 async def test_unknown_user_has_no_tokens(harness: Harness) -> None:

@@ -5,8 +5,11 @@ registered for it. Gateways call `set_online` when a connection is accepted and 
 the msg path asks `online_platforms` (offline push, 2005 online-status replies). Calls are idempotent:
 registering a connection twice or removing an unknown one changes nothing.
 
-`MemoryPresence` serves one process. The Redis implementation (scale-out) keeps the same contract with a TTL
-refreshed by the gateways, so a crashed node's connections expire.
+`MemoryPresence` serves one process. The Redis implementation (`infra/redis/presence.py`, scale-out) keeps the
+same contract, and registers each connection for `PRESENCE_TTL_S` only: a gateway calls `refresh` for each of its
+live connections every `PRESENCE_REFRESH_INTERVAL_S`, so the connections of a node that crashed (and never called
+`set_offline`) read as offline at most `PRESENCE_TTL_S` after its last refresh. The interval is a third of the TTL,
+so a live connection survives one lost refresh, or a slow one, with a whole interval to spare.
 """
 
 from __future__ import annotations
@@ -14,7 +17,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol
 
-__all__ = ["MemoryPresence", "Presence"]
+__all__ = ["PRESENCE_REFRESH_INTERVAL_S", "PRESENCE_TTL_S", "MemoryPresence", "Presence"]
+
+PRESENCE_TTL_S = 90  # a registered connection not refreshed for this long reads as offline (Redis)
+PRESENCE_REFRESH_INTERVAL_S = 30  # how often a gateway refreshes each live connection
 
 
 class Presence(Protocol):
@@ -24,6 +30,15 @@ class Presence(Protocol):
 
     async def set_offline(self, user_id: str, platform_id: int, conn_id: str) -> None:
         """Forget connection `conn_id`; the platform goes offline when its last connection does."""
+        ...
+
+    async def refresh(self, user_id: str, platform_id: int, conn_id: str) -> bool:
+        """Keep a registered connection alive for another TTL; whether it was still registered.
+
+        Never registers: after `set_offline` (or, in Redis, after the TTL ran out) this returns False and changes
+        nothing, so a refresh racing with the connection's end cannot resurrect it. A gateway that gets False
+        for a connection it still holds registers it again with `set_online`.
+        """
         ...
 
     async def online_platforms(self, user_ids: Iterable[str]) -> dict[str, list[int]]:
@@ -58,6 +73,10 @@ class MemoryPresence:
             del platforms[platform_id]
         if not platforms:
             del self._conns[user_id]
+
+    async def refresh(self, user_id: str, platform_id: int, conn_id: str) -> bool:
+        """In memory nothing expires: only report whether the connection is registered."""
+        return conn_id in self._conns.get(user_id, {}).get(platform_id, ())
 
     async def online_platforms(self, user_ids: Iterable[str]) -> dict[str, list[int]]:
         """For each requested user, its online platform IDs sorted ascending ([] when offline)."""
