@@ -1,27 +1,47 @@
-"""Contract of `Bus`, run against every implementation (["memory"] for now), plus MemoryBus's own limits."""
+"""Contract of `Bus`, run against every implementation (memory, and Redis under the `redis` marker), plus each
+implementation's own limits: MemoryBus's bound, RedisBus's wire format, reconnection and drain on close."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from collections.abc import AsyncIterator
 
 import pytest
+import redis.asyncio as aioredis
 
 from openim.infra.bus import TOPIC_KICK, TOPIC_PUSH, Bus, Kick, MemoryBus, Push
+from openim.infra.redis import connect
+from openim.infra.redis.bus import RedisBus, channel, decode, encode
 from openim.protocol.pb.sdkws_pb2 import MsgData
 
 
-@pytest.fixture(params=["memory"])
+def _push(seq: int, conversation_id: str = "si_a_b") -> Push:
+    return Push(conversation_id, MsgData(seq=seq, sendID="a", recvID="b"), ("a", "b"), f"op{seq}")
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
 async def bus(request: pytest.FixtureRequest) -> AsyncIterator[Bus]:
     """A bus of the requested kind, closed after the test."""
-    assert request.param == "memory"
-    memory = MemoryBus()
-    yield memory
-    await memory.close()
+    if request.param == "memory":
+        memory = MemoryBus()
+        yield memory
+        await memory.close()
+        return
+    client = await connect(request.getfixturevalue("redis_url"))
+    redis_bus = RedisBus(client)
+    yield redis_bus
+    await redis_bus.close()
+    await client.aclose()
 
 
 async def _collect(queue: asyncio.Queue[object], n: int) -> list[object]:
     return [await asyncio.wait_for(queue.get(), timeout=2) for _ in range(n)]
+
+
+def _seqs(events: list[object]) -> list[int]:
+    return [e.msg.seq for e in events if isinstance(e, Push)]
 
 
 async def test_subscriber_gets_events_in_publish_order(bus: Bus) -> None:
@@ -29,8 +49,8 @@ async def test_subscriber_gets_events_in_publish_order(bus: Bus) -> None:
     got: asyncio.Queue[object] = asyncio.Queue()
     bus.subscribe(TOPIC_PUSH, got.put_nowait)
     for i in range(100):
-        bus.publish(TOPIC_PUSH, i)
-    assert await _collect(got, 100) == list(range(100))
+        bus.publish(TOPIC_PUSH, _push(i))
+    assert _seqs(await _collect(got, 100)) == list(range(100))
 
 
 async def test_async_handlers_run_one_event_at_a_time(bus: Bus) -> None:
@@ -39,15 +59,15 @@ async def test_async_handlers_run_one_event_at_a_time(bus: Bus) -> None:
     done = asyncio.Event()
 
     async def handler(event: object) -> None:
-        assert isinstance(event, int)
-        await asyncio.sleep(0.001 * (5 - event % 5))
-        seen.append(event)
+        assert isinstance(event, Push)
+        await asyncio.sleep(0.001 * (5 - event.msg.seq % 5))
+        seen.append(event.msg.seq)
         if len(seen) == 10:
             done.set()
 
     bus.subscribe(TOPIC_PUSH, handler)
     for i in range(10):
-        bus.publish(TOPIC_PUSH, i)
+        bus.publish(TOPIC_PUSH, _push(i))
     await asyncio.wait_for(done.wait(), 2)
     assert seen == list(range(10))
 
@@ -67,12 +87,13 @@ async def test_topics_are_separate_and_every_subscriber_gets_each_event(bus: Bus
     assert await _collect(a, 1) == [push]
     assert await _collect(b, 1) == [push]
     assert await _collect(kicks, 1) == [kick]
+    await asyncio.sleep(0.01)
     assert a.empty() and kicks.empty()
 
 
 async def test_publish_without_subscribers_is_a_no_op(bus: Bus) -> None:
     """Publishing to a topic nobody listens to neither blocks nor raises."""
-    bus.publish("nobody", object())
+    bus.publish("nobody", _push(1))
 
 
 async def test_a_failing_handler_keeps_its_subscription(bus: Bus) -> None:
@@ -80,25 +101,25 @@ async def test_a_failing_handler_keeps_its_subscription(bus: Bus) -> None:
     got: asyncio.Queue[object] = asyncio.Queue()
 
     def handler(event: object) -> None:
-        if event == "bad":
+        if isinstance(event, Push) and event.msg.seq == 1:
             raise ValueError("boom")
         got.put_nowait(event)
 
     bus.subscribe(TOPIC_PUSH, handler)
-    bus.publish(TOPIC_PUSH, "bad")
-    bus.publish(TOPIC_PUSH, "good")
-    assert await _collect(got, 1) == ["good"]
+    bus.publish(TOPIC_PUSH, _push(1))
+    bus.publish(TOPIC_PUSH, _push(2))
+    assert _seqs(await _collect(got, 1)) == [2]
 
 
 async def test_closed_subscription_gets_nothing_more(bus: Bus) -> None:
     """After close(), a subscription receives no further events."""
     got: asyncio.Queue[object] = asyncio.Queue()
     sub = bus.subscribe(TOPIC_PUSH, got.put_nowait)
-    bus.publish(TOPIC_PUSH, 1)
-    assert await _collect(got, 1) == [1]
+    bus.publish(TOPIC_PUSH, _push(1))
+    assert _seqs(await _collect(got, 1)) == [1]
     await sub.close()
-    bus.publish(TOPIC_PUSH, 2)
-    await asyncio.sleep(0.01)
+    bus.publish(TOPIC_PUSH, _push(2))
+    await asyncio.sleep(0.05)
     assert got.empty()
 
 
@@ -112,3 +133,128 @@ async def test_memory_bus_drops_oldest_when_a_subscriber_is_far_behind() -> None
     await bus.drain()
     assert got == [7, 8, 9]
     await bus.close()
+
+
+# --- RedisBus ---------------------------------------------------------------------------------------------
+
+
+def test_redis_wire_format_round_trips_push_and_kick() -> None:
+    """Push and Kick survive encode/decode, including non-ASCII IDs, no recipients and an empty message."""
+    msg = MsgData(seq=7, sendID="Ω-1", recvID="b", content=b"\x00\xff" * 40, clientMsgID="c" * 32)
+    events: list[Push | Kick] = [
+        Push("si_Ω-1_b", msg, ("Ω-1", "b", ""), "op-1"),
+        Push("n_x_x", MsgData(), (), ""),
+        Kick("u1", 5, ("tok-a", "tok-b")),
+        Kick("u2", 0),
+    ]
+    for event in events:
+        assert decode(encode(event)) == event
+    assert len(encode(Kick("u1", 5, ("t",)))) == 1 + 4 + 2 + 4 + 2 + 2 + 1
+
+
+def test_redis_wire_format_refuses_other_events_and_garbage() -> None:
+    """Only Push and Kick travel; bytes that are not an event decode to ValueError, never to a wrong event."""
+    with pytest.raises(TypeError):
+        encode(3)
+    for garbage in (b"", b"X", b"P\x00", encode(Kick("u", 1, ("t",))) + b"extra"):
+        with pytest.raises(ValueError):
+            decode(garbage)
+
+
+@pytest.mark.redis
+async def test_redis_bus_publish_refuses_other_events(redis_url: str) -> None:
+    """publish() raises TypeError at once for an event the wire format cannot carry."""
+    client = await connect(redis_url)
+    bus = RedisBus(client)
+    with pytest.raises(TypeError):
+        bus.publish(TOPIC_PUSH, "not an event")
+    await bus.close()
+    await client.aclose()
+
+
+async def _subscribed(client: aioredis.Redis, topic: str) -> None:
+    """Wait until Redis counts one subscriber on the topic's channel (another process's bus is listening)."""
+    async with asyncio.timeout(2):
+        while await client.pubsub_numsub(channel(topic)) != [(channel(topic).encode(), 1)]:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+
+
+@pytest.mark.redis
+async def test_redis_bus_events_cross_processes_in_order(redis_url: str) -> None:
+    """A bus on another client (another process) receives a publisher's events in order, on `openim:bus:<topic>`."""
+    publisher_client, subscriber_client = await connect(redis_url), await connect(redis_url)
+    publisher, subscriber = RedisBus(publisher_client), RedisBus(subscriber_client)
+    got: asyncio.Queue[object] = asyncio.Queue()
+    subscriber.subscribe(TOPIC_PUSH, got.put_nowait)
+    await _subscribed(publisher_client, TOPIC_PUSH)
+    for i in range(1000):
+        publisher.publish(TOPIC_PUSH, _push(i))
+    assert _seqs([await asyncio.wait_for(got.get(), 5) for _ in range(1000)]) == list(range(1000))
+    for bus in (publisher, subscriber):
+        await bus.close()
+    for client in (publisher_client, subscriber_client):
+        await client.aclose()
+
+
+@pytest.mark.redis
+async def test_redis_bus_close_sends_what_was_queued(redis_url: str) -> None:
+    """close() right after publishing still delivers every queued event to the other process's subscriber."""
+    publisher_client, subscriber_client = await connect(redis_url), await connect(redis_url)
+    subscriber = RedisBus(subscriber_client)
+    got: asyncio.Queue[object] = asyncio.Queue()
+    subscriber.subscribe(TOPIC_PUSH, got.put_nowait)
+    await _subscribed(publisher_client, TOPIC_PUSH)
+    publisher = RedisBus(publisher_client)
+    for i in range(2000):
+        publisher.publish(TOPIC_PUSH, _push(i))
+    await publisher.close()
+    publisher.publish(TOPIC_PUSH, _push(9999))  # after close: dropped with a warning, never raises
+    assert _seqs([await asyncio.wait_for(got.get(), 5) for _ in range(2000)]) == list(range(2000))
+    await asyncio.sleep(0.05)
+    assert got.empty()
+    await subscriber.close()
+    for client in (publisher_client, subscriber_client):
+        await client.aclose()
+
+
+async def _kill_pubsub_connections(client: aioredis.Redis) -> int:
+    """CLIENT KILL every pub/sub connection on this test database, as a Redis restart would cut them."""
+    db = client.connection_pool.connection_kwargs.get("db", 0)
+    killed = 0
+    for entry in await client.client_list(_type="pubsub"):
+        if int(entry["db"]) == int(db):
+            killed += await client.client_kill_filter(_id=entry["id"])
+    return killed
+
+
+@pytest.mark.redis
+async def test_redis_bus_resubscribes_after_its_connection_is_cut(
+    redis_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """When Redis drops the subscription connection the bus logs it, reconnects, and delivers again."""
+    caplog.set_level(logging.INFO, logger="openim.infra")
+    client = await connect(redis_url)
+    bus = RedisBus(client)
+    got: asyncio.Queue[object] = asyncio.Queue()
+    bus.subscribe(TOPIC_PUSH, got.put_nowait)
+    bus.publish(TOPIC_PUSH, _push(1))
+    assert _seqs(await _collect(got, 1)) == [1]
+    assert await _kill_pubsub_connections(client) == 1
+    deadline = time.monotonic() + 10
+    seq = 100
+    while time.monotonic() < deadline:  # events published while it reconnects are lost (at-most-once)
+        seq += 1
+        bus.publish(TOPIC_PUSH, _push(seq))
+        try:
+            event = await asyncio.wait_for(got.get(), 0.2)
+        except TimeoutError:
+            continue
+        assert isinstance(event, Push) and event.msg.seq > 100
+        break
+    else:
+        pytest.fail("no event after the subscription connection was cut")
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("lost its Redis subscription" in m for m in messages)
+    assert any("listens to Redis again" in m for m in messages)
+    await bus.close()
+    await client.aclose()
