@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from openim.infra.presence import MemoryPresence, Presence
+from openim.infra.presence import PRESENCE_REFRESH_INTERVAL_S, PRESENCE_TTL_S, MemoryPresence, Presence
 from openim.infra.redis import RedisPresence, connect
 
 
@@ -99,3 +99,8 @@ async def test_connection_ids_may_contain_colons(presence: Presence) -> None:
     assert await presence.refresh("u1", 3, "node-a:7:x")
     await presence.set_offline("u1", 3, "node-a:7:x")
     assert await presence.connections(["u1"]) == {"u1": []}
+
+
+def test_refresh_interval_leaves_room_for_a_lost_refresh() -> None:
+    """A live connection survives one lost refresh: two refresh intervals are shorter than the TTL."""
+    assert 2 * PRESENCE_REFRESH_INTERVAL_S < PRESENCE_TTL_S
