@@ -2,6 +2,12 @@
 
 Everything is built here with plain constructor calls, read top to bottom. Nothing below this module reads
 settings or the environment; each part gets the values it needs as arguments.
+
+Shared state: without `redis.url` token states, presence and the bus live in this process (`MemoryTokenStore`,
+`MemoryPresence`, `MemoryBus`), which serves every role run by one `openim start`. With it, one Redis client
+backs `RedisTokenStore`, `RedisPresence` and `RedisBus`, so roles run as separate processes (`openim start api`,
+`openim start msggateway`, …) share them; they also need one database (PostgreSQL). A process that runs only
+some of the roles without `redis.url` starts, but logs a warning saying what will not work (`split_roles_warning`).
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import contextvars
 import logging
 import signal
 import socket
+import sys
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +31,8 @@ from openim.gateway.server import GatewayServer
 from openim.infra.bus import Bus, MemoryBus
 from openim.infra.clock import Clock, SystemClock
 from openim.infra.presence import MemoryPresence, Presence
+from openim.infra.redis import RedisPresence, RedisTokenStore, connect
+from openim.infra.redis.bus import RedisBus
 from openim.infra.tokens import MemoryTokenStore, TokenStore
 from openim.ops.admin import Readiness, create_admin_app, health_routes
 from openim.ops.logging import setup_logging
@@ -41,7 +50,7 @@ from openim.settings import Settings
 from openim.storage import Storage, open_storage
 from openim.storage.commit import MsgWriter
 
-__all__ = ["ROLES", "PortInUse", "Runtime", "run"]
+__all__ = ["ROLES", "PortInUse", "Runtime", "run", "split_roles_warning"]
 
 ROLES = ("api", "msggateway", "admin")
 log = logging.getLogger("openim.runtime")
@@ -73,8 +82,23 @@ class Runtime:
         await storage.user.ensure_admins(
             [(uid, nicknames[i] or uid) for i, uid in enumerate(admins.userIDs)], now=clock.now_ms()
         )
-        tokens = MemoryTokenStore(clock)
-        bus, presence = MemoryBus(), MemoryPresence()
+        closers: list[Callable[[], Awaitable[None]]] = [storage.close]  # called in reverse order at close
+        tokens: TokenStore
+        bus: Bus
+        presence: Presence
+        if settings.redis.url:
+            try:
+                client = await connect(settings.redis.url)
+            except BaseException:
+                await storage.close()
+                raise
+            tokens, presence, redis_bus = RedisTokenStore(client), RedisPresence(client), RedisBus(client)
+            bus = redis_bus
+            closers += [client.aclose, redis_bus.close]
+        else:
+            tokens, presence, memory_bus = MemoryTokenStore(clock), MemoryPresence(), MemoryBus()
+            bus = memory_bus
+            closers.append(memory_bus.close)
         auth = AuthService(
             tokens,
             storage,
@@ -111,7 +135,7 @@ class Runtime:
             msg=msg,
             conversation=ConversationService(storage, notifications, clock),
         )
-        closers: list[Callable[[], Awaitable[None]]] = [storage.close, bus.close, writer.close]  # reversed at close
+        closers.append(writer.close)  # first at close: what it accepted is committed, then pushed by the bus
         return cls(settings, clock, storage, tokens, services, bus, presence, closers)
 
     async def close(self) -> None:
@@ -162,10 +186,15 @@ async def run(settings: Settings, roles: tuple[str, ...] = ROLES, *, ready: asyn
 
     Stop, in order: /readyz answers 503 "stopping"; the REST and gateway listeners close; REST requests in flight
     finish (uvicorn, up to 10 s) and gateway connections drain (gateway/server.py, up to 10 s); the admin role
-    stops; the message writer commits every message it accepted; storage closes. Returning normally, `openim
-    start` exits 0. Further signals during the stop are ignored (the waits above are bounded).
+    stops; the message writer commits every message it accepted; the bus publishes what is queued (up to 5 s with
+    Redis); Redis and storage close. Returning normally, `openim start` exits 0. Further signals during the stop
+    are ignored (the waits above are bounded).
     """
     setup_logging(settings.log, roles=roles)
+    warning = split_roles_warning(settings, roles)
+    if warning:
+        log.warning("%s", warning)
+        print(f"openim: warning: {warning}", file=sys.stderr, flush=True)
     sockets: list[tuple[str, socket.socket]] = []
     try:
         if "api" in roles:
@@ -236,6 +265,32 @@ async def run(settings: Settings, roles: tuple[str, ...] = ROLES, *, ready: asyn
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(sig)
         log.info("stopped")
+
+
+def split_roles_warning(settings: Settings, roles: tuple[str, ...]) -> str | None:
+    """What will not work when this process runs only some roles: None when it runs api and msggateway together.
+
+    Roles split over processes share token states, presence and pushes through Redis (`redis.url`) and messages
+    through one database. Without Redis the process still starts (an api-only process serves REST fine), but a
+    gateway refuses every token another process issued and nobody pushes what another process committed.
+    """
+    if {"api", "msggateway"} <= set(roles):
+        return None
+    running = ", ".join(roles)
+    if not settings.redis.url:
+        return (
+            f"this process runs only {running} and redis.url is not set: token states, presence and pushes stay in "
+            "this process, so tokens issued by another process's api are refused here (1507 TokenNotExist) and "
+            "messages committed by another process are not pushed to this process's connections (nor the other way "
+            "round). Set redis.url and a shared PostgreSQL database.url in every process, or run every role in one "
+            "`openim start`."
+        )
+    if settings.database.url.startswith("sqlite"):
+        return (
+            f"this process runs only {running} with redis.url set, but database.url is a SQLite file: processes on "
+            "other hosts cannot open it, and writers on this host wait for each other's locks. Use PostgreSQL."
+        )
+    return None
 
 
 @dataclass

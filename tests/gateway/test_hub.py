@@ -1,10 +1,16 @@
-"""Local connections (GP §1.8): multi-login policies at connect, token kicks, presence, counts."""
+"""Local connections (GP §1.8): multi-login policies at connect, token kicks, presence and its refresh, counts."""
 
 from __future__ import annotations
 
+import asyncio
+import socket
+
 import pytest
 
+from openim.gateway.conn import Timing
+from openim.gateway.server import GatewayServer
 from openim.protocol.constants import ReqIdentifier
+from openim.runtime import Runtime
 
 from .conftest import Gateway, Sdk
 
@@ -125,3 +131,53 @@ async def test_kicked_connection_goes_offline(gateway: Gateway) -> None:
     await kicked(old)
     await gateway.settled(lambda: not old_conn.online)
     assert (await hub.online_platforms(["alice"]))["alice"] == [WEB]
+
+
+async def test_presence_refresh_registers_lost_connections_again(gateway: Gateway) -> None:
+    """refresh_presence() keeps live connections online and registers again one presence lost (expired in Redis)."""
+    hub, presence = gateway.server.hub, gateway.runtime.presence
+    await gateway.connect("alice", WEB, sdk="js")
+    await gateway.connect("bob", ANDROID)
+    assert await hub.refresh_presence() == 0
+    (conn,) = hub.conns("alice")
+    await presence.set_offline("alice", WEB, conn.conn_id)  # as if its Redis entry had expired
+    assert (await hub.online_platforms(["alice"]))["alice"] == []
+    assert await hub.refresh_presence() == 1
+    assert await hub.online_platforms(["alice", "bob"]) == {"alice": [WEB], "bob": [ANDROID]}
+
+
+async def test_gateway_refreshes_presence_periodically(runtime: Runtime, timing: Timing) -> None:
+    """A serving gateway runs refresh_presence() every presence_refresh_interval seconds, until it stops."""
+    server = GatewayServer(
+        runtime.settings.msggateway,
+        auth=runtime.services.auth,
+        msg=runtime.services.msg,
+        bus=runtime.bus,
+        presence=runtime.presence,
+        clock=runtime.clock,
+        multi_login_policy=1,
+        timing=timing,
+    )
+    server.presence_refresh_interval = 0.02
+    rounds = 0
+    refresh = server.hub.refresh_presence
+
+    async def counting(*, concurrency: int = 64) -> int:
+        nonlocal rounds
+        rounds += 1
+        return await refresh(concurrency=concurrency)
+
+    server.hub.refresh_presence = counting  # type: ignore[method-assign]
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    sock.setblocking(False)
+    task = asyncio.create_task(server.serve(sock))
+    await asyncio.wait_for(server.ready.wait(), 5)
+    await asyncio.sleep(0.2)
+    assert rounds >= 3
+    server.close()
+    await asyncio.wait_for(task, 5)
+    stopped_at = rounds
+    await asyncio.sleep(0.1)
+    assert rounds == stopped_at

@@ -11,12 +11,18 @@ connections came or went, the watchers on this node get a 2005 frame with the ne
 other nodes are not seen (presence has no change events yet; with the Redis presence this needs a bus topic).
 No I/O of its own beyond the Conn methods; it never awaits while its maps are inconsistent.
 
+Presence refresh: a Redis presence forgets a connection `PRESENCE_TTL_S` after its last registration or refresh,
+so the gateway calls `refresh_presence()` every `PRESENCE_REFRESH_INTERVAL_S` (server.py runs the loop, one per
+gateway); a connection presence no longer knows (expired during a Redis outage, or Redis lost its data) is
+registered again.
+
 Metrics: `openim_gateway_connections{platform}` and `openim_gateway_online_users` follow the maps, changed where
 a connection is added or removed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable
 
@@ -144,6 +150,24 @@ class Hub:
             self._remove(conn)
             conn.kick()
         return victims
+
+    async def refresh_presence(self, *, concurrency: int = 64) -> int:
+        """Refresh every live connection in presence; register again those it lost. Returns how many were lost."""
+        conns = [c for c in self.all_conns() if c.online]
+        lost = 0
+
+        async def refresh(conn: Conn) -> None:
+            nonlocal lost
+            if await self._presence.refresh(conn.user_id, conn.platform_id, conn.conn_id) or not conn.online:
+                return
+            lost += 1  # still ours (checked after the await: it may have ended meanwhile)
+            await self._presence.set_online(conn.user_id, conn.platform_id, conn.conn_id)
+
+        for start in range(0, len(conns), concurrency):
+            await asyncio.gather(*(refresh(c) for c in conns[start : start + concurrency]))
+        if lost:
+            log.warning("presence had lost %d of %d live connection(s): registered again", lost, len(conns))
+        return lost
 
     # ---- online-status subscriptions (2005) ---------------------------------------------------------------
 

@@ -16,6 +16,10 @@ Stop (`close()`, on SIGTERM): the listening socket closes first, then every conn
 request closes right after that request's reply is written, an idle one at once (TCP close, as OpenIM; the SDKs
 reconnect) — and after `DRAIN_TIMEOUT` seconds whatever is left is closed by force. Handshakes are counted in
 `openim_gateway_handshakes_total{errCode}` (0 = accepted).
+
+Presence: while serving, one task refreshes every live connection in presence every
+`presence_refresh_interval` seconds (`PRESENCE_REFRESH_INTERVAL_S`, `Hub.refresh_presence`); a failed round (Redis
+unreachable) is logged and the next one tries again.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import json
 import logging
 import re
@@ -44,7 +49,7 @@ from openim.gateway.hub import Hub
 from openim.gateway.push import PushDelivery
 from openim.infra.bus import TOPIC_KICK, TOPIC_PUSH, Bus
 from openim.infra.clock import Clock
-from openim.infra.presence import Presence
+from openim.infra.presence import PRESENCE_REFRESH_INTERVAL_S, Presence
 from openim.metrics import GATEWAY_HANDSHAKES, child
 from openim.protocol.constants import PLATFORM_NAMES
 from openim.protocol.errors import ConnArgsError, ConnOverMaxNumLimit, OpenIMError, TokenInvalidError
@@ -266,6 +271,7 @@ class GatewayServer:
         self._closed = asyncio.Event()
         self.ready = asyncio.Event()
         self.drain_timeout = DRAIN_TIMEOUT
+        self.presence_refresh_interval: float = PRESENCE_REFRESH_INTERVAL_S
 
     @property
     def server(self) -> Server:
@@ -354,6 +360,7 @@ class GatewayServer:
             self._bus.subscribe(TOPIC_PUSH, self.delivery.on_push),
             self._bus.subscribe(TOPIC_KICK, self.delivery.on_kick),
         ]
+        refresher = asyncio.create_task(self._refresh_presence(), name="gateway-presence-refresh")
         try:
             async with serve(
                 self._handler,
@@ -374,8 +381,20 @@ class GatewayServer:
                 await self._closed.wait()
                 await self._drain(server)
         finally:
+            refresher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await refresher
             for sub in subscriptions:
                 await sub.close()
+
+    async def _refresh_presence(self) -> None:
+        """Every `presence_refresh_interval` seconds, keep this gateway's live connections online in presence."""
+        while True:
+            await asyncio.sleep(self.presence_refresh_interval)
+            try:
+                await self.hub.refresh_presence()
+            except Exception as exc:  # Redis down: the next round retries; set_online/offline report their own
+                log.warning("presence refresh failed: %s: %s", type(exc).__name__, exc)
 
     async def _drain(self, server: Server) -> None:
         """Stop accepting, let each connection finish the request it is handling, then close; force after a while."""
