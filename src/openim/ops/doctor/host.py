@@ -20,9 +20,6 @@ from openim.ops.doctor.database import sqlite_file
 __all__ = ["LISTEN_BACKLOG", "check_disks", "check_memory", "check_open_files", "check_ports", "check_somaxconn"]
 
 LISTEN_BACKLOG = 2048  # what runtime.py passes to listen(); the kernel caps it at net.core.somaxconn
-# Whether runtime.py builds Redis-backed tokens, presence and bus when redis.url is set. Not yet: until it does,
-# roles split over several processes cannot work, whatever the configuration says. Flip it with that change.
-SHARED_STATE_IN_REDIS = False
 
 
 def _listeners(ctx: Context) -> list[tuple[str, str, str, int]]:
@@ -91,7 +88,7 @@ def _split_roles(
     relevant: list[tuple[tuple[str, str, str, int], list[sockets.Listener]]],
     owners: dict[int, list[sockets.Holder]],
 ) -> Check | None:
-    """Our ports served by more than one openim process: each keeps tokens, presence and pushes to itself."""
+    """Our ports served by more than one openim process: fine when they share state through Redis, else FAIL."""
     by_pid: dict[int, list[str]] = {}
     for (role, _key, _ip, port), found in relevant:
         for holder in {h.pid: h for s in found for h in owners.get(s.inode, [])}.values():
@@ -100,20 +97,26 @@ def _split_roles(
     if len(by_pid) < 2:
         return None
     served = "; ".join(f"pid {pid}: {', '.join(roles)}" for pid, roles in sorted(by_pid.items()))
-    if SHARED_STATE_IN_REDIS and ctx.settings.redis.url:
+    # This judges the configuration the doctor loaded; each process must be started with the same redis.url.
+    if ctx.settings.redis.url and ctx.settings.database.url.startswith("sqlite"):
+        return Check(
+            "roles",
+            Status.WARN,
+            f"roles split over processes ({served}) share state through Redis, but the database is a SQLite file: "
+            "only processes on this host can open it, and their writes wait for each other's locks",
+            "use PostgreSQL (database.url) for split roles; docs/operations.md, \"Split roles\"",
+        )
+    if ctx.settings.redis.url:
         return Check("roles", Status.OK, f"roles split over processes ({served}), sharing state through Redis")
-    why = (
-        "redis.url is set, but this version keeps tokens, presence and pushes in each process's memory"
-        if ctx.settings.redis.url
-        else "redis.url is not set, so each process keeps tokens, presence and pushes in its own memory"
-    )
     return Check(
         "roles",
         Status.FAIL,
-        f"our ports are served by {len(by_pid)} openim processes ({served}); {why}: a token issued by one is "
-        "unknown to the other (1507 TokenNotExist) and a message sent through one is not pushed by the other",
-        "run every role in one process (`openim start`, deploy/systemd/openim.service); docs/operations.md "
-        "says when the split units apply",
+        f"our ports are served by {len(by_pid)} openim processes ({served}); redis.url is not set, so each process "
+        "keeps tokens, presence and pushes in its own memory: a token issued by one is unknown to the other "
+        "(1507 TokenNotExist) and a message sent through one is not pushed by the other",
+        "set redis.url (and a shared PostgreSQL database.url) in the configuration of every process "
+        "(deploy/systemd/openim-api.service, openim-msggateway.service), or run every role in one process "
+        "(`openim start`, deploy/systemd/openim.service); docs/operations.md, \"Split roles\"",
     )
 
 
