@@ -127,3 +127,24 @@ def test_config_check_command(tmp_path: Path) -> None:
     result = subprocess.run([*OPENIM, "config", "check", str(good)], env=clean_env(), capture_output=True, text=True)
     assert result.returncode == 0
     assert "s3cret-value" not in result.stdout and "***" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("variable", "url"),
+    [
+        ("OPENIM_DATABASE_URL", "postgresql://postgres@127.0.0.1:{port}/nothing"),
+        ("OPENIM_REDIS_URL", "redis://127.0.0.1:{port}/0"),
+    ],
+)
+def test_unreachable_dependency_is_a_clear_error(tmp_path: Path, variable: str, url: str) -> None:
+    """A database or Redis that does not answer stops start with exit 1, the masked URL and no traceback."""
+    closed = free_port()  # nothing listens there
+    env = clean_env(
+        OPENIM_API_PORTS=str(free_port()),
+        OPENIM_MSGGATEWAY_PORTS=str(free_port()),
+        OPENIM_ADMIN_PORT=str(free_port()),
+        **{variable: url.format(port=closed)},
+    )
+    result = subprocess.run([*OPENIM, "start"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1, result.stderr
+    assert f"127.0.0.1:{closed}" in result.stderr and "Traceback" not in result.stderr

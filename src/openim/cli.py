@@ -70,6 +70,9 @@ def start(
     except PortInUse as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
+    except ConnectionError as exc:  # the database or Redis does not answer (the message names the masked URL)
+        typer.echo(f"{exc}. Check that it runs and that the URL in the config is right (`openim doctor`).", err=True)
+        raise typer.Exit(1) from None
 
 
 @app.command()
