@@ -64,7 +64,7 @@ async def test_rest_requests_are_counted_by_route_template_and_errcode(http: htt
     ok_before = value("openim_http_requests_total", route=route, errCode="0")
     denied_before = value("openim_http_requests_total", route=route, errCode="1503")
     timed_before = value("openim_http_request_seconds_count", route=route)
-    unmatched_before = value("openim_http_requests_total", route="unmatched", errCode="0")
+    unmatched_before = value("openim_http_requests_total", route="unmatched", errCode="404")
     admin = await _admin(http)
     assert (await _post(http, route, {"userIDs": ["imAdmin"]}, admin))["errCode"] == 0
     assert (await _post(http, route, {"userIDs": ["imAdmin"]}, "not-a-token"))["errCode"] == 1503
@@ -72,7 +72,7 @@ async def test_rest_requests_are_counted_by_route_template_and_errcode(http: htt
     assert value("openim_http_requests_total", route=route, errCode="0") == ok_before + 1
     assert value("openim_http_requests_total", route=route, errCode="1503") == denied_before + 1
     assert value("openim_http_request_seconds_count", route=route) == timed_before + 2
-    assert value("openim_http_requests_total", route="unmatched", errCode="0") == unmatched_before + 1
+    assert value("openim_http_requests_total", route="unmatched", errCode="404") == unmatched_before + 1
     assert "route-123" not in render().decode()
 
 
