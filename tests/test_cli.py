@@ -113,7 +113,7 @@ def test_start_with_a_broken_config_names_the_line(tmp_path: Path) -> None:
 def test_unknown_role_is_refused(tmp_path: Path) -> None:
     """Naming a role that does not exist exits 2 with the list of roles."""
     result = subprocess.run([*OPENIM, "start", "nope"], cwd=tmp_path, env=clean_env(), capture_output=True, text=True)
-    assert result.returncode == 2 and "api, msggateway, admin" in result.stderr
+    assert result.returncode == 2 and "api, msggateway, msgtransfer, admin" in result.stderr
 
 
 def test_config_check_command(tmp_path: Path) -> None:

@@ -47,13 +47,18 @@ def parse_unit(path: Path) -> dict[str, dict[str, list[str]]]:
 
 def test_unit_names_as_the_guide() -> None:
     """The units are named as the guide's (`systemctl status openim-api`), plus the all-in-one openim.service."""
-    assert [u.name for u in UNITS] == ["openim-api.service", "openim-msggateway.service", "openim.service"]
+    assert [u.name for u in UNITS] == [
+        "openim-api.service",
+        "openim-msggateway.service",
+        "openim-msgtransfer.service",
+        "openim.service",
+    ]
 
 
-def test_no_msgtransfer_unit_while_the_role_does_not_exist() -> None:
-    """openim-msgtransfer.service is left out because openim-py has no msgtransfer role; add both together."""
-    assert "msgtransfer" not in ROLES
-    assert not (DEPLOY / "systemd" / "openim-msgtransfer.service").exists()
+def test_msgtransfer_unit_exists_with_the_role() -> None:
+    """The msgtransfer role has its unit, openim-msgtransfer.service, and the guide's page names it."""
+    assert "msgtransfer" in ROLES
+    assert (DEPLOY / "systemd" / "openim-msgtransfer.service").exists()
     assert "openim-msgtransfer" in (ROOT / "docs" / "operations.md").read_text()
 
 
@@ -76,9 +81,9 @@ def test_units_cover_every_role_once_split() -> None:
     """openim.service runs every role; the split units together run each role exactly once."""
     roles = {u.name: parse_unit(u)["Service"]["ExecStart"][0].split()[2:] for u in UNITS}
     assert roles["openim.service"] == []  # no roles named: all of them
-    split = roles["openim-api.service"] + roles["openim-msggateway.service"]
+    split = roles["openim-api.service"] + roles["openim-msggateway.service"] + roles["openim-msgtransfer.service"]
     assert sorted(split) == sorted(ROLES)
-    for name in ("openim-api.service", "openim-msggateway.service"):
+    for name in ("openim-api.service", "openim-msggateway.service", "openim-msgtransfer.service"):
         assert parse_unit(DEPLOY / "systemd" / name)["Unit"]["Conflicts"] == ["openim.service"]
 
 

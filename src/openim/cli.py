@@ -47,7 +47,7 @@ def _run(coro: object) -> None:
 @app.command()
 def start(
     roles: Annotated[
-        list[str] | None, typer.Argument(help="roles to run: api, msggateway, admin (default: all)")
+        list[str] | None, typer.Argument(help="roles to run: api, msggateway, msgtransfer, admin (default: all)")
     ] = None,
     config: ConfigOption = None,
 ) -> None:

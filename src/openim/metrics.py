@@ -22,6 +22,8 @@ queue, build info) are `openim.ops.metrics`'s; process CPU / RSS / open fds are 
 | openim_msg_commit_seconds | histogram | | storage/commit.py, one batch transaction |
 | openim_msg_commit_failures_total | counter | | storage/commit.py, batches rolled back |
 | openim_event_loop_lag_seconds | histogram | | ops/metrics.py's lag probe (admin role) |
+| openim_queue_jobs_total | counter | topic, result | jobs/worker.py: done, retried, dead (dead letters) |
+| openim_queue_depth | gauge | topic | jobs/worker.py, after each job: the group's lag plus pending |
 
 Label values are bounded: REST routes are templates (unknown paths count as "unmatched"), WS requests are the
 known reqIdentifiers, errCodes come from `protocol/errors.py`, platforms from `PLATFORM_NAMES`. Each update costs
@@ -50,6 +52,8 @@ __all__ = [
     "MSG_PUSHED",
     "MSG_SEND_SECONDS",
     "MSG_SENT",
+    "QUEUE_DEPTH",
+    "QUEUE_JOBS",
     "WS_REQUESTS",
     "WS_REQUEST_SECONDS",
     "child",
@@ -104,6 +108,8 @@ EVENT_LOOP_LAG = Histogram(
     "How late the event loop ran a timer: the cost of blocking code",
     buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0),
 )
+QUEUE_JOBS = Counter("openim_queue_jobs_total", "Jobs handled by the msgtransfer role, by result", ["topic", "result"])
+QUEUE_DEPTH = Gauge("openim_queue_depth", "Jobs of a topic not finished yet by the msgtransfer group", ["topic"])
 
 M = TypeVar("M", bound=MetricWrapperBase)
 _children: dict[tuple[int, tuple[str, ...]], Any] = {}

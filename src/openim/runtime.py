@@ -8,6 +8,12 @@ Shared state: without `redis.url` token states, presence and the bus live in thi
 backs `RedisTokenStore`, `RedisPresence` and `RedisBus`, so roles run as separate processes (`openim start api`,
 `openim start msggateway`, …) share them; they also need one database (PostgreSQL). A process that runs only
 some of the roles without `redis.url` starts, but logs a warning saying what will not work (`split_roles_warning`).
+
+Jobs: the msg service enqueues an offline-push job per committed message (`services/msg/offline_push.py`) on
+the job queue — `MemoryQueue` without `redis.url`, `RedisStreamQueue` (Redis Streams, consumer group
+"msgtransfer") with it — and the role `msgtransfer` consumes them (`jobs/worker.py`, `jobs/offline_push.py`),
+handing offline recipients to `LogPusher`. An in-process queue is served only by a msgtransfer role of the same
+process, so `openim start msgtransfer` alone needs `redis.url`.
 """
 
 from __future__ import annotations
@@ -31,9 +37,14 @@ from openim.gateway.server import GatewayServer
 from openim.infra.bus import Bus, MemoryBus
 from openim.infra.clock import Clock, SystemClock
 from openim.infra.presence import MemoryPresence, Presence
+from openim.infra.pushers import LogPusher
+from openim.infra.queue import JobQueue, MemoryQueue
 from openim.infra.redis import RedisPresence, RedisTokenStore, connect
 from openim.infra.redis.bus import RedisBus
+from openim.infra.redis.queue import RedisStreamQueue
 from openim.infra.tokens import MemoryTokenStore, TokenStore
+from openim.jobs.offline_push import OfflinePushHandler
+from openim.jobs.worker import Worker
 from openim.ops.admin import Readiness, create_admin_app, health_routes
 from openim.ops.logging import setup_logging
 from openim.ops.metrics import bind as bind_metrics
@@ -44,6 +55,7 @@ from openim.services.conversation import ConversationService
 from openim.services.friend import FriendService
 from openim.services.group import GroupService
 from openim.services.msg import MsgService
+from openim.services.msg.offline_push import TOPIC_OFFLINE_PUSH
 from openim.services.notification import NotificationSender
 from openim.services.user import UserService
 from openim.settings import Settings
@@ -52,7 +64,7 @@ from openim.storage.commit import MsgWriter
 
 __all__ = ["ROLES", "PortInUse", "Runtime", "run", "split_roles_warning"]
 
-ROLES = ("api", "msggateway", "admin")
+ROLES = ("api", "msggateway", "msgtransfer", "admin")
 log = logging.getLogger("openim.runtime")
 
 
@@ -71,6 +83,7 @@ class Runtime:
     services: Services
     bus: Bus
     presence: Presence
+    queue: JobQueue
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     @classmethod
@@ -86,6 +99,7 @@ class Runtime:
         tokens: TokenStore
         bus: Bus
         presence: Presence
+        queue: JobQueue
         if settings.redis.url:
             try:
                 client = await connect(settings.redis.url)
@@ -93,11 +107,11 @@ class Runtime:
                 await storage.close()
                 raise
             tokens, presence, redis_bus = RedisTokenStore(client), RedisPresence(client), RedisBus(client)
-            bus = redis_bus
+            bus, queue = redis_bus, RedisStreamQueue(client)
             closers += [client.aclose, redis_bus.close]
         else:
             tokens, presence, memory_bus = MemoryTokenStore(clock), MemoryPresence(), MemoryBus()
-            bus = memory_bus
+            bus, queue = memory_bus, MemoryQueue()
             closers.append(memory_bus.close)
         auth = AuthService(
             tokens,
@@ -113,7 +127,13 @@ class Runtime:
         msg: MsgService
         writer = MsgWriter(storage.msg, on_commit=lambda batch: msg.on_commit(batch))
         msg = MsgService(
-            storage, writer, bus, clock, admin_user_ids=list(admins.userIDs), friend_verify=settings.msg.friendVerify
+            storage,
+            writer,
+            bus,
+            clock,
+            admin_user_ids=list(admins.userIDs),
+            friend_verify=settings.msg.friendVerify,
+            queue=queue,
         )
         notifications = NotificationSender(msg, clock)
         friend = FriendService(storage, notifications, clock)
@@ -135,8 +155,9 @@ class Runtime:
             msg=msg,
             conversation=ConversationService(storage, notifications, clock),
         )
+        closers.append(msg.drain_jobs)  # after the writer: the offline-push jobs of its last commits are queued
         closers.append(writer.close)  # first at close: what it accepted is committed, then pushed by the bus
-        return cls(settings, clock, storage, tokens, services, bus, presence, closers)
+        return cls(settings, clock, storage, tokens, services, bus, presence, queue, closers)
 
     async def close(self) -> None:
         for closer in reversed(self._closers):
@@ -213,7 +234,7 @@ async def run(settings: Settings, roles: tuple[str, ...] = ROLES, *, ready: asyn
     readiness = Readiness.of_storage(runtime.storage)
     bind_metrics(runtime.storage.db, runtime.services.msg.writer)
     front: list[_Running] = []  # api and msggateway: stopped first
-    back: list[_Running] = []  # admin: stopped last, so /readyz reports "stopping" during the drain
+    back: list[_Running] = []  # msgtransfer and admin: stopped last, so /readyz reports "stopping" during the drain
     api_app = create_app(runtime.services) if "api" in roles else None
     if api_app is not None:
         for route in health_routes(readiness):
@@ -240,6 +261,12 @@ async def run(settings: Settings, roles: tuple[str, ...] = ROLES, *, ready: asyn
             )
             front.append(_Running(_in_role(role, gateway.serve(sock)), gateway.close))
         log.info("%s listening on %s:%s", role, *sock.getsockname()[:2])
+
+    if "msgtransfer" in roles:
+        handler = OfflinePushHandler(runtime.presence, runtime.storage, LogPusher())
+        worker = Worker(runtime.queue, TOPIC_OFFLINE_PUSH, handler)
+        back.append(_Running(_in_role("msgtransfer", worker.run()), worker.stop))
+        log.info("msgtransfer consuming %s as %s of group %s", worker.topic, worker.consumer, worker.group)
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -272,12 +299,26 @@ def split_roles_warning(settings: Settings, roles: tuple[str, ...]) -> str | Non
 
     Roles split over processes share token states, presence and pushes through Redis (`redis.url`) and messages
     through one database. Without Redis the process still starts (an api-only process serves REST fine), but a
-    gateway refuses every token another process issued and nobody pushes what another process committed.
+    gateway refuses every token another process issued and nobody pushes what another process committed. The
+    job queue is in-process too without Redis: api and msggateway without msgtransfer leave their offline-push jobs
+    unhandled, and a msgtransfer role alone has no jobs to handle.
     """
-    if {"api", "msggateway"} <= set(roles):
-        return None
     running = ", ".join(roles)
+    if {"api", "msggateway"} <= set(roles):
+        if "msgtransfer" in roles or settings.redis.url:
+            return None
+        return (
+            f"this process runs {running} without msgtransfer and redis.url is not set: the offline-push jobs of its "
+            "messages stay in this process's queue and nothing handles them. Add msgtransfer to the roles (or run "
+            "every role in one `openim start`), or set redis.url and run `openim start msgtransfer` beside it."
+        )
     if not settings.redis.url:
+        if set(roles) <= {"msgtransfer", "admin"} and "msgtransfer" in roles:
+            return (
+                f"this process runs only {running} and redis.url is not set: its job queue is in this process, so it "
+                "gets no offline-push job from the api and msggateway processes. Set redis.url (the queue is then a "
+                "Redis stream) and a shared PostgreSQL database.url, or run every role in one `openim start`."
+            )
         return (
             f"this process runs only {running} and redis.url is not set: token states, presence and pushes stay in "
             "this process, so tokens issued by another process's api are refused here (1507 TokenNotExist) and "

@@ -473,10 +473,10 @@ def _redis_url() -> str:
 
 
 async def test_redis_not_configured_and_absent_queue_etcd(tmp_path: Path) -> None:
-    """Without redis.url Redis is "not configured"; the queue and etcd say openim-py has none yet."""
+    """Without redis.url Redis is "not configured", the queue is in-process, and etcd says openim-py has none yet."""
     checks = await doctor(await healthy(tmp_path))
     assert checks["redis"].status is Status.OK and checks["redis"].saw.startswith("not configured")
-    assert checks["queue"].saw.startswith("not configured") and "Kafka" in checks["queue"].saw
+    assert checks["queue"].saw.startswith("not configured") and "in-process" in checks["queue"].saw
     assert checks["etcd"].saw.startswith("not configured")
 
 
@@ -489,6 +489,8 @@ async def test_redis_reachable(tmp_path: Path) -> None:
     assert "used" in checks["redis.memory"].saw
     assert "maxmemory-policy" in checks["redis.policy"].saw
     assert "redis" in checks["clock"].saw and checks["clock"].status is Status.OK
+    queue = checks["queue"]
+    assert queue.status is Status.OK and "openim:queue:offline_push" in queue.saw and "lag 0, pending 0" in queue.saw
 
 
 @pytest.mark.redis

@@ -180,7 +180,10 @@ def test_stdout_copy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
 
 
 def test_real_server_writes_each_roles_lines_to_its_file(tmp_path: Path) -> None:
-    """`openim start` writes REST request lines to api.log, gateway lines to msggateway.log, the rest to openim.log."""
+    """`openim start` writes REST request lines to api.log, gateway lines to msggateway.log, the rest to openim.log.
+
+    Every role of the process has its file, msgtransfer.log included.
+    """
     server = start_server(tmp_path, OPENIM_LOG_REMAINLOGLEVEL="4")
     try:
         assert server.post("/auth/get_admin_token", {"secret": "openIM123", "userID": "imAdmin"})["errCode"] == 0
@@ -194,7 +197,7 @@ def test_real_server_writes_each_roles_lines_to_its_file(tmp_path: Path) -> None
     finally:
         server.stop()
     logs = {p.stem: p.read_text() for p in (tmp_path / "logs").glob("*.log")}
-    assert sorted(logs) == ["admin", "api", "msggateway", "openim"]
+    assert sorted(logs) == ["admin", "api", "msggateway", "msgtransfer", "openim"]
     request_line = next(line for line in logs["api"].splitlines() if "/auth/get_admin_token" in line)
     assert "INFO [api] openim.api operationID=proc-test" in request_line
     assert "errCode=0 response_time=" in request_line and request_line.endswith("ms")

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from openim.infra.bus import TOPIC_PUSH, MemoryBus, Push
 from openim.infra.clock import FakeClock
+from openim.infra.queue import JobQueue
 from openim.protocol.constants import ContentType, MsgStatus, SessionType
 from openim.protocol.ids import new_client_msg_id
 from openim.protocol.pb import msg_pb2
@@ -76,13 +77,13 @@ def text_msg(sender: str, recv: str, body: str = "hi", **fields: object) -> MsgD
 
 
 @asynccontextmanager
-async def msg_kit(storage: Storage) -> AsyncIterator[MsgKit]:
-    """Build the kit on an open storage; closes the writer and the bus afterwards."""
+async def msg_kit(storage: Storage, *, queue: JobQueue | None = None) -> AsyncIterator[MsgKit]:
+    """Build the kit on an open storage (offline-push jobs go to `queue`); closes the writer and the bus afterwards."""
     clock = FakeClock()
     bus = MemoryBus()
     service: MsgService
     writer = MsgWriter(storage.msg, on_commit=lambda batch: service.on_commit(batch))
-    service = MsgService(storage, writer, bus, clock, admin_user_ids=[ADMIN])
+    service = MsgService(storage, writer, bus, clock, admin_user_ids=[ADMIN], queue=queue)
     kit = MsgKit(storage, service, writer, bus, clock, NotificationSender(service, clock))
     bus.subscribe(TOPIC_PUSH, lambda event: kit.pushes.append(event) if isinstance(event, Push) else None)
     try:

@@ -129,7 +129,7 @@ async def diagnose(
     pool = await server.check_pool(ctx)
     checks += [pool] if pool is not None else []
     checks += await infra.check_redis(ctx)
-    checks += [infra.check_queue(ctx), infra.check_etcd(ctx), check_clock(ctx)]
+    checks += [await infra.check_queue(ctx), infra.check_etcd(ctx), check_clock(ctx)]
     checks += [host.check_open_files(ctx), host.check_somaxconn(ctx)]
     checks += host.check_disks(ctx)
     checks.append(host.check_memory(ctx))

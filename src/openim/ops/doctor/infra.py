@@ -7,7 +7,11 @@ evicted "kicked" state would make a revoked token valid again, an evicted presen
 look offline; so any policy but `noeviction` fails once a memory limit is set. Under `noeviction` a full Redis
 refuses writes (OOM errors, visible and loud), which is the failure we want.
 
-The queue (OpenIM's Kafka) and etcd (OpenIM's service discovery) have no counterpart yet: the checks say so.
+The queue (OpenIM's Kafka, here the job queue of the msgtransfer role): with `redis.url`, the Redis stream of the
+offline-push topic and its consumer group `msgtransfer` — jobs kept, lag (not yet taken) and pending (taken, not
+acknowledged), as the guide's `kafka-consumer-groups.sh --describe`; WARN past `QUEUE_DEPTH_WARN` unfinished jobs
+(no worker runs, or they cannot keep up). Without it the queue is in the `openim start` process (depth on
+/metrics, `openim_queue_depth`). etcd (OpenIM's service discovery) has no counterpart yet: the check says so.
 """
 
 from __future__ import annotations
@@ -17,11 +21,15 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from openim.infra.redis.queue import RedisStreamQueue, stream_key
 from openim.ops.doctor import Check, Context, Status
+from openim.services.msg.offline_push import TOPIC_OFFLINE_PUSH
 
 __all__ = ["check_etcd", "check_queue", "check_redis"]
 
 _SAFE_POLICIES = ("noeviction",)
+QUEUE_GROUP = "msgtransfer"
+QUEUE_DEPTH_WARN = 10_000
 
 
 async def check_redis(ctx: Context) -> list[Check]:
@@ -111,14 +119,35 @@ def _policy(used: int, limit: int, policy: str) -> Check:
     return Check("redis.policy", Status.FAIL, f"maxmemory-policy {policy} with maxmemory {_mib(limit)}: {why}", remedy)
 
 
-def check_queue(ctx: Context) -> Check:
-    """The guide's Kafka consumer-group lag: openim-py has no message queue yet."""
-    return Check(
-        "queue",
-        Status.OK,
-        "not configured: openim-py has no message queue (OpenIM's Kafka); a message is in the database before "
-        "its sender gets the ack, and pushes go straight to the gateway, so there is no lag to measure",
-    )
+async def check_queue(ctx: Context) -> Check:
+    """The guide's Kafka consumer-group lag: the offline-push stream's length, lag and pending for msgtransfer."""
+    url = ctx.settings.redis.url
+    if not url:
+        return Check(
+            "queue",
+            Status.OK,
+            "not configured: the job queue (OpenIM's Kafka) is in-process without redis.url, served by the "
+            "msgtransfer role of the same `openim start`; its depth is openim_queue_depth on /metrics",
+        )
+    key = stream_key(TOPIC_OFFLINE_PUSH)
+    timeout = ctx.thresholds.connect_timeout_s
+    client: Any = aioredis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+    try:
+        stats = await RedisStreamQueue(client).stats(TOPIC_OFFLINE_PUSH, QUEUE_GROUP)
+    except Exception as exc:
+        return Check("queue", Status.WARN, f"cannot read the stream {key}: {exc}", "see the check `redis`")
+    finally:
+        await client.aclose()
+    saw = f"stream {key}, group {QUEUE_GROUP}: {stats.length} jobs, lag {stats.lag}, pending {stats.pending}"
+    if stats.depth > QUEUE_DEPTH_WARN:
+        return Check(
+            "queue",
+            Status.WARN,
+            saw,
+            "jobs pile up: is an `openim start msgtransfer` (or openim-msgtransfer.service) running with this "
+            "redis.url? `journalctl -u openim-msgtransfer`; run more workers if they cannot keep up",
+        )
+    return Check("queue", Status.OK, saw)
 
 
 def check_etcd(ctx: Context) -> Check:

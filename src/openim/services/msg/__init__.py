@@ -9,7 +9,10 @@ Wiring (runtime.py): the writer's `on_commit` is the service's, so build them in
 
     service: MsgService
     writer = MsgWriter(storage.msg, on_commit=lambda batch: service.on_commit(batch))
-    service = MsgService(storage, writer, bus, clock, admin_user_ids=..., friend_verify=...)
+    service = MsgService(storage, writer, bus, clock, admin_user_ids=..., friend_verify=..., queue=...)
+
+With a `queue` (infra/queue.py), each committed message whose `offlinePush` option is on also becomes an
+offline-push job for the msgtransfer role (`offline_push`, GP §5.1 step 16).
 """
 
 from __future__ import annotations
@@ -34,5 +37,5 @@ class MsgService(SendMixin, SyncMixin, ManageMixin):
     """Every msg operation of OpenIM's msg RPC that clients reach, over storage, the writer and the bus.
 
     Built as `MsgService(storage, writer, bus, clock, *, admin_user_ids, friend_verify=False,
-    send_status_ttl_s=86400, send_status_max=100_000)`; see the package docstring for the wiring.
+    send_status_ttl_s=86400, send_status_max=100_000, queue=None)`; see the package docstring for the wiring.
     """

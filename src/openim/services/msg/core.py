@@ -23,6 +23,7 @@ from google.protobuf.message import Message
 
 from openim.infra.bus import TOPIC_PUSH, Bus, Push
 from openim.infra.clock import Clock
+from openim.infra.queue import JobQueue
 from openim.protocol.constants import (
     OPT_HISTORY,
     OPT_IS_NOT_NOTIFICATION,
@@ -43,6 +44,7 @@ from openim.protocol.ids import (
     option,
 )
 from openim.protocol.pb.sdkws_pb2 import MsgData
+from openim.services.msg import offline_push
 from openim.services.msg.tips import build_notification, notification_options
 from openim.storage import Storage
 from openim.storage.commit import Appended, MsgWriter, NewMsg
@@ -105,6 +107,7 @@ class MsgCore:
         friend_verify: bool = False,
         send_status_ttl_s: float = 24 * 3600,
         send_status_max: int = 100_000,
+        queue: JobQueue | None = None,
     ) -> None:
         self.storage = storage
         self.writer = writer
@@ -114,6 +117,8 @@ class MsgCore:
         self.friend_verify = friend_verify
         self.send_status = SendStatusMap(ttl_s=send_status_ttl_s, max_entries=send_status_max)
         self._pending: dict[tuple[str, str], deque[_Pending]] = {}
+        self.queue = queue  # None: no offline push (tests, tools)
+        self._enqueueing: set[asyncio.Task[None]] = set()
 
     # ---- after the commit -----------------------------------------------------------------------------------
 
@@ -136,6 +141,31 @@ class MsgCore:
                 self.bus.publish(
                     TOPIC_PUSH, Push(appended.conversation_id, appended.msg, user_ids, pending.operation_id)
                 )
+            if not appended.duplicate:
+                self._offline_push(appended, pending)
+
+    def _offline_push(self, appended: Appended, pending: _Pending) -> None:
+        """Enqueue the offline-push job of a committed message (GP §5.1 step 16); the worker picks the offline."""
+        if self.queue is None:
+            return
+        user_ids = offline_push.candidates(appended.msg, pending.user_ids)
+        if not user_ids:
+            return
+        job = offline_push.OfflinePushJob(appended.conversation_id, appended.msg, user_ids, pending.operation_id)
+        task = asyncio.ensure_future(self._enqueue(self.queue, offline_push.encode(job)))
+        self._enqueueing.add(task)
+        task.add_done_callback(self._enqueueing.discard)
+
+    async def _enqueue(self, queue: JobQueue, payload: bytes) -> None:
+        try:
+            await queue.enqueue(offline_push.TOPIC_OFFLINE_PUSH, payload)
+        except Exception:
+            logger.exception("offline-push job not enqueued: the message is stored, only its offline push is lost")
+
+    async def drain_jobs(self) -> None:
+        """Wait until every job handed to the queue so far is enqueued (orderly shutdown, tests)."""
+        while self._enqueueing:
+            await asyncio.gather(*self._enqueueing, return_exceptions=True)
 
     # ---- routing --------------------------------------------------------------------------------------------
 

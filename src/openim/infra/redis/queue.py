@@ -1,0 +1,103 @@
+"""`RedisStreamQueue`: the `JobQueue` contract (`infra/queue.py`) over Redis Streams with consumer groups.
+
+Topic `t` is the stream `openim:queue:<t>` (`stream_key(t)`); a job is one entry with the field `p` (payload),
+its ID the entry ID. `consume` creates the group if needed (`XGROUP CREATE … 0 MKSTREAM`: a new group sees the
+jobs already queued), then loops: `XAUTOCLAIM` takes over entries pending longer than `claim_idle_s` (their
+consumer died or hangs; `deliveries` is read back with `XPENDING`), else `XREADGROUP … >` blocks up to
+`block_ms` for new ones. `ack` is `XACK` followed by `XDEL`, so the stream holds only unfinished jobs (one group
+per topic is the intended use; with several, the first to finish removes the entry). `stats` reads `XLEN` and
+`XINFO GROUPS` (pending); lag is length minus pending, as finished jobs are deleted.
+
+The client is the caller's (`openim.infra.redis.connect`, bytes responses) and stays open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
+
+from openim.infra.queue import CLAIM_IDLE_S, Job, QueueStats
+
+__all__ = ["STREAM_PREFIX", "RedisStreamQueue", "stream_key"]
+
+STREAM_PREFIX = "openim:queue:"
+
+
+def stream_key(topic: str) -> str:
+    """The Redis stream holding the jobs of `topic`."""
+    return STREAM_PREFIX + topic
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class RedisStreamQueue:
+    """JobQueue on Redis Streams; `block_ms` per blocking read.
+
+    One entry per read: a consumer holds only the job it is handing out, so jobs it has not started yet are never
+    stuck behind it (and reclaimed from it) while other consumers are idle.
+    """
+
+    def __init__(self, client: aioredis.Redis, *, claim_idle_s: float = CLAIM_IDLE_S, block_ms: int = 1000) -> None:
+        self._client = client
+        self._claim_idle_ms = int(claim_idle_s * 1000)
+        self._block_ms = block_ms
+
+    async def enqueue(self, topic: str, payload: bytes) -> str:
+        """XADD the job; its entry ID."""
+        job_id = await self._client.xadd(stream_key(topic), {"p": payload})
+        return _text(job_id)
+
+    async def _ensure_group(self, key: str, group: str) -> None:
+        try:
+            await self._client.xgroup_create(key, group, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def consume(self, topic: str, group: str, consumer: str) -> AsyncIterator[Job]:
+        """Reclaimed idle jobs first (XAUTOCLAIM), then new ones (XREADGROUP), forever."""
+        key = stream_key(topic)
+        await self._ensure_group(key, group)
+        while True:
+            claimed: Any = await self._client.xautoclaim(
+                key, group, consumer, min_idle_time=self._claim_idle_ms, start_id="0-0", count=1
+            )
+            entries = [e for e in claimed[1] if e[1]]  # entries deleted meanwhile come back with no fields
+            for entry_id, fields in entries:
+                deliveries = await self._deliveries(key, group, entry_id)
+                yield Job(topic, group, _text(entry_id), bytes(fields[b"p"]), deliveries)
+            if entries:
+                continue
+            read: Any = await self._client.xreadgroup(group, consumer, {key: ">"}, count=1, block=self._block_ms)
+            for _, stream_entries in read or []:
+                for entry_id, fields in stream_entries:
+                    yield Job(topic, group, _text(entry_id), bytes(fields[b"p"]), 1)
+
+    async def _deliveries(self, key: str, group: str, entry_id: Any) -> int:
+        rows = await self._client.xpending_range(key, group, min=entry_id, max=entry_id, count=1)
+        return int(rows[0]["times_delivered"]) if rows else 1
+
+    async def ack(self, job: Job) -> None:
+        """XACK and XDEL the entry."""
+        key = stream_key(job.topic)
+        await self._client.xack(key, job.group, job.id)
+        await self._client.xdel(key, job.id)
+
+    async def stats(self, topic: str, group: str) -> QueueStats:
+        """XLEN and the group's pending and lag from XINFO GROUPS."""
+        key = stream_key(topic)
+        length = int(await self._client.xlen(key))
+        try:
+            groups = await self._client.xinfo_groups(key)
+        except ResponseError:  # no such stream
+            return QueueStats(0, 0, 0)
+        for info in groups:
+            if _text(info["name"]) == group:
+                pending = int(info["pending"])
+                return QueueStats(length, max(length - pending, 0), pending)  # acked entries are deleted
+        return QueueStats(length, length, 0)

@@ -1,0 +1,118 @@
+"""Offline push end to end: a committed message becomes one job, the msgtransfer worker pushes it to the
+recipients without a live mobile connection (GP §5.1 step 16) through LogPusher, and to nobody else."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+
+import pytest
+from tests.factories import make_group
+from tests.services.msgkit import MsgKit, caller, msg_kit, text_msg
+
+from openim.infra.presence import MemoryPresence
+from openim.infra.pushers import LogPusher
+from openim.infra.queue import MemoryQueue
+from openim.jobs.offline_push import OfflinePushHandler
+from openim.jobs.worker import Worker
+from openim.protocol.constants import ANDROID, IOS, WEB, SessionType
+from openim.protocol.pb.sdkws_pb2 import MsgData
+from openim.services.msg.offline_push import TOPIC_OFFLINE_PUSH, OfflinePushJob, decode, encode
+from openim.storage import Storage
+
+
+@dataclass
+class RecordingPusher(LogPusher):
+    """LogPusher that also remembers each call's users and conversation."""
+
+    calls: list[tuple[tuple[str, ...], str]] = field(default_factory=list)
+
+    async def push(self, user_ids: Sequence[str], msg: MsgData, *, conversation_id: str, operation_id: str) -> None:
+        """Record the call, then log it as LogPusher does."""
+        self.calls.append((tuple(user_ids), conversation_id))
+        await super().push(user_ids, msg, conversation_id=conversation_id, operation_id=operation_id)
+
+
+@dataclass
+class Transfer:
+    """A msg kit whose offline-push jobs a running worker hands to a recording pusher."""
+
+    kit: MsgKit
+    queue: MemoryQueue
+    presence: MemoryPresence
+    pusher: RecordingPusher
+
+    async def settled(self) -> list[tuple[tuple[str, ...], str]]:
+        """The pushes so far, once every job enqueued was handled."""
+        await self.kit.service.drain_jobs()
+        for _ in range(200):
+            if (await self.queue.stats(TOPIC_OFFLINE_PUSH, "msgtransfer")).depth == 0:
+                break
+            await asyncio.sleep(0.01)
+        return self.pusher.calls
+
+
+@pytest.fixture
+async def transfer(storage: Storage) -> AsyncIterator[Transfer]:
+    """Users a, b, c; a memory queue and presence; a worker running the offline-push handler."""
+    queue, presence, pusher = MemoryQueue(poll_s=0.05), MemoryPresence(), RecordingPusher()
+    async with msg_kit(storage, queue=queue) as kit:
+        await kit.users("a", "b", "c")
+        worker = Worker(queue, TOPIC_OFFLINE_PUSH, OfflinePushHandler(presence, storage, pusher), backoff_s=0.01)
+        running = asyncio.ensure_future(worker.run())
+        yield Transfer(kit, queue, presence, pusher)
+        worker.stop()
+        await running
+
+
+async def test_offline_user_gets_exactly_one_push(transfer: Transfer, caplog: pytest.LogCaptureFixture) -> None:
+    """A message to a user with no connection produces one LogPusher call, for that user only, and its log line."""
+    caplog.set_level(logging.INFO, logger="openim.infra.pushers")
+    await transfer.kit.send("a", "b", "hello")
+    assert await transfer.settled() == [(("b",), "si_a_b")]
+    lines = [r for r in caplog.records if r.name == "openim.infra.pushers"]
+    assert len(lines) == 1 and "offline push (log only) to b" in lines[0].getMessage()
+
+
+async def test_user_online_on_mobile_gets_none(transfer: Transfer) -> None:
+    """A receiver with a live Android or iOS connection got the message there: no offline push."""
+    await transfer.presence.set_online("b", ANDROID, "conn-b")
+    await transfer.presence.set_online("c", IOS, "conn-c")
+    await transfer.kit.send("a", "b")
+    await transfer.kit.send("a", "c")
+    assert await transfer.settled() == []
+
+
+async def test_user_online_on_web_only_is_still_pushed(transfer: Transfer) -> None:
+    """GP §5.1 step 16: only an iOS/Android connection counts, so a web-only receiver's phone is notified."""
+    await transfer.presence.set_online("b", WEB, "conn-b")
+    await transfer.kit.send("a", "b")
+    assert await transfer.settled() == [(("b",), "si_a_b")]
+
+
+async def test_offline_push_option_off_gets_none(transfer: Transfer) -> None:
+    """A message sent with offlinePush=false enqueues no job and pushes nothing."""
+    msg = text_msg("a", "b")
+    msg.options["offlinePush"] = False
+    await transfer.kit.service.send(caller("a"), msg, operation_id="op")
+    assert await transfer.settled() == []
+    assert (await transfer.queue.stats(TOPIC_OFFLINE_PUSH, "msgtransfer")).length == 0
+
+
+async def test_group_message_pushes_offline_members_but_not_the_sender(transfer: Transfer) -> None:
+    """In a group, every offline member but the sender is pushed in one call; mobile-online members are not."""
+    await make_group(transfer.kit.storage, "g1", "a", ["b", "c"], now=transfer.kit.clock.now_ms())
+    await transfer.presence.set_online("c", ANDROID, "conn-c")
+    msg = text_msg("a", "", sessionType=SessionType.READ_GROUP_CHAT, groupID="g1")
+    await transfer.kit.service.send(caller("a"), msg, operation_id="op")
+    assert await transfer.settled() == [(("b",), "sg_g1")]
+
+
+def test_job_payload_round_trips() -> None:
+    """An offline-push job decodes to what was encoded; anything else is a ValueError."""
+    job = OfflinePushJob("si_a_b", MsgData(sendID="a", recvID="b", seq=3), ("b",), "op1")
+    assert decode(encode(job)) == job
+    with pytest.raises(ValueError):
+        decode(b"not json")
