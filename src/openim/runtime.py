@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import uvicorn
+from redis.asyncio import Redis
 
 from openim import context
 from openim.api.app import create_app
@@ -85,6 +86,7 @@ class Runtime:
     presence: Presence
     queue: JobQueue
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    redis: Redis | None = None  # the shared client when redis.url is set (readiness pings it)
 
     @classmethod
     async def build(cls, settings: Settings, *, clock: Clock | None = None) -> Runtime:
@@ -100,6 +102,7 @@ class Runtime:
         bus: Bus
         presence: Presence
         queue: JobQueue
+        client: Redis | None = None
         if settings.redis.url:
             try:
                 client = await connect(settings.redis.url)
@@ -157,7 +160,7 @@ class Runtime:
         )
         closers.append(msg.drain_jobs)  # after the writer: the offline-push jobs of its last commits are queued
         closers.append(writer.close)  # first at close: what it accepted is committed, then pushed by the bus
-        return cls(settings, clock, storage, tokens, services, bus, presence, queue, closers)
+        return cls(settings, clock, storage, tokens, services, bus, presence, queue, closers, client)
 
     async def close(self) -> None:
         for closer in reversed(self._closers):
@@ -232,6 +235,11 @@ async def run(settings: Settings, roles: tuple[str, ...] = ROLES, *, ready: asyn
 
     runtime = await Runtime.build(settings)
     readiness = Readiness.of_storage(runtime.storage)
+    if runtime.redis is not None:
+        # Shared state and the job queue live there: a process that cannot reach it cannot serve.
+        readiness.checks["redis"] = runtime.redis.ping
+        queue = runtime.queue
+        readiness.checks["queue"] = lambda: queue.stats(TOPIC_OFFLINE_PUSH, "msgtransfer")
     bind_metrics(runtime.storage.db, runtime.services.msg.writer)
     front: list[_Running] = []  # api and msggateway: stopped first
     back: list[_Running] = []  # msgtransfer and admin: stopped last, so /readyz reports "stopping" during the drain

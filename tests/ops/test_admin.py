@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import shutil
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -189,3 +190,54 @@ def test_real_server_readyz_fails_when_postgresql_goes_away(tmp_path: Path, prox
         assert httpx.get(f"http://127.0.0.1:{server.admin}/healthz").status_code == 200  # alive, not ready
     finally:
         server.stop()
+
+
+@pytest.mark.redis
+def test_readyz_checks_redis_and_the_queue_when_configured(tmp_path: Path, redis_url: str) -> None:
+    """With redis.url set, /readyz lists redis and queue; it turns 503 while that Redis is down (the process keeps
+    serving) and 200 again once Redis is back."""
+    del redis_url  # the shared test Redis must be there (CI); this test runs a private one it may stop
+    redis_server = shutil.which("redis-server")
+    assert redis_server is not None
+    port = free_port()
+    private = subprocess.Popen(
+        [redis_server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.1):
+                break
+            time.sleep(0.05)
+        server = start_server(tmp_path, OPENIM_REDIS_URL=f"redis://127.0.0.1:{port}/0")
+        try:
+            ready = httpx.get(f"http://127.0.0.1:{server.admin}/readyz", timeout=5)
+            assert ready.status_code == 200
+            checks = ready.json()["checks"]
+            assert checks["redis"]["ok"] is True and checks["queue"]["ok"] is True
+            private.terminate()
+            private.wait(timeout=10)
+            down = httpx.get(f"http://127.0.0.1:{server.api}/readyz", timeout=10)
+            assert down.status_code == 503
+            assert down.json()["checks"]["redis"]["ok"] is False
+            assert down.json()["checks"]["database"]["ok"] is True
+            private = subprocess.Popen(
+                [redis_server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                if httpx.get(f"http://127.0.0.1:{server.api}/readyz", timeout=5).status_code == 200:
+                    break
+                time.sleep(0.2)
+            else:
+                pytest.fail("/readyz did not recover after Redis came back")
+            assert server.proc.poll() is None
+        finally:
+            server.stop()
+    finally:
+        if private.poll() is None:
+            private.kill()
+        private.wait()

@@ -13,13 +13,20 @@ The client is the caller's (`openim.infra.redis.connect`, bytes responses) and s
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from openim.infra.queue import CLAIM_IDLE_S, Job, QueueStats
+
+logger = logging.getLogger("openim.infra")
+RETRY_MAX_S = 5.0  # longest pause between attempts while Redis does not answer
 
 __all__ = ["STREAM_PREFIX", "RedisStreamQueue", "stream_key"]
 
@@ -62,7 +69,21 @@ class RedisStreamQueue:
     async def consume(self, topic: str, group: str, consumer: str) -> AsyncIterator[Job]:
         """Reclaimed idle jobs first (XAUTOCLAIM), then new ones (XREADGROUP), forever."""
         key = stream_key(topic)
-        await self._ensure_group(key, group)
+        pause = 0.0
+        while True:
+            # A Redis that stops answering (restart, network) pauses consumption; it never ends it, or the
+            # msgtransfer role — and with it the process — would stop. Jobs stay in the stream meanwhile.
+            try:
+                await self._ensure_group(key, group)
+                async for job in self._consume(key, topic, group, consumer):
+                    pause = 0.0
+                    yield job
+            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                pause = min(max(pause * 2, 0.25), RETRY_MAX_S)
+                logger.warning("queue %s: Redis unreachable (%s); retrying in %.2f s", topic, exc, pause)
+                await asyncio.sleep(pause)
+
+    async def _consume(self, key: str, topic: str, group: str, consumer: str) -> AsyncIterator[Job]:
         while True:
             claimed: Any = await self._client.xautoclaim(
                 key, group, consumer, min_idle_time=self._claim_idle_ms, start_id="0-0", count=1
