@@ -22,7 +22,7 @@ from typing import Protocol
 
 from openim.protocol.pb.sdkws_pb2 import MsgData
 
-__all__ = ["TOPIC_KICK", "TOPIC_PUSH", "Bus", "Handler", "Kick", "MemoryBus", "Push", "Subscription"]
+__all__ = ["TOPIC_KICK", "TOPIC_PUSH", "Bus", "Delivery", "Handler", "Kick", "MemoryBus", "Push", "Subscription"]
 
 logger = logging.getLogger("openim.infra")
 
@@ -71,9 +71,16 @@ class Bus(Protocol):
         ...
 
 
+class _DeliveryOwner(Protocol):
+    def _remove(self, delivery: Delivery) -> None: ...
+
+
 @dataclass(eq=False)
-class _MemorySubscription:
-    bus: MemoryBus
+class Delivery:
+    """One subscriber's events in this process: a bounded queue (oldest dropped when full) drained in order by one
+    task, so a slow handler delays only itself. Shared by MemoryBus and the Redis bus's local fan-out."""
+
+    bus: _DeliveryOwner
     topic: str
     handler: Handler
     max_pending: int
@@ -112,6 +119,7 @@ class _MemorySubscription:
 
     async def close(self) -> None:
         self.bus._remove(self)
+        self.pending.clear()
         self.idle.set()
         if self.task is not None:
             self.task.cancel()
@@ -124,7 +132,7 @@ class MemoryBus:
     """The in-process Bus: one delivery task per subscription, events kept in publish order."""
 
     def __init__(self, *, max_pending: int = 100_000) -> None:
-        self._subscriptions: dict[str, list[_MemorySubscription]] = {}
+        self._subscriptions: dict[str, list[Delivery]] = {}
         self._max_pending = max_pending
 
     def publish(self, topic: str, event: object) -> None:
@@ -134,7 +142,7 @@ class MemoryBus:
 
     def subscribe(self, topic: str, handler: Handler) -> Subscription:
         """Subscribe `handler`; needs a running event loop (its delivery task starts now)."""
-        subscription = _MemorySubscription(self, topic, handler, self._max_pending)
+        subscription = Delivery(self, topic, handler, self._max_pending)
         subscription.task = asyncio.get_running_loop().create_task(subscription.run(), name=f"openim-bus-{topic}")
         self._subscriptions.setdefault(topic, []).append(subscription)
         return subscription
@@ -151,7 +159,7 @@ class MemoryBus:
             for subscription in list(subs):
                 await subscription.close()
 
-    def _remove(self, subscription: _MemorySubscription) -> None:
+    def _remove(self, subscription: Delivery) -> None:
         subs = self._subscriptions.get(subscription.topic, [])
         if subscription in subs:
             subs.remove(subscription)

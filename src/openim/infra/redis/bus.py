@@ -37,13 +37,12 @@ import logging
 import struct
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
-from openim.infra.bus import Handler, Kick, Push, Subscription
+from openim.infra.bus import Delivery, Handler, Kick, Push, Subscription
 from openim.protocol.pb.sdkws_pb2 import MsgData
 
 __all__ = ["CHANNEL_PREFIX", "RedisBus", "channel", "decode", "encode"]
@@ -135,49 +134,6 @@ def decode(data: bytes) -> Push | Kick:
     raise ValueError(f"unknown bus event kind {kind!r}")
 
 
-@dataclass(eq=False)
-class _Subscription:
-    bus: RedisBus
-    topic: str
-    handler: Handler
-    max_pending: int
-    pending: deque[object] = field(default_factory=deque)
-    wakeup: asyncio.Event = field(default_factory=asyncio.Event)
-    task: asyncio.Task[None] | None = None
-    dropped: int = 0
-
-    def offer(self, event: object) -> None:
-        if len(self.pending) >= self.max_pending:
-            self.pending.popleft()
-            self.dropped += 1
-            if self.dropped == 1 or self.dropped % 1000 == 0:
-                log.warning("bus subscriber of %r is behind: %d events dropped", self.topic, self.dropped)
-        self.pending.append(event)
-        self.wakeup.set()
-
-    async def run(self) -> None:
-        while True:
-            await self.wakeup.wait()
-            self.wakeup.clear()
-            while self.pending:
-                event = self.pending.popleft()
-                try:
-                    result = self.handler(event)
-                    if result is not None:
-                        await result
-                except Exception:
-                    log.exception("bus handler for %r failed", self.topic)
-
-    async def close(self) -> None:
-        self.bus._remove(self)
-        self.pending.clear()
-        if self.task is not None:
-            self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.task
-            self.task = None
-
-
 class RedisBus:
     """The Bus over Redis pub/sub: one publisher task and one listener task per bus (module docstring)."""
 
@@ -189,7 +145,7 @@ class RedisBus:
         self._outbox_ready = asyncio.Event()
         self._publisher: asyncio.Task[None] | None = None
         self._dropped = 0
-        self._subs: dict[str, list[_Subscription]] = {}
+        self._subs: dict[str, list[Delivery]] = {}
         self._wanted: set[str] = set()  # channels this bus must be subscribed to
         self._confirmed: set[str] = set()  # channels Redis confirmed on the current pub/sub connection
         self._confirm_changed = asyncio.Event()
@@ -274,7 +230,7 @@ class RedisBus:
     def subscribe(self, topic: str, handler: Handler) -> Subscription:
         """Subscribe `handler` in this process; needs a running event loop (its delivery task starts now)."""
         loop = asyncio.get_running_loop()
-        sub = _Subscription(self, topic, handler, self._max_pending)
+        sub = Delivery(self, topic, handler, self._max_pending)
         sub.task = loop.create_task(sub.run(), name=f"openim-bus-{topic}")
         self._subs.setdefault(topic, []).append(sub)
         name = channel(topic)
@@ -287,7 +243,7 @@ class RedisBus:
             self._listener = loop.create_task(self._listen(), name="openim-bus-listen")
         return sub
 
-    def _remove(self, sub: _Subscription) -> None:
+    def _remove(self, sub: Delivery) -> None:
         subs = self._subs.get(sub.topic, [])
         if sub in subs:
             subs.remove(sub)
