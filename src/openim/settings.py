@@ -27,6 +27,7 @@ __all__ = [
     "env_variables",
     "find_config_path",
     "load_settings",
+    "mask_url",
 ]
 
 DEFAULT_CONFIG_PATH = Path("config/config.yaml")
@@ -177,13 +178,13 @@ class Settings(_Section):
         """The effective settings as plain data, secrets and URL passwords replaced by '***'."""
         data = self.model_dump(mode="json")
         data["secret"] = "***"
-        data["database"]["url"] = _mask_url(self.database.url)
+        data["database"]["url"] = mask_url(self.database.url)
         if self.redis.url:
-            data["redis"]["url"] = _mask_url(self.redis.url)
+            data["redis"]["url"] = mask_url(self.redis.url)
         return data
 
 
-def _mask_url(url: str) -> str:
+def mask_url(url: str) -> str:
     """The URL with the password of its user part and any `password=` query parameter replaced by '***'."""
     scheme, sep, rest = url.partition("://")
     if not sep or scheme.startswith("sqlite"):

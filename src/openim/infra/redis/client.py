@@ -7,10 +7,10 @@ untouched. The URL is redis-py's (`redis://[:password@]host:port/db`, `rediss://
 
 from __future__ import annotations
 
-import re
-
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
+
+from openim.settings import mask_url  # one masking rule for every URL we print
 
 __all__ = ["CONNECT_TIMEOUT_S", "HEALTH_CHECK_INTERVAL_S", "connect", "mask_url"]
 
@@ -39,18 +39,3 @@ async def connect(url: str) -> aioredis.Redis:
         await client.aclose()
         raise ConnectionError(f"cannot reach Redis at {mask_url(url)}: {type(exc).__name__}: {exc}") from exc
     return client
-
-
-def mask_url(url: str) -> str:
-    """The URL with the password of its user part and any `password=` query parameter replaced by '***'."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return url
-    head, qmark, query = rest.partition("?")
-    at = head.rfind("@")  # a raw '@' in a password belongs to the user part: the host follows the last one
-    if at >= 0:
-        user, colon, _password = head[:at].partition(":")
-        if colon:
-            head = f"{user}:***{head[at:]}"
-    query = re.sub(r"(?i)((?:^|&)password=)[^&#]*", r"\1***", query)
-    return f"{scheme}://{head}{qmark}{query}"
