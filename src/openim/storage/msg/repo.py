@@ -62,6 +62,22 @@ def _row_owner_values(m: MsgData, owner: str, conversation_id: str) -> dict[str,
     }
 
 
+async def _seq_states(conn: AsyncConnection, conversation_ids: Sequence[str]) -> dict[str, SeqState]:
+    """The counters of those conversations that have one, read in the caller's transaction."""
+    out: dict[str, SeqState] = {}
+    for chunk in _chunks(conversation_ids):
+        result = await conn.execute(
+            select(
+                seq_conversation.c.conversation_id,
+                seq_conversation.c.max_seq,
+                seq_conversation.c.min_seq,
+                seq_conversation.c.max_seq_time,
+            ).where(seq_conversation.c.conversation_id.in_(chunk))
+        )
+        out.update({cid: SeqState(mx, mn, t) for cid, mx, mn, t in result})
+    return out
+
+
 class MsgRepo:
     """Stores and reads messages; every method is one transaction named `msg.<method>`."""
 
@@ -239,37 +255,16 @@ class MsgRepo:
 
     async def seq_states(self, conversation_ids: Iterable[str]) -> dict[str, SeqState]:
         """The counters of the conversations that have one (a conversation without messages has none)."""
-        cids = sorted(set(conversation_ids))
-        out: dict[str, SeqState] = {}
         async with self.db.read("msg.seq_states") as conn:
-            for chunk in _chunks(cids):
-                result = await conn.execute(
-                    select(
-                        seq_conversation.c.conversation_id,
-                        seq_conversation.c.max_seq,
-                        seq_conversation.c.min_seq,
-                        seq_conversation.c.max_seq_time,
-                    ).where(seq_conversation.c.conversation_id.in_(chunk))
-                )
-                out.update({cid: SeqState(mx, mn, t) for cid, mx, mn, t in result})
-        return out
+            return await _seq_states(conn, sorted(set(conversation_ids)))
 
     async def seq_views(self, user_id: str, conversation_ids: Iterable[str]) -> dict[str, SeqView]:
         """Every requested conversation as `user_id` sees it (max_seq 0 when it has no messages yet)."""
         cids = sorted(set(conversation_ids))
-        states: dict[str, SeqState] = {}
         rows: dict[str, tuple[int, int, int]] = {}
         async with self.db.read("msg.seq_views") as conn:
+            states = await _seq_states(conn, cids)
             for chunk in _chunks(cids):
-                result = await conn.execute(
-                    select(
-                        seq_conversation.c.conversation_id,
-                        seq_conversation.c.max_seq,
-                        seq_conversation.c.min_seq,
-                        seq_conversation.c.max_seq_time,
-                    ).where(seq_conversation.c.conversation_id.in_(chunk))
-                )
-                states.update({cid: SeqState(mx, mn, t) for cid, mx, mn, t in result})
                 result = await conn.execute(
                     select(
                         conversation.c.conversation_id,
