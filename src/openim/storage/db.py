@@ -143,20 +143,8 @@ class Db:
     @asynccontextmanager
     async def read(self, name: str) -> AsyncIterator[AsyncConnection]:
         """A read transaction named `name` (READ ONLY on PostgreSQL, a WAL snapshot on SQLite)."""
-        start = time.perf_counter()
-        ok = False
-        self._waiting += 1
-        waiting = True
-        try:
-            async with self._read_engine.begin() as conn:
-                self._waiting -= 1
-                waiting = False
-                yield conn
-            ok = True
-        finally:
-            if waiting:
-                self._waiting -= 1
-            self.stats.record(name, time.perf_counter() - start, ok=ok)
+        async with self._transaction(name, self._read_engine, nullcontext()) as conn:
+            yield conn
 
     @asynccontextmanager
     async def write(self, name: str) -> AsyncIterator[AsyncConnection]:
@@ -164,13 +152,20 @@ class Db:
 
         The time recorded includes waiting for that slot, since that is what the caller waited.
         """
+        async with self._transaction(name, self._write_engine, self._write_lock or nullcontext()) as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def _transaction(
+        self, name: str, engine: AsyncEngine, lock: AbstractAsyncContextManager[object]
+    ) -> AsyncIterator[AsyncConnection]:
+        """Count the caller as waiting until it holds `lock` and a connection, then record the named stat."""
         start = time.perf_counter()
         ok = False
-        lock: AbstractAsyncContextManager[object] = self._write_lock or nullcontext()
         self._waiting += 1
         waiting = True
         try:
-            async with lock, self._write_engine.begin() as conn:
+            async with lock, engine.begin() as conn:
                 self._waiting -= 1
                 waiting = False
                 yield conn
