@@ -4,6 +4,7 @@
 #   make test   install the test tools, start PostgreSQL/Redis if needed, run every check and test
 #   make lint   ruff + mypy + import-linter (scripts/check)
 #   make fmt    ruff format + ruff's safe fixes
+#   make lock   re-resolve requirements/*.txt from pyproject.toml (after changing a dependency there)
 #
 # Variables: PYTHON (the interpreter to build .venv with), PYTEST_ARGS (e.g. PYTEST_ARGS="-k settings -x").
 # .ci/run is `make test` with CI=true: there a PostgreSQL or Redis that cannot be started is a failure.
@@ -18,8 +19,13 @@ PYTEST_ARGS ?= -q
 VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+# Every install comes from a lock with hashes; the project itself is built with the locked setuptools.
+PIP_LOCKED := $(PIP) --require-hashes -r
+INSTALL_SELF := $(PIP) --no-deps --no-build-isolation -e .
+UV_VERSION := 0.13.9
+UV_COMPILE = $(BIN)/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes
 
-.PHONY: help run test lint fmt
+.PHONY: help run test lint fmt lock
 
 help:
 	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
@@ -58,13 +64,23 @@ $(BIN)/python:
 	echo "openim-py needs Python >= 3.11; install it or run: make PYTHON=/path/to/python3.11 ..." >&2
 	exit 1
 
-# Installs are redone only when pyproject.toml changes (the stamps live inside .venv, so a new .venv reinstalls).
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	@echo "installing openim-py into $(VENV)" >&2
-	$(PIP) -e .
+# Installs are redone only when pyproject.toml or a lock changes (the stamps live inside .venv, so a new .venv
+# reinstalls). requirements/run.txt pins what the server needs, requirements/test.txt that plus the test tools.
+$(VENV)/.installed: pyproject.toml requirements/run.txt | $(BIN)/python
+	@echo "installing openim-py into $(VENV) from requirements/run.txt" >&2
+	$(PIP_LOCKED) requirements/run.txt
+	$(INSTALL_SELF)
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	@echo "installing openim-py with its test tools into $(VENV)" >&2
-	$(PIP) -e '.[test]'
+$(VENV)/.installed-test: pyproject.toml requirements/test.txt | $(BIN)/python
+	@echo "installing openim-py with its test tools into $(VENV) from requirements/test.txt" >&2
+	$(PIP_LOCKED) requirements/test.txt
+	$(INSTALL_SELF)
 	touch $@ $(VENV)/.installed
+
+# The locks: newest versions pyproject.toml allows, for every platform and Python >= 3.11, with hashes.
+lock: | $(BIN)/python
+	@$(PIP) "uv==$(UV_VERSION)"
+	$(UV_COMPILE) pyproject.toml requirements/build.in -o requirements/run.txt
+	$(UV_COMPILE) --extra test pyproject.toml requirements/build.in -o requirements/test.txt
+	echo "make lock: requirements/run.txt and requirements/test.txt rewritten; commit them with pyproject.toml" >&2

@@ -11,7 +11,7 @@ database flushed; use it from tests or params marked `redis`. Skips and failures
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
@@ -127,3 +127,22 @@ def redis_url(_redis: _Redis) -> str:
     finally:
         client.close()
     return _redis.url
+
+
+# --- CI runs every test ------------------------------------------------------------------------------------
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """With CI=true a skip is a failure: a tool or service that CI lacks must not pass unnoticed.
+
+    `make test` installs and starts what the tests need (scripts/test-tools, scripts/test-services); a skip
+    under CI means one of those steps is missing something.
+    """
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()  # type: ignore[attr-defined]
+    if os.environ.get("CI") != "true" or not report.skipped or hasattr(report, "wasxfail"):
+        return
+    reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    report.outcome = "failed"
+    report.longrepr = f"skipped under CI=true, which runs every test: {reason}"

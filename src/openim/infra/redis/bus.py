@@ -300,7 +300,7 @@ class RedisBus:
                 self._confirmed.clear()
                 self._confirm_changed.set()
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await pubsub.aclose()
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, _BACKOFF_CAP_S)
 
