@@ -61,6 +61,18 @@ def broken_links(path: Path) -> list[str]:
     return problems
 
 
+# A code citation: an inline code span naming a file of the repository, by its path from the repository root.
+CODE_SPAN = re.compile(r"`([^`\s]+)`")
+CITED_FILE = re.compile(r"^[\w.-]+(/[\w.-]+)+\.(py|pyi|proto|mjs|md|yaml|yml|toml|conf|service|txt|in|json)$")
+CITED_DIR = re.compile(r"^(src|tests|docs|deploy|scripts|proto|config|requirements|bench)(/[\w.-]+)*/$")
+
+
+def code_citations(path: Path) -> list[str]:
+    """The inline code spans of a Markdown file (outside fenced blocks) that look like a path into the repository."""
+    spans = CODE_SPAN.findall(FENCE.sub("", path.read_text()))
+    return [s for s in (span.rstrip(".,:;") for span in spans) if CITED_FILE.match(s) or CITED_DIR.match(s)]
+
+
 def test_slug_is_githubs() -> None:
     """Anchors are built as GitHub builds them from headings."""
     assert slug("4. Who may call what") == "4-who-may-call-what"
@@ -101,3 +113,11 @@ def test_no_file_cites_a_path_outside_the_project() -> None:
                 line = data[: data.index(needle.encode())].count(b"\n") + 1
                 problems.append(f"{name}:{line}: {needle}")
     assert not problems, "\n".join(problems)
+
+
+def test_code_citations_are_paths_from_the_root() -> None:
+    """Every file or directory the docs cite in code spans (`src/openim/api/app.py`) exists at that path."""
+    cited = {(f, c) for f in markdown_files() for c in code_citations(f)}
+    assert len(cited) >= 100, len(cited)  # the docs cite the code a lot; fewer means the pattern broke
+    missing = sorted(f"{f.relative_to(ROOT)}: {c}" for f, c in cited if not (ROOT / c).exists())
+    assert not missing, "cite code by its path from the repository root:\n" + "\n".join(missing)
