@@ -1,4 +1,5 @@
-"""REST conventions of spec §1: headers, envelope, Go-style JSON, decoding errors, CORS, unknown routes."""
+"""REST conventions of docs/protocol/rest.md §1-§2: headers, envelope, Go-style JSON, decoding errors, CORS, unknown
+routes."""
 
 from __future__ import annotations
 

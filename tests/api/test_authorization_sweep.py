@@ -40,7 +40,7 @@ SCOPE = ("user", "friend", "group", "conversation", "msg", "jssdk")
 READ_NAME = re.compile(r"^(get_|is_|pull_|newest_|search_|check_|page_|account_check$)|_get(_all)?$")
 # Routes that read although their names do not say so.
 EXTRA_READS = {"/user/subscribe_users_status"}
-# Every write route of the spec's groups (rest-api.md §3.1-3.5, 3.8), implemented or not yet.
+# Every write route of OpenIM's route groups (its internal/api/router.go), implemented or not yet.
 WRITES = {
     "/user/user_register",
     "/user/update_user_info",

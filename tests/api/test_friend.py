@@ -45,7 +45,7 @@ def _friend_info(owner: str, user_id: str, create_ms: int, **extra: Any) -> dict
     }
 
 
-# --- the login sequence on an empty account (sdk-traces) ---------------------------------------------------
+# --- the login sequence on an empty account (what OpenIM's SDKs call at login) ----------------------------------------
 
 
 async def test_first_incremental_sync_is_full_with_a_real_version(api: Api) -> None:
@@ -366,7 +366,7 @@ async def _users(api: Api, *user_ids: str) -> dict[str, str]:
 
 
 async def test_every_friend_route_is_served(api: Api) -> None:
-    """All 22 /friend routes of spec §3.2 (the SDK's 21 plus get_incremental_blacks) are served."""
+    """All 22 /friend routes of OpenIM's router (the SDK's 21 plus get_incremental_blacks) are served."""
     spec = (await api.http.get("/openapi.json")).json()
     paths = {p for p in spec["paths"] if p.startswith("/friend/")}
     assert paths == {

@@ -73,7 +73,7 @@ def _member_info(group_id: str, user_id: str, role: int, join_time: int, **extra
     }
 
 
-# --- the login sequence on an empty account (sdk-traces) ---------------------------------------------------
+# --- the login sequence on an empty account (what OpenIM's SDKs call at login) ----------------------------------------
 
 
 async def test_first_join_group_sync_is_full_and_stable(api: Api) -> None:

@@ -3,8 +3,8 @@
 // reaches B and C, B's conversation list shows sg_<groupID>; a friend request A→B that B accepts puts each in the
 // other's friend list; a kicked member stops receiving; what changed while a client was offline (a new group, a
 // new member, a new friend, a group message) reaches it through incremental sync when it is back.
-// The SDK reacts to the notifications of gateway-protocol §3.4/§4.9 (1501 GroupCreated, 1508 MemberKicked,
-// 1509 MemberInvited, 1201/1203 friend application) by calling the incremental routes of rest-api §4.7.
+// The SDK reacts to the notifications of docs/protocol/messages.md §6 (1501 GroupCreated, 1508 MemberKicked,
+// 1509 MemberInvited, 1201/1203 friend application) by calling the incremental routes of docs/protocol/rest.md §6.
 import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
 

@@ -133,7 +133,7 @@ scenario(
     assert.equal(env.ReqIdentifier, 1001);
     assert.equal(env.SendID, a);
     assert.ok(env.MsgIncr.startsWith(`${a}_`));
-    // Go's first user type id is 64 (the spec's examples use 65): a server must accept 64 and up.
+    // Go's first user type id is 64 (our own Resp type definition uses 65): a server must accept 64 and up.
     assert.equal(env.__typeId, 64);
   },
   { timeout: 120000, server: () => server, diagnostics: () => `${browser?.log.format() ?? ''}\n${browser?.clients.map((c) => c.consoleTail()).join('\n') ?? ''}` },

@@ -1,7 +1,8 @@
 """Gateway fixtures: a real Runtime on the test database, the gateway on 127.0.0.1:0, and SDK-like clients.
 
-`Sdk` plays an OpenIM SDK over a real socket with the `websockets` client: the query string of GP §1.2, frames
-encoded by frames.py's client side (gob or JSON, optional gzip), replies matched by MsgIncr, pushes kept aside.
+`Sdk` plays an OpenIM SDK over a real socket with the `websockets` client: the query string of docs/protocol/gateway.md
+§1.2, frames encoded by frames.py's client side (gob or JSON, optional gzip), replies matched by MsgIncr, pushes kept
+aside.
 """
 
 from __future__ import annotations
@@ -148,7 +149,7 @@ class Gateway:
         sdk: Literal["go", "wasm", "js"] = "go",
         **extra: str,
     ) -> str:
-        """The query string an SDK sends (GP §1.2 and the traces), with `extra` parameters added."""
+        """The query string an SDK sends (docs/protocol/gateway.md §1.2), with `extra` parameters added."""
         params = {
             "sendID": user_id,
             "token": token,

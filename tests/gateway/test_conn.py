@@ -1,4 +1,5 @@
-"""One connection (GP §1.5-§1.7): heartbeats, idle deadline, frame errors that close, size limit, write queue, kick."""
+"""One connection (docs/protocol/gateway.md §2.4, §3): heartbeats, idle deadline, frame errors that close, size limit,
+write queue, kick."""
 
 from __future__ import annotations
 

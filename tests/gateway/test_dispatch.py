@@ -1,4 +1,5 @@
-"""ReqIdentifier → service (GP §2.5): replies, error translation, logout, background, online-status subscriptions."""
+"""ReqIdentifier → service (docs/protocol/gateway.md §5): replies, error translation, logout, background, online-status
+subscriptions."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The gateway frame codec against OpenIM's byte vectors (gateway-protocol.md §2.2-§2.3), gzip, JSON and garbage."""
+"""The gateway frame codec against OpenIM's byte vectors (docs/protocol/gateway.md §2), gzip, JSON and garbage."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from openim.gateway.frames import (
     pong_text,
 )
 
-# --- the spec's vectors -----------------------------------------------------------------------------------
+# --- Go's vectors ----------------------------------------------------------------------------------------
 
 # Example A: the Go SDK's GeneralWsReq{ReqIdentifier:1001, SendID:"u1", OperationID:"op1", MsgIncr:"u1_x",
 # Data:0a 02 75 31}, as produced by Go (132 bytes).
@@ -76,14 +76,14 @@ def test_example_a_is_what_encode_req_writes() -> None:
 
 
 def test_example_b_is_what_encode_resp_writes() -> None:
-    """The server reply of §2.2 Example B is encoded to exactly the spec's bytes, and decodes back."""
+    """The server reply of Example B is encoded to exactly Go's bytes, and decodes back."""
     frame = GOB.encode_resp(EXAMPLE_B_RESP)
     assert frame.hex() == RESP_TYPEDEF_HEX + EXAMPLE_B_VALUE_HEX
     assert GOB.decode_resp(frame) == EXAMPLE_B_RESP
 
 
 def test_resp_typedef_matches_the_spec() -> None:
-    """The precomputed Resp type definition is the spec's line 1 (type id 65, fields in server order)."""
+    """The precomputed Resp type definition is Go's (type id 65, fields in server order)."""
     fields = (("ReqIdentifier", 2), ("MsgIncr", 6), ("OperationID", 6), ("ErrCode", 2), ("ErrMsg", 6), ("Data", 5))
     assert gob_struct_typedef("Resp", fields) == RESP_TYPEDEF
 
@@ -105,7 +105,7 @@ def test_all_zero_value_bytes() -> None:
     [(0, "00"), (1, "02"), (63, "7e"), (64, "ff80"), (-1, "01"), (-65, "ff81"), (65, "ff82"), (1001, "fe07d2")],
 )
 def test_signed_int_encoding(value: int, encoded: str) -> None:
-    """gob signed ints: zig-zag then a byte count for anything ≥ 128 (the spec's examples)."""
+    """gob signed ints: zig-zag then a byte count for anything ≥ 128 (Go's encoding)."""
     out = bytearray()
     _gob.put_int(out, value)
     assert out.hex() == encoded
@@ -426,7 +426,7 @@ def _ref_uint(b: bytes, i: int) -> tuple[int, int]:
 
 
 def reference_decode_resp(frame: bytes) -> Resp:
-    """An independent decoder for exactly our Resp encoding: the spec's typedef, then delta-coded fields."""
+    """An independent decoder for exactly our Resp encoding: the Resp typedef, then delta-coded fields."""
     assert frame.startswith(RESP_TYPEDEF)
     b = frame[len(RESP_TYPEDEF) :]
     length, i = _ref_uint(b, 0)

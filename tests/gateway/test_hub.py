@@ -1,4 +1,5 @@
-"""Local connections (GP §1.8): multi-login policies at connect, token kicks, presence and its refresh, counts."""
+"""Local connections (docs/protocol/gateway.md §4): multi-login policies at connect, token kicks, presence and its
+refresh, counts."""
 
 from __future__ import annotations
 

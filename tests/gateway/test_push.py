@@ -1,4 +1,5 @@
-"""Bus → connections (GP §5.3): 2001 frames per recipient connection, in order, both codecs; kicks (2002)."""
+"""Bus → connections (docs/protocol/gateway.md §6): 2001 frames per recipient connection, in order, both codecs; kicks
+(2002)."""
 
 from __future__ import annotations
 

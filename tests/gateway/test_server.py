@@ -1,4 +1,5 @@
-"""Handshake of the gateway (GP §1.1-§1.3): parameters, order of checks, both failure reportings, /health."""
+"""Handshake of the gateway (docs/protocol/gateway.md §1): parameters, order of checks, both failure reportings,
+/health."""
 
 from __future__ import annotations
 

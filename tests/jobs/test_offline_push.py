@@ -1,5 +1,5 @@
-"""Offline push end to end: a committed message becomes one job, the msgtransfer worker pushes it to the
-recipients without a live mobile connection (GP §5.1 step 16) through LogPusher, and to nobody else."""
+"""Offline push end to end: a committed message becomes one job, the msgtransfer worker pushes it to the recipients
+without a live mobile connection (docs/protocol/messages.md §4 step 10) through LogPusher, and to nobody else."""
 
 from __future__ import annotations
 
@@ -86,7 +86,7 @@ async def test_user_online_on_mobile_gets_none(transfer: Transfer) -> None:
 
 
 async def test_user_online_on_web_only_is_still_pushed(transfer: Transfer) -> None:
-    """GP §5.1 step 16: only an iOS/Android connection counts, so a web-only receiver's phone is notified."""
+    """Only an iOS/Android connection counts (docs/protocol/messages.md §4 step 10): a web-only receiver is pushed."""
     await transfer.presence.set_online("b", WEB, "conn-b")
     await transfer.kit.send("a", "b")
     assert await transfer.settled() == [(("b",), "si_a_b")]

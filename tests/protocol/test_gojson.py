@@ -1,4 +1,4 @@
-"""Protobuf messages in OpenIM's Go encoding/json shape, both ways (rest-api.md §1.5-§1.7)."""
+"""Protobuf messages in OpenIM's Go encoding/json shape, both ways (docs/protocol/go-json.md)."""
 
 from __future__ import annotations
 

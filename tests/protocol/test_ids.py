@@ -1,4 +1,5 @@
-"""Conversation IDs, message and version IDs and option flags are built as OpenIM builds them (GP §4.4-§4.7)."""
+"""Conversation IDs, message and version IDs and option flags are built as OpenIM builds them (docs/protocol/messages.md
+§1-§2)."""
 
 from __future__ import annotations
 

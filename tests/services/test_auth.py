@@ -1,4 +1,4 @@
-"""AuthService and Caller: spec §2 of rest-api.md, driven by a FakeClock over real storage and the memory token store.
+"""AuthService and Caller: docs/protocol/rest.md §3, driven by a FakeClock over real storage and the memory token store.
 
 Tokens that the service would never issue (other secrets, other algorithms, odd claims) are forged here by hand
 with hmac and base64, independently of the code under test.

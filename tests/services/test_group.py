@@ -491,7 +491,7 @@ async def test_member_cannot_promote_itself(kit: Kit) -> None:
     ],
 )
 async def test_member_info_rules(kit: Kit, who: str, target: str, change: dict[str, Any], error: Any) -> None:
-    """set_group_member_info follows the role rules (rest-api.md §3.3)."""
+    """set_group_member_info follows the role rules (docs/protocol/rest.md §4)."""
     await kit.group.invite_user_to_group(caller("o"), G, ["m3"])
     await kit.group.set_group_member_info(caller("o"), [MemberInfoChange(G, "m3", role_level=60)])
     target = "m3" if target == "a2" else target

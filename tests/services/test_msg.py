@@ -1,4 +1,5 @@
-"""Tests for openim.services.msg: send pipeline, pushes, sync calls (GP §6.5), revoke, read, delete, clear."""
+"""Tests for openim.services.msg: send pipeline, pushes, sync calls (docs/protocol/messages.md §5), revoke, read,
+delete, clear."""
 
 from __future__ import annotations
 

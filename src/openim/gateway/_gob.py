@@ -1,6 +1,6 @@
 """A subset of Go's `encoding/gob`: enough to read and write OpenIM's WS envelopes, and to skip anything else.
 
-Each WS frame is one complete gob stream (spec: /work/shared/spec/gateway-protocol.md §2.2): type definitions,
+Each WS frame is one complete gob stream (docs/protocol/gateway.md §2.2): type definitions,
 then one value. `decode_gob_struct` reads the struct value generically, from the field table of the stream's own
 type definition (field order not assumed, struct name not checked, unknown fields of any gob type skipped, a
 known field of another kind refused, as Go's decoder does); `gob_struct_typedef` writes the type definition of a
@@ -38,7 +38,7 @@ class FrameError(Exception):
 
 # Built-in gob type ids; Go gives user-defined types ids from 64 up (encoding/gob firstUserId), in the order a
 # process first encodes them: the wasm core's GeneralWsReq is 64. Our own Resp typedef uses 65, the id whose
-# bytes were checked against Go's decoder (spec §2.2).
+# bytes were checked against Go's decoder (tests/gateway/test_frames.py).
 BOOL, INT, UINT, FLOAT, BYTES, STRING, COMPLEX, INTERFACE = 1, 2, 3, 4, 5, 6, 7, 8
 FIRST_USER_ID: Final = 64
 RESP_TYPE_ID: Final = 65

@@ -1,16 +1,16 @@
 """One client connection after its handshake: the ordered read loop, a bounded write queue, heartbeats, close and kick.
 
-Only moves bytes: frames are decoded and encoded by the connection's `FrameCodec` (frames.py) and requests are
-handed to a handler (dispatch.py) one at a time, so replies leave in request order (GP §1.9). Writing never waits:
-a frame goes straight to the socket while it accepts data, else into a queue of at most 256 frames that a writer
-task drains with flow control; a slow client never blocks the read loop or a push, and overflowing the queue
-closes the connection (OpenIM: "websocket write buffer full").
+Only moves bytes: frames are decoded and encoded by the connection's `FrameCodec` (frames.py) and requests are handed to
+a handler (dispatch.py) one at a time, so replies leave in request order (docs/protocol/gateway.md §2.5). Writing never
+waits: a frame goes straight to the socket while it accepts data, else into a queue of at most 256 frames that a writer
+task drains with flow control; a slow client never blocks the read loop or a push, and overflowing the queue closes the
+connection (OpenIM: "websocket write buffer full").
 
-Ending a connection as OpenIM does (GP §1.7): a request that cannot be decoded, an envelope whose SendID is not the
-connection's user, an unknown ReqIdentifier, an unexpected text frame, 30 s of waiting without any inbound frame
-(control pings and pongs count; time spent handling a request does not) → the TCP connection is closed without a
-close frame, after already queued frames are written. Nothing is ever sent that a Go SDK could not decode (no error
-frame for these cases). Kick = the 2002 frame, then the same close. The Web platform (5) gets a control ping every
+Ending a connection as OpenIM does (docs/protocol/gateway.md §3.3): a request that cannot be decoded, an envelope whose
+SendID is not the connection's user, an unknown ReqIdentifier, an unexpected text frame, 30 s of waiting without any
+inbound frame (control pings and pongs count; time spent handling a request does not) → the TCP connection is closed
+without a close frame, after already queued frames are written. Nothing is ever sent that a Go SDK could not decode (no
+error frame for these cases). Kick = the 2002 frame, then the same close. The Web platform (5) gets a control ping every
 27 s.
 """
 
@@ -115,7 +115,8 @@ class Conn:
         self.timing = timing
         self.connected_at_ms = connected_at_ms
         self.conn_id = uuid.uuid4().hex
-        self.background = False  # GP §1.2: the query's isBackground is not applied; only 2004 changes it
+        # docs/protocol/gateway.md §1.2: the query's isBackground is not applied; only 2004 changes it
+        self.background = False
         self.online = False  # set by the Hub while presence has this connection online
         self.subscriptions: set[str] = set()  # user IDs whose online status this connection watches (2005)
         self.close_reason = ""
@@ -233,7 +234,7 @@ class Conn:
             self.ws.loop.call_later(CLOSE_FLUSH_TIMEOUT, transport.abort)
 
     def kick(self) -> None:
-        """Send the 2002 KickOnlineMsg frame, then close (GP §1.7)."""
+        """Send the 2002 KickOnlineMsg frame, then close (docs/protocol/gateway.md §3.3)."""
         if self._closing:
             return
         self.send(Resp(req_identifier=int(ReqIdentifier.KICK_ONLINE_MSG)))

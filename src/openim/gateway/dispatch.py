@@ -1,11 +1,12 @@
-"""ReqIdentifier → service call: the WebSocket "routes" of GP §2.5, and the gateway's one error translation.
+"""ReqIdentifier → service call: the WebSocket "routes" (docs/protocol/gateway.md §5), and the gateway's one error
+translation.
 
-Each request's `Data` is decoded into the protobuf class OpenIM defines for it, one service method is called with
-the connection's Caller, and the reply carries the same ReqIdentifier, MsgIncr and OperationID (GP §2.4).
-Errors (STYLE rule 2): an `OpenIMError` becomes ErrCode/ErrMsg with no Data and the connection stays; `Data` that
-is not valid protobuf is 1001 ArgsError (the envelope was fine, so no close); anything else is 500, logged with its
-operationID. An unknown ReqIdentifier raises ProtocolViolation: conn.py closes, as OpenIM does, and sends nothing
-a Go SDK could not decode.
+Each request's `Data` is decoded into the protobuf class OpenIM defines for it, one service method is called with the
+connection's Caller, and the reply carries the same ReqIdentifier, MsgIncr and OperationID (docs/protocol/gateway.md
+§2.5). Errors (house rule 2 of docs/development.md): an `OpenIMError` becomes ErrCode/ErrMsg with no Data and the
+connection stays; `Data` that is not valid protobuf is 1001 ArgsError (the envelope was fine, so no close); anything
+else is 500, logged with its operationID. An unknown ReqIdentifier raises ProtocolViolation: conn.py closes, as OpenIM
+does, and sends nothing a Go SDK could not decode.
 
 Each handled request is counted in `openim_ws_requests_total{reqIdentifier, errCode}` and timed in
 `openim_ws_request_seconds`; while it runs, `openim.context` holds its operationID and the connection's userID.

@@ -1,6 +1,6 @@
 """Sans-I/O codec of the WS gateway's frames: bytes ⇄ `Req`/`Resp`; never sees a socket.
 
-Binary frames carry OpenIM's envelope (spec: /work/shared/spec/gateway-protocol.md §1.4-§2.4):
+Binary frames carry OpenIM's envelope (docs/protocol/gateway.md §2):
 
 - `gob` (Go and wasm SDKs): each frame is one complete Go `encoding/gob` stream, type definition first, then
   the value. Decoding is generic: the field table is read from the stream's own type definition (field order

@@ -1,8 +1,8 @@
 """The connections on this node: user_id → platform_id → [Conn], the multi-login policy, presence, 2005 watchers.
 
-Owns GP §1.8 at connect time: policy 1 (default) kicks the user's connections on the same platform whose token
-differs from the new one; 4 does the same within the platform's class; 5 kicks non-PC connections when the new one
-is not PC; 0 kicks nothing. A kicked connection gets 2002 and is closed, and its token is marked kicked through
+Owns docs/protocol/gateway.md §4 at connect time: policy 1 (default) kicks the user's connections on the same platform
+whose token differs from the new one; 4 does the same within the platform's class; 5 kicks non-PC connections when the
+new one is not PC; 0 kicks nothing. A kicked connection gets 2002 and is closed, and its token is marked kicked through
 `AuthService.kick_tokens`, so reconnecting with it fails with 1506. A reconnect with the same token never kicks.
 
 Presence: every registered connection is online in `infra.presence` until it is unregistered. Online-status

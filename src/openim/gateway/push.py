@@ -1,11 +1,11 @@
 """Bus subscribers of the gateway: committed messages out to local connections (2001), kicks (2002).
 
-Topic "push" (`infra.bus.Push`): every local connection of every recipient gets one 2001 frame whose
-`PushMessages` holds one entry keyed by the conversation ID, in `notificationMsgs` for `n_` conversations else in
-`msgs`, with OperationID = the sending request's and MsgIncr "" (GP §5.3). An iOS connection in background (2004)
-is skipped, so offline push applies to it. The sending connection gets its copy after its 1003 reply (conn.py).
-Frames are queued synchronously in the bus's delivery order, so the messages of a conversation reach each
-connection in seq order; each event is encoded once per codec variant.
+Topic "push" (`infra.bus.Push`): every local connection of every recipient gets one 2001 frame whose `PushMessages`
+holds one entry keyed by the conversation ID, in `notificationMsgs` for `n_` conversations else in `msgs`, with
+OperationID = the sending request's and MsgIncr "" (docs/protocol/gateway.md §6). An iOS connection in background (2004)
+is skipped, so offline push applies to it. The sending connection gets its copy after its 1003 reply (conn.py). Frames
+are queued synchronously in the bus's delivery order, so the messages of a conversation reach each connection in seq
+order; each event is encoded once per codec variant.
 
 Topic "kick" (`infra.bus.Kick(user_id, platform_id, tokens)`, published by the auth service): the matching
 local connections get 2002 and are closed.

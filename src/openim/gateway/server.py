@@ -1,6 +1,6 @@
 """The gateway's listening socket on :10001: OpenIM's WebSocket handshake, `GET /health`, and a drained stop.
 
-Owns GP §1.1-§1.3 (`shared/spec/gateway-protocol.md`): the query parameters (or the `v` base64-RawURL JSON
+Owns docs/protocol/gateway.md §1: the query parameters (or the `v` base64-RawURL JSON
 form), the order of checks — connection count (1601), parameters (1602; 500 for `isBackground`), token (1501-1507
 via `AuthService`), token user/platform == `sendID`/`platformID` (1502) — and how a failure is reported: when
 `isMsgResp` was parsed as true, the upgrade succeeds and one text frame carries `{"errCode","errMsg","errDlt"}`
@@ -81,7 +81,7 @@ class ConnArgs:
     compression: bool  # per-frame gzip (query `compression=gzip`, else the `compression` header)
     sdk_type: str  # "go" (gob envelope) or "js" (JSON envelope)
     send_response: bool  # isMsgResp: report the handshake result in a first text frame
-    background: bool  # as sent; the connection itself starts in foreground (GP §1.2)
+    background: bool  # as sent; the connection itself starts in foreground (docs/protocol/gateway.md §1.2)
     sdk_version: str
 
 
@@ -297,7 +297,7 @@ class GatewayServer:
         return None
 
     async def _check(self, query: str, headers: Headers) -> tuple[ConnArgs, Caller]:
-        """GP §1.3's checks in OpenIM's order; raises HandshakeError."""
+        """The checks of docs/protocol/gateway.md §1.3, in OpenIM's order; raises HandshakeError."""
         if self.hub.count >= self.settings.websocketMaxConnNum:
             raise HandshakeError.of(ConnOverMaxNumLimit("over max conn num limit"), send_response=False)
         args = parse_conn_args(query, headers)

@@ -1,11 +1,11 @@
 """Offline push: the handler of the `offline_push` topic — candidates without a live mobile connection → Pusher.
 
-A job (`services/msg/offline_push.py`) names the candidates of one committed message. When it runs, GP §5.1
-step 16 decides who gets a push: a candidate with a live iOS or Android connection (presence, read now) got the
-message on that device and is skipped; others — offline, or online on web or desktop only — are pushed. In a
-group, members whose conversation receive option is "do not receive" (1) or "receive without notification" (2)
-are skipped too (single chats settled this at send time: such a message has `offlinePush` false). The rest go
-to the `Pusher` in one call; a Pusher that raises makes the job fail, and the worker retries it.
+A job (`services/msg/offline_push.py`) names the candidates of one committed message. When it runs, it decides who gets
+a push (docs/protocol/messages.md §4, step 10): a candidate with a live iOS or Android connection (presence, read now)
+got the message on that device and is skipped; others — offline, or online on web or desktop only — are pushed. In a
+group, members whose conversation receive option is "do not receive" (1) or "receive without notification" (2) are
+skipped too (single chats settled this at send time: such a message has `offlinePush` false). The rest go to the
+`Pusher` in one call; a Pusher that raises makes the job fail, and the worker retries it.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 session and content types, message flags, option keys, group roles and states.
 
 Values are OpenIM's (protocol `constant/constant.go`, `constant/rtc.go`, `constant/platform_id_to_name.go`;
-server `internal/msggateway/constant.go`), listed in /work/shared/spec/gateway-protocol.md §2.5 and §4.
+server `internal/msggateway/constant.go`), described in docs/protocol/gateway.md §5 and docs/protocol/messages.md.
 Member names are OpenIM's in UPPER_SNAKE (`FriendApplicationApprovedNotification` →
 `FRIEND_APPLICATION_APPROVED_NOTIFICATION`).
 """
@@ -109,7 +109,10 @@ class AppManagerLevel(IntEnum):
 
 
 class ReqIdentifier(IntEnum):
-    """The `ReqIdentifier` of a WS frame (GP §2.5); numbering by the SDKs' names (the server swaps 1002/1005)."""
+    """The `ReqIdentifier` of a WS frame (docs/protocol/gateway.md §5), named as the SDKs name them.
+
+    OpenIM's server swaps the names of 1002 and 1005; the numbers are what count.
+    """
 
     GET_NEWEST_SEQ = 1001
     PULL_MSG_BY_RANGE = 1002
@@ -307,7 +310,7 @@ class GroupAtType(IntEnum):
 
 AT_ALL_TAG = "AtAllTag"  # in MsgData.atUserIDList: @everyone
 
-# `MsgData.options` keys (GP §4.7). An absent key (or no map at all) means true: see ids.option().
+# `MsgData.options` keys (docs/protocol/messages.md §2). An absent key (or no map at all) means true: see ids.option().
 OPT_HISTORY = "history"
 OPT_PERSISTENT = "persistent"
 OPT_OFFLINE_PUSH = "offlinePush"

@@ -1,7 +1,7 @@
 """Go `encoding/json` shape of protobuf messages, both ways: what OpenIM's REST API and notification contents use.
 
-OpenIM marshals its protoc-gen-go structs with Go's `encoding/json` after stripping `omitempty` (spec:
-/work/shared/spec/rest-api.md §1.5-§1.7). So, unlike protobuf's canonical JSON mapping:
+OpenIM marshals its protoc-gen-go structs with Go's `encoding/json` after stripping `omitempty`
+(docs/protocol/go-json.md). So, unlike protobuf's canonical JSON mapping:
 
 - keys are the proto field names as written (`userID`, `Msgs`, `IsPinned`, `sesstionType`), every field present;
 - int64/uint64 are JSON numbers; enums are numbers; bytes are standard base64 with padding;

@@ -1,6 +1,6 @@
 """Identifiers as OpenIM builds them: conversation IDs, message IDs, version IDs; and the `MsgData.options` flags.
 
-Conversation IDs (spec: /work/shared/spec/gateway-protocol.md §4.4; OpenIM server
+Conversation IDs (docs/protocol/messages.md §1; OpenIM server
 `pkg/msgprocessor/conversation.go`, `pkg/util/conversationutil`): user IDs are sorted byte-wise and joined by
 `_`. Chat conversations are `si_<a>_<b>` (single), `sg_<group>` (group), `g_<group>` (legacy group),
 `sn_<a>_<b>` (notification account); notifications live in the `n_` twin (`n_<a>_<b>`, `n_<group>`). A message

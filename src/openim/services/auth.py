@@ -1,6 +1,6 @@
 """Auth: issue and parse OpenIM JWTs, keep their server-side state, apply the multi-login policy, force logouts.
 
-Owns spec §2 (rest-api.md): the token format (HS256 over the shared `secret`, claims `UserID`, `PlatformID`,
+Owns docs/protocol/rest.md §3: the token format (HS256 over the shared `secret`, claims `UserID`, `PlatformID`,
 `exp`, `iat`), the token states kept in `infra.tokens` (0 normal, 2 kicked), the admin-token grace period and
 the `multiLogin` policies 0, 1, 4, 5. Facts come from OpenIM's `internal/rpc/auth/auth.go`,
 `pkg/common/storage/controller/auth.go` and tools `tokenverify/jwt_token.go` (golang-jwt v4.5.2 underneath).
@@ -66,7 +66,7 @@ _INT64 = range(-(2**63), 2**63)
 
 @dataclass(frozen=True)
 class Caller:
-    """Who is asking: the token's user and platform, and whether that user is an imAdmin (spec §2.4)."""
+    """Who is asking: the token's user and platform, and whether that user is an imAdmin (docs/protocol/rest.md §4)."""
 
     user_id: str
     platform_id: int
@@ -183,10 +183,10 @@ class AuthService:
     async def create_token(self, user_id: str, platform_id: int) -> IssuedToken:
         """Sign a token and record it as normal, after pruning dead tokens and applying the multi-login policy.
 
-        The caller has already decided that `user_id` may have a token on `platform_id`. Every stored token of
-        the user that no longer verifies, or whose state is not normal, is deleted; the policy (spec §2.2) then
-        marks some live ones kicked, oldest first; Admin-platform tokens are outside the policy, but a new
-        admin token moves the older ones to the 5-minute grace keys.
+        The caller has already decided that `user_id` may have a token on `platform_id`. Every stored token of the user
+        that no longer verifies, or whose state is not normal, is deleted; the policy (docs/protocol/rest.md §3) then
+        marks some live ones kicked, oldest first; Admin-platform tokens are outside the policy, but a new admin token
+        moves the older ones to the 5-minute grace keys.
         """
         if platform_id not in PLATFORM_NAMES:
             raise ArgsError(f"platformID {platform_id} is unknown")
@@ -370,7 +370,7 @@ _Live = dict[int, list[tuple[float, str]]]  # platform → (iat, token) of its n
 
 
 def _plan_kicks(policy: MultiLoginPolicy, live: _Live, platform_id: int, max_num_one_end: int) -> dict[int, list[str]]:
-    """Which live non-admin tokens a new token on `platform_id` kicks, per platform (spec §2.2's table).
+    """Which live non-admin tokens a new token on `platform_id` kicks, per platform (docs/protocol/rest.md §3).
 
     Where OpenIM kicks or keeps "the last token of whichever platform Go's map iteration met first", we kick
     the oldest and keep the newest (by `iat`), so the outcome does not depend on hash order.

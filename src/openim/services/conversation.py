@@ -1,4 +1,4 @@
-"""Conversation service: every /conversation/* route the SDKs call and the two /jssdk routes (rest-api.md §3.5,
+"""Conversation service: every /conversation/* route the SDKs call and the two /jssdk routes (docs/protocol/rest.md,
 §3.8, §4.4, §4.7).
 
 Requests and answers are the generated protobuf classes, shared by REST and any other transport. A user only

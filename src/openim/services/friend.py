@@ -1,4 +1,5 @@
-"""Friend service: friend requests, friends, remarks, blacklists, import and incremental sync (spec §3.2, §4.2).
+"""Friend service: friend requests, friends, remarks, blacklists, import and incremental sync (OpenIM's
+internal/rpc/relation/).
 
 Every route answers for or acts on one user, and only that user or an imAdmin may call it (OpenIM's
 CheckAccess, else 1002); `is_friend` and `get_designated_friend_apply` accept either of the two users,
@@ -12,7 +13,7 @@ neither — any user could change or read another's friends, #3314), and the lat
 has as a friend or has blocked; blocking an already blocked user, or unblocking one that is not blocked,
 succeeds without change or notification (OpenIM: a duplicate-key 500, a notification about nothing); blocking
 oneself is 1001; a re-application also clears the previous handler and handle time; the operator of an import
-is the admin (OpenIM writes the operationID there). As OpenIM's code (spec §3.2 says otherwise for delete),
+is the admin (OpenIM writes the operationID there). As OpenIM's code does (`internal/rpc/relation/friend.go`),
 deleting or re-marking someone who is not in the list is 1004.
 """
 

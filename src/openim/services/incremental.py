@@ -1,4 +1,4 @@
-"""Incremental sync answers (spec §4.7) shared by the services that own a version log.
+"""Incremental sync answers (docs/protocol/rest.md §6) shared by the services that own a version log.
 
 `Delta` is what a `get_incremental_*` route returns and `FullIDs` what a `get_full_*_ids` route returns,
 both already shaped the way OpenIM's Go code leaves them: a list that Go leaves nil is `None` here (JSON

@@ -1,11 +1,11 @@
 """NotificationSender: OpenIM's notifications (friend, group, user, conversation tips) sent through the msg path.
 
-A notification is a MsgData with msgFrom 200, the notification contentType and `{"detail": "<Go JSON of the
-tips>"}` as content (`services.msg.tips`), sent by `MsgService.send_notification` without permission checks.
-Its options come from OpenIM's per-type configuration (`notification.yml`, rest-api.md §4.1): every configurable
-type is online-only (reliability 1, seq 0, not stored); `isSendMsg` types also store a copy in the chat
-conversation (which counts as unread); only 2101, 2102 and 2200 are stored in the `n_` conversation (a 2200 to
-oneself is online-only). The session type of each content type is OpenIM's (`newSessionTypeConf`).
+A notification is a MsgData with msgFrom 200, the notification contentType and `{"detail": "<Go JSON of the tips>"}` as
+content (`services.msg.tips`), sent by `MsgService.send_notification` without permission checks. Its options come from
+OpenIM's per-type configuration (`notification.yml`; docs/protocol/messages.md §6): every configurable type is
+online-only (reliability 1, seq 0, not stored); `isSendMsg` types also store a copy in the chat conversation (which
+counts as unread); only 2101, 2102 and 2200 are stored in the `n_` conversation (a 2200 to oneself is online-only). The
+session type of each content type is OpenIM's (`newSessionTypeConf`).
 
 As in OpenIM a failed notification is logged and never fails the request that caused it. Callers: the friend,
 group, user and conversation services (they sit to the right of this module; msg sits to its left).

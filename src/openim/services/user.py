@@ -1,7 +1,7 @@
 """User service: registration, profiles, the global receive option, listing and client config.
 
 Who may call what follows OpenIM (`internal/rpc/user/*.go`), except where OpenIM lets any token holder list or
-change other users' data (spec §9 #13, OpenIM issue #3314): listing all users and setting another user's
+change other users' data (OpenIM issue #3314; docs/protocol/rest.md §4): listing all users and setting another user's
 receive option need admin or the user itself here.
 """
 

@@ -154,7 +154,7 @@ conversation = Table(
     Index(None, "conversation_id"),
 )
 
-# Incremental sync (rest-api.md §4.7): one log per (kind, d_id), e.g. ("conversation", ownerUserID); its
+# Incremental sync (docs/protocol/rest.md §6): one log per (kind, d_id), e.g. ("conversation", ownerUserID); its
 # `version_id` (24 hex) is the versionID clients hold. Each element appears once, with its latest state.
 version_log = Table(
     "version_log",
@@ -182,9 +182,9 @@ version_log_entry = Table(
 )
 
 # --- social graph (migration 0003_relation): friends, friend requests, blacklist, groups, members, group requests
-# OpenIM's collections of the same names (spec §8.1). A relation's identity is its primary key (OpenIM's unique
-# index); times are ms; "never" is 0. Order rules the reads rely on: friends by is_pinned desc then create_time,
-# members by role_level desc then join_time, requests by their time desc (hence the indexes below).
+# OpenIM's MongoDB collections of the same names (its pkg/common/storage/model/). A relation's identity is its primary
+# key (OpenIM's unique index); times are ms; "never" is 0. Order rules the reads rely on: friends by is_pinned desc then
+# create_time, members by role_level desc then join_time, requests by their time desc (hence the indexes below).
 
 friend = Table(
     "friend",

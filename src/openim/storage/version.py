@@ -1,4 +1,4 @@
-"""VersionRepo: the version logs behind OpenIM's incremental sync (rest-api.md §4.7).
+"""VersionRepo: the version logs behind OpenIM's incremental sync (docs/protocol/rest.md §6).
 
 A log is one (kind, d_id) — ("conversation", ownerUserID), ("friend", ownerUserID), ("group_member", groupID),
 ("join_group", userID) — with a `version_id` (24 hex, the versionID clients keep), a `version` that starts at 1

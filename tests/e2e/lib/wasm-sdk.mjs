@@ -17,7 +17,7 @@ const ASSETS = path.join(PKG_DIR, 'assets');
 const LIB = path.join(PKG_DIR, 'lib');
 
 export const CHROMIUM = process.env.OPENIM_E2E_CHROMIUM || '/usr/bin/chromium';
-// The flags that work here (../../../shared/spec/README.md); playwright adds --headless itself and runs every
+// The flags that work here (tests/e2e/README.md); playwright adds --headless itself and runs every
 // launch with a fresh temporary --user-data-dir.
 const CHROMIUM_ARGS = [
   '--no-sandbox',

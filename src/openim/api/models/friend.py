@@ -163,7 +163,7 @@ class GetPaginationFriendsApplyToReq(Req):
 
 
 class GetPaginationFriendsApplyToResp(Resp):
-    FriendRequests: list[FriendRequest] | None  # capital F: OpenIM's proto spells it so (spec §1.7)
+    FriendRequests: list[FriendRequest] | None  # capital F: OpenIM's proto spells it so (docs/protocol/go-json.md §1)
     total: int
 
 

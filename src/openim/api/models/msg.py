@@ -1,4 +1,4 @@
-"""The body of /msg/send_msg, the one /msg route OpenIM does not define in protobuf (spec §3.4, §4.5).
+"""The body of /msg/send_msg, the one /msg route OpenIM does not define in protobuf (docs/protocol/rest.md §5).
 
 OpenIM binds it with gin's `BindJSON` into `apistruct.SendMsgReq` (`binding:"required"` = non-zero), then decodes
 `content` weakly (mapstructure) into the element struct of its `contentType` and validates it; every other

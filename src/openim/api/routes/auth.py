@@ -1,4 +1,4 @@
-"""/auth/*: admin and user tokens, token parsing, forced logout (spec §2.6)."""
+"""/auth/*: admin and user tokens, token parsing, forced logout (docs/protocol/rest.md §3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""/conversation/*: the owner's conversations, their settings and incremental sync (spec §3.5, §4.4, §4.7).
+"""/conversation/*: the owner's conversations, their settings and incremental sync (docs/protocol/rest.md §6).
 
 All requests and responses are OpenIM's protobuf messages (`openim.conversation`), decoded and answered by the
 `api/pb.py` bridge; the conversation service decides who may read or change what.

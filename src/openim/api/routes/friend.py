@@ -1,4 +1,5 @@
-"""/friend/*: applications and responses, friends, remarks, blacklists, import and incremental sync (spec §3.2).
+"""/friend/*: applications and responses, friends, remarks, blacklists, import and incremental sync (OpenIM's
+internal/api/router.go).
 
 Handlers only: decode, one friend-service call, the answer (the write routes answer no `data`, as OpenIM's
 empty responses)."""

@@ -1,4 +1,5 @@
-"""/group/*: every route of OpenIM's group route group (rest-api.md §3.3) — reads, writes, the admin search."""
+"""/group/*: every route of OpenIM's group route group (OpenIM's internal/api/router.go; access rules in
+docs/protocol/rest.md §4) — reads, writes, the admin search."""
 
 from __future__ import annotations
 

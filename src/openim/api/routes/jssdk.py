@@ -1,4 +1,5 @@
-"""/jssdk/*: the JS SDK's conversation list with last messages (spec §3.8), in JSON or in protobuf.
+"""/jssdk/*: the JS SDK's conversation list with last messages (OpenIM's internal/api/jssdk/jssdk.go), in JSON or in
+protobuf.
 
 Both routes accept `application/x-protobuf` bodies, as the JS SDK sends them, and then answer `data` as the
 base64 of the serialized response (`api/pb.py`). They always act for the caller, whatever ownerUserID says.

@@ -1,4 +1,4 @@
-"""/msg/*: REST send, seqs and pulls, read positions, revoke, deletes and clears (spec §3.4, §4.5, §4.6).
+"""/msg/*: REST send, seqs and pulls, read positions, revoke, deletes and clears (docs/protocol/messages.md).
 
 Every route but send_msg is defined by OpenIM in protobuf and goes through the `api/pb.py` bridge to the msg
 service, which the WebSocket gateway calls too. send_msg has its own JSON body (`api/models/msg.py`).

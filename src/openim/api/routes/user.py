@@ -1,4 +1,4 @@
-"""/user/*: registration, profiles, receive option, listing, client config (spec §3.1)."""
+"""/user/*: registration, profiles, receive option, listing, client config (OpenIM's internal/api/user.go)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The group service (services/group): every /group route (rest-api.md §3.3), one part per concern.
+"""The group service (services/group): every /group route (docs/protocol/rest.md §4), one part per concern.
 
 `core` (collaborators, access checks, member profiles), `read` (joined groups, info, members, requests,
 incremental sync), `manage` (create, info, dismiss, transfer, group mute, abstract info, search), `members`

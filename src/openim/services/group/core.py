@@ -1,6 +1,6 @@
 """GroupCore: what every part of the group service shares — collaborators, the access checks, member profiles.
 
-Access vocabulary of rest-api.md §3.3: MEMBER (a member of the group, or an imAdmin), G-ADMIN (its owner or
+Access vocabulary of docs/protocol/rest.md §4: MEMBER (a member of the group, or an imAdmin), G-ADMIN (its owner or
 an admin, or an imAdmin), OWNER (its owner, or an imAdmin). A group that does not exist is 1004
 (RecordNotFound, as OpenIM's lookups answer); a dismissed one is 1204 for every change.
 """

@@ -1,5 +1,5 @@
 """Group service, the group itself: create, info, dismiss, transfer, mute, abstract info, the admins' search
-(rest-api.md §3.3, §4.3).
+(docs/protocol/rest.md §4).
 
 Rules as OpenIM's `internal/rpc/group/group.go`, with these differences: every change to a dismissed group is
 1204 (OpenIM lets mute_group revive one); create_group's memberCount counts the members only (OpenIM adds

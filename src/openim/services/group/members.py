@@ -1,4 +1,4 @@
-"""Group service, the members: invite, kick, quit, member info and roles, member mutes (rest-api.md §3.3, §4.3).
+"""Group service, the members: invite, kick, quit, member info and roles, member mutes (docs/protocol/rest.md §4).
 
 Roles as OpenIM: owner 100, admin 60, member 20. The owner may change anyone but its own role; an admin
 itself and ordinary members; a member only itself; nobody may raise its own role (#2728) and nobody makes

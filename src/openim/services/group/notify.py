@@ -1,4 +1,4 @@
-"""The group notifications 1501-1520 (rest-api.md §4.1, gateway-protocol.md §3.4): tips built as OpenIM's
+"""The group notifications 1501-1520 (docs/protocol/messages.md §6): tips built as OpenIM's
 `internal/rpc/group/notification.go` builds them, sent through `NotificationSender`.
 
 Group-wide tips go from the operator to the groupID (sessionType 3, conversation `n_<groupID>`, online only;

@@ -1,5 +1,5 @@
 """Group service, read side: joined groups, group info, members, group requests and their incremental sync
-(spec §3.3, §4.7).
+(docs/protocol/rest.md §4, §6).
 
 Access as OpenIM checks it, tightened where it leaks (#3314): a user reads only its own joined groups and
 requests; a group's members (lists, IDs, info, incremental sync) only by its members or an imAdmin, else

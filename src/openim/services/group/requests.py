@@ -1,5 +1,5 @@
 """Group service, joining by request: join_group, group_application_response, a manager's view of requests
-(rest-api.md §3.3, §4.3).
+(docs/protocol/rest.md §4).
 
 needVerification 2 lets an applicant in at once (1510); otherwise its request (replacing any earlier one) waits
 for the owner or an admin (1503 to them, the applicant and the caller), whose answer sends 1505 or 1506 and,

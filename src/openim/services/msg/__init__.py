@@ -12,7 +12,7 @@ Wiring (runtime.py): the writer's `on_commit` is the service's, so build them in
     service = MsgService(storage, writer, bus, clock, admin_user_ids=..., friend_verify=..., queue=...)
 
 With a `queue` (infra/queue.py), each committed message whose `offlinePush` option is on also becomes an
-offline-push job for the msgtransfer role (`offline_push`, GP §5.1 step 16).
+offline-push job for the msgtransfer role (`offline_push`, docs/protocol/messages.md §4 step 10).
 """
 
 from __future__ import annotations

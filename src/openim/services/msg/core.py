@@ -4,7 +4,7 @@
 with seq 0; any other goes through the group-commit writer, and `on_commit` — which `MsgWriter` calls after
 the commit, in seq order, before the sender is answered — publishes its push. A notification with `isSendMsg`
 is also stored as a copy in the chat conversation (OpenIM's msgtransfer does the same). Recipients follow
-gateway-protocol.md §5.2: the receiver plus the sender's own devices (senderSync) for single and notification
+docs/protocol/messages.md §4 step 8: the receiver plus the sender's own devices (senderSync) for single and notification
 chats, every member for groups.
 
 The group and friend reads are seams (`_group_member_ids`, `_group_send_info`): they use the social-graph
@@ -145,7 +145,10 @@ class MsgCore:
                 self._offline_push(appended, pending)
 
     def _offline_push(self, appended: Appended, pending: _Pending) -> None:
-        """Enqueue the offline-push job of a committed message (GP §5.1 step 16); the worker picks the offline."""
+        """Enqueue the offline-push job of a committed message (docs/protocol/messages.md §4 step 10).
+
+        The worker picks the offline recipients when it runs.
+        """
         if self.queue is None:
             return
         user_ids = offline_push.candidates(appended.msg, pending.user_ids)
@@ -222,7 +225,7 @@ class MsgCore:
                 del self._pending[key]
 
     async def recipients(self, msg: MsgData) -> tuple[str, ...]:
-        """Who gets the push (GP §5.2): group members, or the receiver plus the sender when senderSync."""
+        """Who gets the push (docs/protocol/messages.md §4 step 8): group members, or receiver and senderSync sender."""
         if msg.sessionType in (SessionType.READ_GROUP_CHAT, SessionType.WRITE_GROUP_CHAT):
             return tuple(await self._group_member_ids(msg.groupID))
         users = [msg.recvID]

@@ -1,4 +1,5 @@
-"""Changes to stored messages and read positions: revoke, mark read, delete, clear (rest-api.md §3.4, GP §7.3).
+"""Changes to stored messages and read positions: revoke, mark read, delete, clear (docs/protocol/rest.md,
+docs/protocol/messages.md §3).
 
 Every call names a userID that must be the caller (or the caller an admin), and acts only in conversations
 that user owns a row of. Notifications follow OpenIM: 2101 RevokeMsgTips and 2102 DeleteMsgsTips are stored

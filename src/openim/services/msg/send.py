@@ -1,4 +1,4 @@
-"""SendMsg (WS 1003, REST /msg/send_msg): gateway-protocol.md §5.1 steps 2-4, 6 and the storing steps.
+"""SendMsg (WS 1003, REST /msg/send_msg): docs/protocol/messages.md §4, steps 1-7 and 9.
 
 Order, as OpenIM: request check (1001) → sender is the caller unless admin (1002) → encapsulate (serverMsgID,
 sendTime, option overrides by content type) → by sessionType: single (sender/receiver exist, blacklist and
@@ -147,7 +147,7 @@ class SendMixin(MsgCore):
     # ---- single chat ----------------------------------------------------------------------------------------
 
     async def _verify_single(self, msg: MsgData) -> None:
-        """GP §5.1 step 5 (single) and step 6: receiver exists; unless the sender is an admin, a notification
+        """docs/protocol/messages.md §4 step 4: receiver exists; unless the sender is an admin, a notification
         account level or the content a notification: not blocked (1302), a friend when friendVerify (1303);
         then the receiver's global and per-conversation recvMsgOpt (1 refuses, 2 mutes the offline push)."""
         if not msg.recvID:
@@ -182,7 +182,7 @@ class SendMixin(MsgCore):
     # ---- group chat -----------------------------------------------------------------------------------------
 
     async def _verify_group(self, msg: MsgData) -> None:
-        """GP §5.1 step 5 (group): exists, not dismissed, sender a member and not muted."""
+        """docs/protocol/messages.md §4 step 5: exists, not dismissed, sender a member and not muted."""
         if not msg.groupID:
             raise ArgsError("groupID is empty")
         groups = self.storage.group

@@ -1,4 +1,4 @@
-"""The sync calls (gateway-protocol.md §6.5): newest seqs (1001), pulls by range (1002) and by seq list (1005),
+"""The sync calls (docs/protocol/messages.md §5): newest seqs (1001), pulls by range (1002) and by seq list (1005),
 read and max seqs (1006), last messages (1007).
 
 A user reads only conversations it owns a row of; others are silently left out, as OpenIM leaves out

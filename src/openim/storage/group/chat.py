@@ -1,6 +1,6 @@
 """The members' rows of a group's chat conversation (`sg_<groupID>`), written inside a group transaction.
 
-A member owns a row from the moment it joins (gateway-protocol.md §4.5, rest-api.md §4.3): a new row starts at
+A member owns a row from the moment it joins (docs/protocol/messages.md §3): a new row starts at
 `min_seq = max seq + 1` when new members may not read older history; a rejoining member's max_seq cap is
 lifted. A member that leaves keeps its row, capped at the conversation's current max seq, so it keeps its
 history and sees nothing newer; when the group has no message yet the row is deleted instead, since a cap of

@@ -1,7 +1,7 @@
 """GroupRepo, write side: every change to a group, its members and its requests, one named transaction each.
 
 Each method writes, in the same transaction, the version-log entries OpenIM writes for the change
-(rest-api.md §4.7): membership changes log each member's `join_group` and the group's `group_member` log
+(docs/protocol/rest.md §6): membership changes log each member's `join_group` and the group's `group_member` log
 (one version bump per call, so the tip that follows can carry it); group-info changes log element "" in
 `group_member`; a member update logs that member, plus the sort element when its role changed; deleting
 every member drops the group's member log (clients resync fully). Joins and leaves also write the members'

@@ -2,7 +2,7 @@
 
 Pure functions over `MsgData`, no database: a seq without a readable message is `{seq, status: 4}`; a message
 deleted for the reader has status 4 and no content; a revoked one has contentType 2101 and, as content, a
-`NotificationElem` holding the Go JSON of `MessageRevokedContent` (gateway-protocol.md §4.5, §3.4).
+`NotificationElem` holding the Go JSON of `MessageRevokedContent` (docs/protocol/messages.md §3).
 """
 
 from __future__ import annotations

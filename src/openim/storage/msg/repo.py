@@ -6,7 +6,7 @@
 owners that have none (logging them in the owners' conversation version logs) and raises each sender's
 `has_read_seq` to its own message. Steady state costs O(1) rows per message, whatever the group size.
 
-Reads return `MsgData` as a given user sees it (gateway-protocol.md §4.5): a seq with no stored message is a
+Reads return `MsgData` as a given user sees it (docs/protocol/messages.md §3): a seq with no stored message is a
 placeholder `{seq, status: 4}`, a message deleted for that user has status 4 and no content, a revoked one has
 contentType 2101 and a `MessageRevokedContent` notification body, and a quote of a revoked message is rewritten.
 Which seqs a user may read (caps, ownership) is the msg service's decision; `seq_views` gives it the numbers.
