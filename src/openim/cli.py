@@ -52,6 +52,7 @@ def start(
     config: ConfigOption = None,
 ) -> None:
     """Run the server: every role in one process, or only the roles named."""
+    from openim.ops.secret import WeakSecret
     from openim.runtime import ROLES, PortInUse, run
 
     chosen = tuple(roles) if roles else ROLES
@@ -69,6 +70,9 @@ def start(
         _run(run(settings, chosen))
     except PortInUse as exc:
         typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    except WeakSecret as exc:
+        typer.echo(f"openim: {exc}", err=True)
         raise typer.Exit(1) from None
     except ConnectionError as exc:  # the database or Redis does not answer (the message names the masked URL)
         typer.echo(f"{exc}. Check that it runs and that the URL in the config is right (`openim doctor`).", err=True)
