@@ -117,7 +117,9 @@ def config_check(
 def doctor(
     config: ConfigOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
-    dev: Annotated[bool, typer.Option("--dev", help="a developer's machine: accept the default secret")] = False,
+    dev: Annotated[
+        bool, typer.Option("--dev", help="a developer's machine: accept the default secret (env: development only)")
+    ] = False,
 ) -> None:
     """Run the troubleshooting guide's checks; each prints OK / WARN / FAIL, what it saw and the remedy (exit 0/1/2)."""
     from openim.ops.doctor import run_doctor
@@ -194,7 +196,7 @@ def monitor(
     disk: Annotated[float, typer.Option("--disk", help="disk usage % that alarms")] = 80,
     memory: Annotated[float, typer.Option("--memory", help="memory usage % that alarms")] = 85,
     error_rate: Annotated[float, typer.Option("--error-rate", help="% of requests with a server error")] = 5,
-    dev: Annotated[bool, typer.Option("--dev", help="accept the default secret")] = False,
+    dev: Annotated[bool, typer.Option("--dev", help="accept the default secret (env: development)")] = False,
     config: ConfigOption = None,
 ) -> None:
     """Run the doctor's checks and the guide's alarms every --interval seconds; post each incident and its recovery."""
