@@ -64,7 +64,8 @@ def test_msgtransfer_unit_exists_with_the_role() -> None:
 
 @pytest.mark.parametrize("unit", UNITS, ids=lambda p: p.name)
 def test_unit_runs_known_roles_with_the_limits(unit: Path) -> None:
-    """Each unit starts `openim start` with roles that exist, the guide's open-file limit, and a graceful stop."""
+    """Each unit starts `openim start` with roles that exist, the guide's open-file limit, a graceful stop, and
+    env: production."""
     service = parse_unit(unit)["Service"]
     [command] = service["ExecStart"]
     program, verb, *roles = command.split()
@@ -75,6 +76,7 @@ def test_unit_runs_known_roles_with_the_limits(unit: Path) -> None:
     assert int(service["TimeoutStopSec"][0]) > 20  # REST requests 10 s + gateway drain 10 s, then commits
     assert service["User"] == ["openim"] and service["UMask"] == ["0027"]
     assert "OPENIM_CONFIG=/etc/openim/config.yaml" in service["Environment"]
+    assert "OPENIM_ENV=production" in service["Environment"]  # refuses the default secret
 
 
 def test_units_cover_every_role_once_split() -> None:

@@ -52,6 +52,7 @@ def start(
     config: ConfigOption = None,
 ) -> None:
     """Run the server: every role in one process, or only the roles named."""
+    from openim.ops.secret import WeakSecret
     from openim.runtime import ROLES, PortInUse, run
 
     chosen = tuple(roles) if roles else ROLES
@@ -69,6 +70,9 @@ def start(
         _run(run(settings, chosen))
     except PortInUse as exc:
         typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    except WeakSecret as exc:
+        typer.echo(f"openim: {exc}", err=True)
         raise typer.Exit(1) from None
     except ConnectionError as exc:  # the database or Redis does not answer (the message names the masked URL)
         typer.echo(f"{exc}. Check that it runs and that the URL in the config is right (`openim doctor`).", err=True)
@@ -113,7 +117,9 @@ def config_check(
 def doctor(
     config: ConfigOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
-    dev: Annotated[bool, typer.Option("--dev", help="a developer's machine: accept the default secret")] = False,
+    dev: Annotated[
+        bool, typer.Option("--dev", help="a developer's machine: accept the default secret (env: development only)")
+    ] = False,
 ) -> None:
     """Run the troubleshooting guide's checks; each prints OK / WARN / FAIL, what it saw and the remedy (exit 0/1/2)."""
     from openim.ops.doctor import run_doctor
@@ -190,7 +196,7 @@ def monitor(
     disk: Annotated[float, typer.Option("--disk", help="disk usage % that alarms")] = 80,
     memory: Annotated[float, typer.Option("--memory", help="memory usage % that alarms")] = 85,
     error_rate: Annotated[float, typer.Option("--error-rate", help="% of requests with a server error")] = 5,
-    dev: Annotated[bool, typer.Option("--dev", help="accept the default secret")] = False,
+    dev: Annotated[bool, typer.Option("--dev", help="accept the default secret (env: development)")] = False,
     config: ConfigOption = None,
 ) -> None:
     """Run the doctor's checks and the guide's alarms every --interval seconds; post each incident and its recovery."""

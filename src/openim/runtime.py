@@ -50,6 +50,7 @@ from openim.ops.admin import Readiness, create_admin_app, health_routes
 from openim.ops.logging import setup_logging
 from openim.ops.metrics import bind as bind_metrics
 from openim.ops.metrics import probe_loop_lag
+from openim.ops.secret import WeakSecret, exposed_default_warning, production_refusal
 from openim.services import Services
 from openim.services.auth import AuthService
 from openim.services.conversation import ConversationService
@@ -213,12 +214,18 @@ async def run(settings: Settings, roles: tuple[str, ...] = ROLES, *, ready: asyn
     stops; the message writer commits every message it accepted; the bus publishes what is queued (up to 5 s with
     Redis); Redis and storage close. Returning normally, `openim start` exits 0. Further signals during the stop
     are ignored (the waits above are bounded).
+
+    With `env: production` and the default or a short secret it raises WeakSecret before binding anything.
     """
     setup_logging(settings.log, roles=roles)
-    warning = split_roles_warning(settings, roles)
-    if warning:
-        log.warning("%s", warning)
-        print(f"openim: warning: {warning}", file=sys.stderr, flush=True)
+    refusal = production_refusal(settings)
+    if refusal:  # before any port is bound or the database opened
+        log.error("%s", refusal)
+        raise WeakSecret(refusal)
+    for warning in (split_roles_warning(settings, roles), exposed_default_warning(settings, roles)):
+        if warning:
+            log.warning("%s", warning)
+            print(f"openim: warning: {warning}", file=sys.stderr, flush=True)
     sockets: list[tuple[str, socket.socket]] = []
     try:
         if "api" in roles:

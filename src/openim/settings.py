@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_serializer, field_validator
@@ -154,6 +154,8 @@ class Log(_Section):
 
 
 class Settings(_Section):
+    # production: `openim start` refuses the default or a short secret (ops/secret.py).
+    env: Literal["development", "production"] = "development"
     secret: SecretStr = SecretStr("openIM123")
     imAdminUser: ImAdminUser = Field(default_factory=ImAdminUser)
     tokenPolicy: TokenPolicy = Field(default_factory=TokenPolicy)

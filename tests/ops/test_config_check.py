@@ -208,10 +208,53 @@ def test_default_secret_draws_a_warning(tmp_path: Path) -> None:
     report = check_config(SHIPPED, {})
     [warning] = report.warnings
     assert warning.key == "secret"
-    assert (warning.source, warning.line) == (str(SHIPPED), 22)
-    assert SHIPPED.read_text().splitlines()[21].startswith("secret: openIM123")
+    line = SHIPPED.read_text().splitlines().index("secret: openIM123") + 1
+    assert (warning.source, warning.line, warning.column) == (str(SHIPPED), line, 1)
     assert f"# warning: {warning}" in render_text(report)
+    assert "openssl rand -hex 32" in warning.message and "env: production" in warning.message
     assert check_config(SHIPPED, {"OPENIM_SECRET": "something-else"}).warnings == []
+
+
+def test_production_refuses_the_default_secret_at_its_line(tmp_path: Path) -> None:
+    """With env: production the shipped secret is a problem at file:line:col, and the check exits 1."""
+    code, text = run_config_check(SHIPPED, {"OPENIM_ENV": "production"})
+    assert code == 1
+    line = SHIPPED.read_text().splitlines().index("secret: openIM123") + 1
+    assert text.splitlines()[0].startswith(
+        f"{SHIPPED}:{line}:1 secret: is OpenIM's published default openIM123: anyone who can reach the REST API "
+        "can get an admin token from /auth/get_admin_token; with env: production `openim start` refuses it: "
+        "set a random secret of at least 16 characters in the config key `secret` or in $OPENIM_SECRET"
+    )
+    good = {"OPENIM_ENV": "production", "OPENIM_SECRET": "x" * 16}
+    assert run_config_check(SHIPPED, good)[0] == 0
+    assert check_config(SHIPPED, good).warnings == []
+
+
+def test_production_refuses_a_short_secret(tmp_path: Path) -> None:
+    """A secret of 15 characters fails in production, named with its length; development accepts it silently."""
+    path = write(tmp_path, "env: production\nsecret: fifteen-chars-x\n")
+    [problem] = check_config(path, {}).problems
+    assert str(problem).startswith(f"{path}:2:1 secret: is 15 characters, fewer than 16: tokens are HMAC-SHA256")
+    from_var = check_config(path, {"OPENIM_SECRET": "short"})
+    assert [p.message.endswith("(from $OPENIM_SECRET)") for p in from_var.problems] == [True]
+    assert check_config(path, {"OPENIM_ENV": "development"}).ok
+
+
+def test_production_without_any_secret_points_at_env(tmp_path: Path) -> None:
+    """When no secret is written anywhere, the problem sits at the `env: production` line that makes it one."""
+    path = write(tmp_path, "api:\n  ports: [10002]\nenv: production\n")
+    [problem] = check_config(path, {}).problems
+    assert (problem.key, problem.line, problem.column) == ("env", 3, 1)
+    assert "no secret is set and the built-in one is OpenIM's published default openIM123" in problem.message
+    [from_var] = check_config(None, {"OPENIM_ENV": "production"}).problems
+    assert str(from_var).startswith("env: is production, but no secret is set")
+    assert str(from_var).endswith("(from $OPENIM_ENV)")
+
+
+def test_env_takes_only_its_two_values(tmp_path: Path) -> None:
+    """A misspelt env is a problem naming the variable it came from, not a silent development."""
+    [problem] = check_config(None, {"OPENIM_ENV": "prod"}).problems
+    assert str(problem) == "env: Input should be 'development' or 'production' (from $OPENIM_ENV)"
 
 
 def test_exposed_admin_draws_a_warning() -> None:

@@ -151,7 +151,7 @@ async def test_cli_json_matches_exit_code(tmp_path: Path) -> None:
 
 async def test_text_output_says_remedy(tmp_path: Path) -> None:
     """The text report prints one line per check, the remedy under a failed one, and a count with the exit code."""
-    config = write_config(tmp_path, secret="openIM123")
+    config = write_config(tmp_path, secret="openIM123", extra="env: production\n")
     result = cli("--config", str(config), cwd=tmp_path)
     assert result.returncode == 2
     lines = result.stdout.splitlines()
@@ -285,18 +285,32 @@ async def test_invalid_value_names_the_key(tmp_path: Path) -> None:
     assert f"{config}:{line}:3 multiLogin.policy: must be 0 (keep up to maxNumOneEnd" in check.saw
 
 
-async def test_default_secret_fails_unless_dev(tmp_path: Path) -> None:
-    """OpenIM's default secret fails, is accepted with --dev, and a short secret warns."""
+async def test_default_secret_fails_in_production_warns_in_development(tmp_path: Path) -> None:
+    """The default or a short secret fails with env: production (start refuses it), warns in development,
+    and is accepted with --dev in development only; the config check itself stays OK."""
     config = await healthy(tmp_path)
-    checks = await doctor(config, OPENIM_SECRET="openIM123")
-    assert checks["secret"].status is Status.FAIL
-    assert "(from $OPENIM_SECRET)" in checks["secret"].saw
-    assert "--dev" in checks["secret"].remedy
+    prod = await doctor(config, OPENIM_SECRET="openIM123", OPENIM_ENV="production")
+    assert prod["secret"].status is Status.FAIL
+    assert prod["secret"].saw.startswith("secret (from $OPENIM_SECRET) is OpenIM's published default openIM123")
+    assert "with env: production `openim start` refuses it" in prod["secret"].saw
+    assert "openssl rand -hex 32" in prod["secret"].remedy
+    assert prod["config"].status is Status.OK, prod["config"]
+    assert (await doctor(config, dev=True, OPENIM_SECRET="openIM123", OPENIM_ENV="production"))[
+        "secret"
+    ].status is Status.FAIL
+    short_prod = await doctor(config, OPENIM_SECRET="hunter2", OPENIM_ENV="production")
+    assert short_prod["secret"].status is Status.FAIL and "is 7 characters, fewer than 16" in short_prod["secret"].saw
+
+    develop = await doctor(config, OPENIM_SECRET="openIM123")
+    assert develop["secret"].status is Status.WARN
+    assert "env: development, so `openim start` runs with it" in develop["secret"].saw
+    assert "--dev" in develop["secret"].remedy
     dev = await doctor(config, dev=True, OPENIM_SECRET="openIM123")
     assert dev["secret"].status is Status.OK and "accepted with --dev" in dev["secret"].saw
     short = await doctor(config, OPENIM_SECRET="hunter2")
-    assert short["secret"].status is Status.WARN and "7 characters" in short["secret"].saw
+    assert short["secret"].status is Status.WARN and "is 7 characters" in short["secret"].saw
     assert (await doctor(config))["secret"].status is Status.OK
+    assert (await doctor(config, OPENIM_ENV="production"))["secret"].status is Status.OK
 
 
 async def test_config_permissions(tmp_path: Path) -> None:

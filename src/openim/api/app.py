@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -21,16 +22,22 @@ from openim.api.routes import auth, conversation, friend, group, jssdk, msg, use
 from openim.protocol.errors import ArgsError
 from openim.services import Services
 
-__all__ = ["create_app"]
+__all__ = ["DOCS_ASSETS", "create_app"]
+
+# Where /docs (Swagger UI) and /redoc get their JS, CSS and icon: files of the fastapi-offline package served by
+# this app, so the pages work without internet (FastAPI's own pages load them from a CDN).
+DOCS_ASSETS = "/docs/static"
 
 
 def create_app(services: Services) -> FastAPI:
-    app = FastAPI(
+    app = FastAPIOffline(
         title="openim-py REST API",
         version=__version__,
         description="OpenIM Server's REST API (:10002): POST JSON, headers operationID and token, "
         "responses in the envelope {errCode, errMsg, errDlt, data}.",
         default_response_class=EnvelopeResponse,
+        static_url=DOCS_ASSETS,
+        swagger_ui_parameters={"validatorUrl": None},  # no badge fetched from swagger.io's online validator
     )
     app.state.services = services
     app.include_router(auth.router)

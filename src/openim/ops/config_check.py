@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from openim.ops.secret import DEFAULT_SECRET, HOW_TO_SET, is_loopback, weakness
 from openim.settings import (
     ENV_PREFIX,
     ConfigError,
@@ -31,7 +32,6 @@ from openim.settings import (
 __all__ = ["BUILTIN_DEFAULTS", "ConfigReport", "check_config", "render_json", "render_text", "run_config_check"]
 
 BUILTIN_DEFAULTS = "built-in defaults"
-OPENIM_DEFAULT_SECRET = "openIM123"
 # OPENIM_* variables that are not settings keys but are read elsewhere, so they draw no warning.
 _OTHER_VARIABLES = ("OPENIM_CONFIG",)
 _OTHER_PREFIXES = ("OPENIM_TEST_",)
@@ -64,7 +64,7 @@ def check_config(path: Path | None, env: Mapping[str, str]) -> ConfigReport:
     except ConfigError as exc:
         return ConfigReport(source, list(exc.problems), warnings, None, overrides)
     origins = _Origins(config_path, {variables[var]: var for var in overrides})
-    problems = _port_clashes(settings, origins)
+    problems = _port_clashes(settings, origins) + _weak_secret(settings, origins)
     warnings += _advice(settings, origins)
     return ConfigReport(source, problems, warnings, settings.masked(), overrides)
 
@@ -214,19 +214,34 @@ def _port_clashes(settings: Settings, origins: _Origins) -> list[Problem]:
     return problems
 
 
+def _weak_secret(settings: Settings, origins: _Origins) -> list[Problem]:
+    """In production, the default or a short secret: `openim start` refuses it (ops/secret.py)."""
+    why = weakness(settings.secret.get_secret_value()) if settings.env == "production" else None
+    if why is None:
+        return []
+    if origins.explicit("secret") or not origins.explicit("env"):
+        return [origins.problem("secret", f"{why}; with env: production `openim start` refuses it: {HOW_TO_SET}")]
+    # No secret written anywhere: point at the line that asks for production, where the operator is looking.
+    return [
+        origins.problem(
+            "env",
+            f"is production, but no secret is set and the built-in one {why}; `openim start` refuses it: {HOW_TO_SET}",
+        )
+    ]
+
+
 def _advice(settings: Settings, origins: _Origins) -> list[Problem]:
     """Settings that work but are risky outside a developer's machine."""
     warnings = []
-    if settings.secret.get_secret_value() == OPENIM_DEFAULT_SECRET:
+    if settings.env == "development" and settings.secret.get_secret_value() == DEFAULT_SECRET:
         warnings.append(
             origins.problem(
                 "secret",
-                "is OpenIM's published default: anyone can get an admin token with it; "
-                "set your own (for example with $OPENIM_SECRET) before others can reach "
-                "the server",
+                f"is OpenIM's published default: anyone can get an admin token with it; {HOW_TO_SET}, before "
+                "others can reach the server (with env: production `openim start` refuses it)",
             )
         )
-    if not _is_loopback(settings.admin.listenIP):
+    if not is_loopback(settings.admin.listenIP):
         warnings.append(
             origins.problem(
                 "admin.listenIP",
@@ -234,15 +249,6 @@ def _advice(settings: Settings, origins: _Origins) -> list[Problem]:
             )
         )
     return warnings
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _unknown_variables(env: Mapping[str, str], variables: Mapping[str, str]) -> list[Problem]:
