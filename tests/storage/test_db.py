@@ -201,10 +201,11 @@ async def test_stats_count_named_transactions(db: Db) -> None:
 
 async def test_slow_transaction_is_logged_with_its_name(db: Db, caplog: pytest.LogCaptureFixture) -> None:
     """A transaction over the slow threshold is logged as a WARNING on openim.storage and kept in `slow`."""
-    db.stats.slow_threshold_s = 0.01
+    db.stats.slow.clear()  # the fixture's migration may itself have been slow on a loaded machine
+    db.stats.slow_threshold_s = 0.15  # far above an empty read, even on a busy CI machine
     with caplog.at_level(logging.WARNING, logger="openim.storage"):
         async with db.write("test.slow"):
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(0.2)
         async with db.read("test.fast"):
             pass
     messages = [r.getMessage() for r in caplog.records if r.name == "openim.storage"]
