@@ -7,11 +7,12 @@ service, which the WebSocket gateway calls too. send_msg has its own JSON body (
 from __future__ import annotations
 
 from openim.api.deps import AdminCallerDep, CallerDep, MsgDep, OperationID
+from openim.api.json_body import JsonBodyRoute
 from openim.api.models.msg import SendMsgReq, SendMsgResp
 from openim.api.pb import PbRouter
 from openim.protocol.pb import msg_pb2, sdkws_pb2
 
-router = PbRouter(prefix="/msg", tags=["msg"])
+router = PbRouter(prefix="/msg", tags=["msg"], route_class=JsonBodyRoute)
 
 
 @router.post("/send_msg")
