@@ -114,5 +114,5 @@ async def delete_msg_physical_by_seq(req: msg_pb2.DeleteMsgPhysicalBySeqReq, cal
 
 @router.pb("/delete_msg_physical")
 async def delete_msg_physical(req: msg_pb2.DeleteMsgPhysicalReq, caller: CallerDep, msg: MsgDep) -> None:
-    """Admin only: delete the messages older than `timestamp` seconds in every conversation."""
+    """Admin only: delete, in the listed conversations, the messages sent before `timestamp` (Unix seconds)."""
     await msg.delete_msg_physical(caller, req)
