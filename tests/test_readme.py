@@ -156,10 +156,6 @@ def test_walk_through_has_every_step() -> None:
     assert [s.variable for s in steps if s.variable] == ["ADMIN", "ALICE"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs fapi: without a Content-Type header /user, /friend, /group, /auth and /msg/send_msg answer 1001",
-)
 def test_readme_walk_through_answers_as_shown(server: ServerProcess) -> None:
     """Every command of the walk-through, run in bash against a fresh server, answers what the README shows."""
     for tool in ("bash", "curl"):

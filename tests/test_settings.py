@@ -88,7 +88,7 @@ def test_defaults_are_openims() -> None:
     assert (s.multiLogin.policy, s.multiLogin.maxNumOneEnd) == (1, 30)
     assert (s.api.listenIP, s.api.ports) == ("0.0.0.0", [10002])
     assert (s.msggateway.ports, s.msggateway.websocketMaxConnNum) == ([10001], 100000)
-    assert (s.msggateway.websocketMaxMsgLen, s.msggateway.websocketTimeout) == (4096, 10)
+    assert (s.msggateway.websocketMaxMsgLen, s.msggateway.websocketTimeout) == (51200, 10)
     assert (s.admin.listenIP, s.admin.port) == ("127.0.0.1", 6060)
     assert s.database.url == "sqlite:///data/openim.db"
     assert s.redis.url is None

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 __all__ = [
     "DEFAULT_CONFIG_PATH",
+    "OPENIM_READ_LIMIT",
     "ConfigError",
     "Problem",
     "Settings",
@@ -32,6 +33,8 @@ __all__ = [
 
 DEFAULT_CONFIG_PATH = Path("config/config.yaml")
 ENV_PREFIX = "OPENIM_"
+# Bytes per WebSocket message OpenIM's gateway reads (`maxMessageSize`); it ignores websocketMaxMsgLen (4096).
+OPENIM_READ_LIMIT = 51200
 
 
 Port = Annotated[int, Field(ge=1, le=65535)]
@@ -108,7 +111,7 @@ class MsgGateway(_Section):
     listenIP: str = "0.0.0.0"
     ports: list[Port] = Field(default_factory=lambda: [10001], min_length=1)
     websocketMaxConnNum: int = Field(default=100000, ge=1)
-    websocketMaxMsgLen: int = Field(default=4096, ge=64)
+    websocketMaxMsgLen: int = Field(default=OPENIM_READ_LIMIT, ge=1024, le=4 << 20, description="read limit, bytes")
     websocketTimeout: int = Field(default=10, ge=1, description="seconds allowed for the handshake")
 
 

@@ -415,16 +415,51 @@ async def test_delete_msg_physical_by_seq_is_admin_only(api: Api) -> None:
 
 
 async def test_delete_msg_physical_is_admin_only(api: Api, clock: FakeClock) -> None:
-    """Users get 1002; the admin removes messages older than `timestamp` seconds."""
-    chat = await open_chat(api, "alice", "bob")
+    """Users get 1002; the admin removes, in the listed conversations only, the messages sent before `timestamp`
+    (Unix seconds, as OpenIM's now_s − (now_s − timestamp) works out); other conversations keep theirs."""
+    chat = await open_chat(api, "alice", "bob", "carol")
     await chat.send("alice", "bob", "old")
-    body = {"conversationIDs": [SI_AB], "timestamp": 60}
+    await chat.send("alice", "carol", "old")
+    clock.advance(120)
+    body = {"conversationIDs": [SI_AB], "timestamp": clock.now_s() - 60}
     assert (await chat.post("/msg/delete_msg_physical", body, as_="alice"))["errCode"] == 1002
     assert await chat.texts("bob", SI_AB) == ["old"]
-    clock.advance(120)
     await chat.send("alice", "bob", "new")
     await chat.ok("/msg/delete_msg_physical", body, as_="admin")
     assert [content_of(m)["content"] for m in await chat.pull("bob", SI_AB) if m["status"] != 4] == ["new"]
+    assert await chat.texts("carol", "si_alice_carol") == ["old"]
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        ({}, "conversationIDs is empty"),
+        ({"timestamp": 1_767_225_600}, "conversationIDs is empty"),
+        ({"conversationIDs": [], "timestamp": 1_767_225_600}, "conversationIDs is empty"),
+        ({"conversationIDs": [SI_AB]}, "Unix time in seconds"),
+        ({"conversationIDs": [SI_AB], "timestamp": 0}, "Unix time in seconds"),
+        ({"conversationIDs": [SI_AB], "timestamp": -86400}, "Unix time in seconds"),
+        ({"conversationIDs": [SI_AB], "timestamp": 1_767_225_700_000}, "not milliseconds"),
+        ({"conversationIDs": [SI_AB], "timestamp": 9_300_000_000_000_000}, "not milliseconds"),
+        ({"conversationIDs": [SI_AB], "timestamp": 2**63 - 1}, "not milliseconds"),
+        ({"conversationIDs": [SI_AB], "timestamp": 2**63}, "timestamp"),
+        ({"conversationIDs": [SI_AB], "timestamp": -(2**63)}, "Unix time in seconds"),
+        ({"conversationIDs": [f"si_{i}" for i in range(1001)], "timestamp": 1_767_225_600}, "at most 1000"),
+    ],
+)
+async def test_delete_msg_physical_without_a_cut_off_deletes_nothing(
+    api: Api, clock: FakeClock, body: dict[str, Any], says: str
+) -> None:
+    """No conversationIDs, or a timestamp missing, zero, negative, in milliseconds or overflowing: 1001 with an
+    errDlt that says what is expected, and every message stays."""
+    chat = await open_chat(api, "alice", "bob")
+    await chat.send("alice", "bob", "keep")
+    clock.advance(3600)
+    await chat.send("bob", "alice", "me too")
+    answer = await chat.post("/msg/delete_msg_physical", body, as_="admin")
+    assert answer["errCode"] == 1001 and says in answer["errDlt"], answer
+    assert await chat.texts("bob", SI_AB) == ["keep", "me too"]
+    assert (await api.runtime.storage.msg.seq_states([SI_AB]))[SI_AB].min_seq <= 1
 
 
 # --- group conversations ------------------------------------------------------------------------------------

@@ -11,7 +11,8 @@ from openim.gateway.conn import Timing
 from openim.gateway.frames import Resp
 from openim.protocol.constants import ReqIdentifier
 
-from .conftest import Gateway, Sdk
+from .conftest import Gateway, GatewayFactory, Sdk
+from .test_push import new_text
 
 
 async def still_works(sdk: Sdk) -> None:
@@ -68,7 +69,8 @@ async def test_garbage_frame_closes_only_that_connection(gateway: Gateway) -> No
 
 
 async def test_oversize_frame_closes_with_1009(gateway: Gateway) -> None:
-    """A frame over 51200 bytes closes that connection with 1009; others are unaffected."""
+    """With the default websocketMaxMsgLen (51200, OpenIM's read limit), a bigger frame closes that connection
+    with 1009; others are unaffected."""
     big = await gateway.connect("alice", 5, sdk="js")
     other = await gateway.connect("bob", 5, sdk="js")
     await big.ws.send(b"x" * 51201)
@@ -78,11 +80,29 @@ async def test_oversize_frame_closes_with_1009(gateway: Gateway) -> None:
 
 
 async def test_frame_at_the_limit_is_read(gateway: Gateway) -> None:
-    """A frame of exactly 51200 bytes is accepted (and here, not being an envelope, closes without 1009)."""
+    """A frame of exactly the default 51200 bytes is read (and here, not being an envelope, closes without 1009)."""
     sdk = await gateway.connect("alice", 5, sdk="js")
     await sdk.ws.send(b"{" + b" " * 51198 + b"}")
     await sdk.closed()
     assert sdk.ws.close_code != 1009
+
+
+async def test_websocket_max_msg_len_sets_the_read_limit(gateway_factory: GatewayFactory) -> None:
+    """msggateway.websocketMaxMsgLen is the read limit: a SendMsg frame within it is answered, one past it closes
+    the connection with 1009 "message too big" (gorilla's SetReadLimit in OpenIM); other connections go on."""
+    gateway = await gateway_factory(websocketMaxMsgLen=2048)
+    alice = await gateway.connect("alice", 5, sdk="js")
+    other = await gateway.connect("bob", 5, sdk="js")
+    small = await alice.request(ReqIdentifier.SEND_MSG, new_text("alice", "bob", "x" * 1000).SerializeToString())
+    assert small.err_code == 0
+    await alice.send_req(ReqIdentifier.SEND_MSG, new_text("alice", "bob", "x" * 2100).SerializeToString())
+    await alice.closed()
+    assert alice.ws.close_code == 1009
+    await still_works(other)
+    edge = await gateway.connect("carol", 5, sdk="js")
+    await edge.ws.send(b"{" + b" " * 2046 + b"}")  # exactly 2048 bytes: read, then refused as no envelope
+    await edge.closed()
+    assert edge.ws.close_code != 1009
 
 
 async def test_wrong_send_id_closes(gateway: Gateway) -> None:

@@ -268,6 +268,18 @@ def test_exposed_admin_draws_a_warning() -> None:
     assert check_config(None, {"OPENIM_SECRET": "s", "OPENIM_ADMIN_LISTENIP": "localhost"}).warnings == []
 
 
+def test_small_websocket_max_msg_len_draws_a_warning(tmp_path: Path) -> None:
+    """OpenIM's listed 4096 passes but is flagged: OpenIM's gateway reads 51200-byte messages whatever it says."""
+    path = write(tmp_path, "secret: s3cret\nmsggateway:\n  websocketMaxMsgLen: 4096\n")
+    report = check_config(path, {})
+    assert report.ok
+    [warning] = report.warnings
+    assert (warning.key, warning.line) == ("msggateway.websocketMaxMsgLen", 3)
+    assert "below the 51200 bytes" in str(warning)
+    assert check_config(None, {"OPENIM_SECRET": "s", "OPENIM_MSGGATEWAY_WEBSOCKETMAXMSGLEN": "65536"}).warnings == []
+    assert not check_config(None, {"OPENIM_SECRET": "s", "OPENIM_MSGGATEWAY_WEBSOCKETMAXMSGLEN": "100"}).ok
+
+
 def test_unknown_variables_draw_a_warning() -> None:
     """An OPENIM_* variable that sets no key is flagged with the likely name; OPENIM_CONFIG and tests' are not."""
     env = {

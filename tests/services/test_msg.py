@@ -458,7 +458,7 @@ async def test_clear_for_everyone_and_user_clear_all(kit: MsgKit) -> None:
 
 
 async def test_physical_deletes_are_admin_only(kit: MsgKit) -> None:
-    """delete_msg_physical(_by_seq) need an admin; the age-based one removes old messages."""
+    """delete_msg_physical(_by_seq) need an admin; the cut-off one removes the messages sent before it."""
     await kit.send("a", "b")
     with pytest.raises(NoPermissionError):
         await kit.service.delete_msg_physical_by_seq(
@@ -466,7 +466,7 @@ async def test_physical_deletes_are_admin_only(kit: MsgKit) -> None:
         )
     kit.clock.advance(3600)
     await kit.service.delete_msg_physical(
-        caller(ADMIN), msg_pb2.DeleteMsgPhysicalReq(conversationIDs=["x"], timestamp=60)
+        caller(ADMIN), msg_pb2.DeleteMsgPhysicalReq(conversationIDs=["si_a_b"], timestamp=kit.clock.now_s() - 60)
     )
     assert (await kit.storage.msg.seq_states(["si_a_b"]))["si_a_b"].min_seq == 2
 

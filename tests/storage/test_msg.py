@@ -218,10 +218,17 @@ async def test_clear_for_everyone_raises_min_seq_and_read_position(storage: Stor
 
 
 async def test_delete_sent_before_raises_min_seq(storage: Storage) -> None:
-    """delete_sent_before removes old messages and moves each conversation's min seq past them."""
+    """delete_sent_before removes old messages of the listed conversations only and moves their min seq past them."""
     await storage.msg.append_batch(
-        [text("a", "b", send_time=10), text("a", "b", send_time=20), text("a", "b", send_time=30)]
+        [
+            text("a", "b", send_time=10),
+            text("a", "b", send_time=20),
+            text("a", "b", send_time=30),
+            text("a", "c", send_time=10),
+        ]
     )
-    assert await storage.msg.delete_sent_before(25) == {"si_a_b": 3}
+    assert await storage.msg.delete_sent_before(["si_a_b", "si_none"], 25) == {"si_a_b": 3}
+    assert await storage.msg.delete_sent_before(["si_a_b"], 5) == {}
     assert (await storage.msg.seq_states(["si_a_b"]))["si_a_b"].min_seq == 3
+    assert [m.sendTime for m in await storage.msg.get_msgs("a", "si_a_c", [1])] == [10]
     assert (await storage.msg.get_msgs("a", "si_a_b", [3]))[0].sendTime == 30

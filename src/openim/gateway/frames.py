@@ -55,7 +55,7 @@ __all__ = [
 ]
 
 _INT32_MIN, _INT32_MAX = -(1 << 31), (1 << 31) - 1
-MAX_DECOMPRESSED: Final = 4 << 20  # a gzip frame must not inflate past this (the raw frame limit is 51200)
+MAX_DECOMPRESSED: Final = 4 << 20  # a gzip frame must not inflate past this (raw: msggateway.websocketMaxMsgLen)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,10 +7,12 @@ via `AuthService`), token user/platform == `sendID`/`platformID` (1502) — and 
 before the TCP connection is dropped; otherwise an HTTP 200 JSON body answers and nothing is upgraded. On success
 with `isMsgResp` the first frame is the text `{"errCode":0,"errMsg":"","errDlt":""}`.
 
-Limits: a frame larger than 51,200 bytes closes its connection with 1009, OpenIM's hard-coded `maxMessageSize`.
-`msggateway.websocketMaxMsgLen` (4096 in OpenIM's config) is parsed but unused by OpenIM; we ignore it too, since
-honouring it would close SDK connections that send ordinary 5 KB messages. No permessage-deflate (the SDKs gzip
-frames themselves). Connection work after the handshake is `conn.py`'s; request handling is `dispatch.py`'s.
+Limits: a WebSocket message larger than `msggateway.websocketMaxMsgLen` bytes, as received, closes its connection
+with 1009 "message too big", as gorilla's `SetReadLimit` does in OpenIM. The default is 51,200 bytes, the limit
+OpenIM's gateway actually applies (`maxMessageSize` in `internal/msggateway/constant.go`); OpenIM's
+openim-msggateway.yml lists `websocketMaxMsgLen: 4096` but its gateway never reads that value, so 4096 here would
+close SDK connections that OpenIM keeps (a 5 KB text). No permessage-deflate (the SDKs gzip frames themselves).
+Connection work after the handshake is `conn.py`'s; request handling is `dispatch.py`'s.
 
 Stop (`close()`, on SIGTERM): the listening socket closes first, then every connection drains — one busy with a
 request closes right after that request's reply is written, an idle one at once (TCP close, as OpenIM; the SDKs
@@ -57,9 +59,8 @@ from openim.services.auth import AuthService, Caller
 from openim.services.msg import MsgService
 from openim.settings import MsgGateway
 
-__all__ = ["DRAIN_TIMEOUT", "MAX_MESSAGE_SIZE", "ConnArgs", "GatewayServer", "HandshakeError", "parse_conn_args"]
+__all__ = ["DRAIN_TIMEOUT", "ConnArgs", "GatewayServer", "HandshakeError", "parse_conn_args"]
 
-MAX_MESSAGE_SIZE = 51200  # OpenIM's maxMessageSize (internal/msggateway/client_conn.go), per frame as received
 DRAIN_TIMEOUT = 10.0  # seconds a stopping gateway waits for requests in flight (as uvicorn's graceful shutdown)
 log = logging.getLogger("openim.gateway")
 
@@ -368,7 +369,7 @@ class GatewayServer:
                 process_request=self._process_request,
                 create_connection=GatewayConnection,
                 compression=None,
-                max_size=MAX_MESSAGE_SIZE,
+                max_size=self.settings.websocketMaxMsgLen,
                 max_queue=4,
                 open_timeout=self.settings.websocketTimeout,
                 ping_interval=None,

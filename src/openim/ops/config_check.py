@@ -21,6 +21,7 @@ import yaml
 from openim.ops.secret import DEFAULT_SECRET, HOW_TO_SET, is_loopback, weakness
 from openim.settings import (
     ENV_PREFIX,
+    OPENIM_READ_LIMIT,
     ConfigError,
     Problem,
     Settings,
@@ -246,6 +247,14 @@ def _advice(settings: Settings, origins: _Origins) -> list[Problem]:
             origins.problem(
                 "admin.listenIP",
                 "exposes /metrics and /debug beyond this machine; keep 127.0.0.1 unless a trusted host must reach it",
+            )
+        )
+    if settings.msggateway.websocketMaxMsgLen < OPENIM_READ_LIMIT:
+        warnings.append(
+            origins.problem(
+                "msggateway.websocketMaxMsgLen",
+                f"is below the {OPENIM_READ_LIMIT} bytes OpenIM's gateway reads (it ignores its own 4096): "
+                "clients that work against OpenIM are disconnected (1009) when they send a bigger message",
             )
         )
     return warnings

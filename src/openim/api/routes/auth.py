@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from openim.api.deps import AuthDep, CallerDep
+from openim.api.json_body import JsonBodyRoute
 from openim.api.models.auth import (
     ForceLogoutReq,
     GetAdminTokenReq,
@@ -14,7 +15,7 @@ from openim.api.models.auth import (
     TokenResp,
 )
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = APIRouter(prefix="/auth", tags=["auth"], route_class=JsonBodyRoute)
 
 
 @router.post("/get_admin_token")

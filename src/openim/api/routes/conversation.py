@@ -7,10 +7,11 @@ All requests and responses are OpenIM's protobuf messages (`openim.conversation`
 from __future__ import annotations
 
 from openim.api.deps import CallerDep, ConversationDep, OperationID
+from openim.api.json_body import JsonBodyRoute
 from openim.api.pb import PbRouter
 from openim.protocol.pb import conversation_pb2 as pb
 
-router = PbRouter(prefix="/conversation", tags=["conversation"])
+router = PbRouter(prefix="/conversation", tags=["conversation"], route_class=JsonBodyRoute)
 
 
 @router.pb("/get_all_conversations")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from openim.api.deps import CallerDep, FriendDep, OperationID
+from openim.api.json_body import JsonBodyRoute
 from openim.api.models.base import page_of
 from openim.api.models.friend import (
     AddBlackReq,
@@ -54,7 +55,7 @@ from openim.api.models.friend import (
 )
 
 # Models here choose null or [] per field as OpenIM does, so the envelope prints them as they are.
-router = APIRouter(prefix="/friend", tags=["friend"])
+router = APIRouter(prefix="/friend", tags=["friend"], route_class=JsonBodyRoute)
 
 
 @router.post("/get_incremental_friends")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from openim.api.deps import CallerDep, GroupDep, OperationID
+from openim.api.json_body import JsonBodyRoute
 from openim.api.models.base import page_of
 from openim.api.models.group.read import (
     BatchGetIncrementalGroupMemberReq,
@@ -67,7 +68,7 @@ from openim.api.models.group.write import (
 )
 
 # Models here choose null or [] per field as OpenIM does, so the envelope prints them as they are.
-router = APIRouter(prefix="/group", tags=["group"])
+router = APIRouter(prefix="/group", tags=["group"], route_class=JsonBodyRoute)
 
 
 @router.post("/get_incremental_join_groups")

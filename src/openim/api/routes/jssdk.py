@@ -8,10 +8,11 @@ base64 of the serialized response (`api/pb.py`). They always act for the caller,
 from __future__ import annotations
 
 from openim.api.deps import CallerDep, ConversationDep
+from openim.api.json_body import JsonBodyRoute
 from openim.api.pb import PbRouter
 from openim.protocol.pb import jssdk_pb2
 
-router = PbRouter(prefix="/jssdk", tags=["jssdk"])
+router = PbRouter(prefix="/jssdk", tags=["jssdk"], route_class=JsonBodyRoute)
 
 
 @router.pb("/get_active_conversations", protobuf=True)

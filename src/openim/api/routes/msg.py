@@ -7,11 +7,12 @@ service, which the WebSocket gateway calls too. send_msg has its own JSON body (
 from __future__ import annotations
 
 from openim.api.deps import AdminCallerDep, CallerDep, MsgDep, OperationID
+from openim.api.json_body import JsonBodyRoute
 from openim.api.models.msg import SendMsgReq, SendMsgResp
 from openim.api.pb import PbRouter
 from openim.protocol.pb import msg_pb2, sdkws_pb2
 
-router = PbRouter(prefix="/msg", tags=["msg"])
+router = PbRouter(prefix="/msg", tags=["msg"], route_class=JsonBodyRoute)
 
 
 @router.post("/send_msg")
@@ -113,5 +114,5 @@ async def delete_msg_physical_by_seq(req: msg_pb2.DeleteMsgPhysicalBySeqReq, cal
 
 @router.pb("/delete_msg_physical")
 async def delete_msg_physical(req: msg_pb2.DeleteMsgPhysicalReq, caller: CallerDep, msg: MsgDep) -> None:
-    """Admin only: delete the messages older than `timestamp` seconds in every conversation."""
+    """Admin only: delete, in the listed conversations, the messages sent before `timestamp` (Unix seconds)."""
     await msg.delete_msg_physical(caller, req)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from openim.api.deps import CallerDep, OperationID, UserDep
+from openim.api.json_body import JsonBodyRoute
 from openim.api.models.base import page_of
 from openim.api.models.user import (
     AccountCheckReq,
@@ -36,7 +37,7 @@ from openim.api.models.user import (
 )
 from openim.services.user import UserDraft
 
-router = APIRouter(prefix="/user", tags=["user"])
+router = APIRouter(prefix="/user", tags=["user"], route_class=JsonBodyRoute)
 
 
 @router.post("/user_register")

@@ -104,7 +104,7 @@ def _split_roles(
             Status.WARN,
             f"roles split over processes ({served}) share state through Redis, but the database is a SQLite file: "
             "only processes on this host can open it, and their writes wait for each other's locks",
-            "use PostgreSQL (database.url) for split roles; docs/operations.md, \"Split roles\"",
+            'use PostgreSQL (database.url) for split roles; docs/operations.md, "Split roles"',
         )
     if ctx.settings.redis.url:
         return Check("roles", Status.OK, f"roles split over processes ({served}), sharing state through Redis")
@@ -116,7 +116,7 @@ def _split_roles(
         "(1507 TokenNotExist) and a message sent through one is not pushed by the other",
         "set redis.url (and a shared PostgreSQL database.url) in the configuration of every process "
         "(deploy/systemd/openim-api.service, openim-msggateway.service), or run every role in one process "
-        "(`openim start`, deploy/systemd/openim.service); docs/operations.md, \"Split roles\"",
+        '(`openim start`, deploy/systemd/openim.service); docs/operations.md, "Split roles"',
     )
 
 

@@ -19,7 +19,10 @@ from openim.services.msg.core import MsgCore
 from openim.storage.msg import MsgRevoke
 from openim.storage.rows import Conversation
 
-__all__ = ["ManageMixin"]
+__all__ = ["FUTURE_SLACK_S", "MAX_PHYSICAL_CONVERSATIONS", "ManageMixin"]
+
+MAX_PHYSICAL_CONVERSATIONS = 1000  # conversationIDs per /msg/delete_msg_physical call: bounded work per request
+FUTURE_SLACK_S = 3600  # an app server's clock may run ahead of ours; a millisecond timestamp is ~1000× past it
 
 
 def _peer(row: Conversation) -> str:
@@ -335,15 +338,35 @@ class ManageMixin(MsgCore):
         await self.storage.msg.delete_physical(req.conversationID, list(req.seqs))
 
     async def delete_msg_physical(self, caller: Caller, req: msg_pb2.DeleteMsgPhysicalReq) -> None:
-        """Admin: delete, in every conversation, the messages older than `timestamp` seconds.
+        """Admin: in each of `conversationIDs`, delete for everyone the messages sent before `timestamp`, a Unix
+        time in seconds, and raise the conversation's min seq past them (/msg/delete_msg_physical).
 
-        OpenIM compares (now in seconds − timestamp) with millisecond send times, which deletes nothing in
-        practice; this reads `timestamp` as an age in seconds. Raises each affected conversation's min seq.
+        OpenIM computes remainTime = now_s − timestamp. Through v3.8 it then deleted, in each listed conversation,
+        the messages with sendTime + remainTime·1000 < now_ms, that is sendTime < timestamp·1000: `timestamp` is
+        an absolute cut-off in seconds. Later versions keep the subtraction but compare its result with
+        millisecond send times across all conversations, which deletes nothing for any realistic value. Its
+        `Check()` refuses a request without conversationIDs. So: no conversationIDs, or a timestamp that is
+        missing, zero, negative or in the future (a millisecond value is ~1000× past now) deletes nothing and
+        answers 1001.
         """
         caller.require_admin()
-        if req.timestamp < 0:
-            raise ArgsError("timestamp is invalid")
-        await self.storage.msg.delete_sent_before(self.clock.now_ms() - req.timestamp * 1000)
+        ids = sorted(set(req.conversationIDs))
+        if not ids:
+            raise ArgsError("conversationIDs is empty")
+        if len(ids) > MAX_PHYSICAL_CONVERSATIONS:
+            raise ArgsError(f"at most {MAX_PHYSICAL_CONVERSATIONS} conversationIDs per call, got {len(ids)}")
+        now_s = self.clock.now_ms() // 1000
+        if req.timestamp <= 0:
+            raise ArgsError(
+                f"timestamp {req.timestamp} is not a cut-off: give a Unix time in seconds "
+                f"(now {now_s}); messages sent before it are deleted"
+            )
+        if req.timestamp > now_s + FUTURE_SLACK_S:
+            raise ArgsError(
+                f"timestamp {req.timestamp} is in the future: give a Unix time in seconds, not milliseconds "
+                f"(now {now_s}); messages sent before it are deleted"
+            )
+        await self.storage.msg.delete_sent_before(ids, req.timestamp * 1000)
 
     # ---- helpers --------------------------------------------------------------------------------------------
 

@@ -470,18 +470,22 @@ class MsgRepo:
                 )
         return deleted
 
-    async def delete_sent_before(self, send_time: int) -> dict[str, int]:
-        """Delete every message sent before `send_time` (ms) and raise each conversation's min seq past them.
+    async def delete_sent_before(self, conversation_ids: Sequence[str], send_time: int) -> dict[str, int]:
+        """Delete the messages of `conversation_ids` sent before `send_time` (ms) and raise each conversation's
+        min seq past them.
 
         Returns conversation → its new min seq, for the conversations that lost messages.
         """
+        cids = sorted(set(conversation_ids))
         async with self.db.write("msg.delete_sent_before") as conn:
-            result = await conn.execute(
-                select(msg.c.conversation_id, func.max(msg.c.seq))
-                .where(msg.c.send_time < send_time)
-                .group_by(msg.c.conversation_id)
-            )
-            new_min = {cid: int(top) + 1 for cid, top in result}
+            new_min: dict[str, int] = {}
+            for chunk in _chunks(cids):
+                result = await conn.execute(
+                    select(msg.c.conversation_id, func.max(msg.c.seq))
+                    .where(msg.c.conversation_id.in_(chunk), msg.c.send_time < send_time)
+                    .group_by(msg.c.conversation_id)
+                )
+                new_min.update({cid: int(top) + 1 for cid, top in result})
             if not new_min:
                 return {}
             for cid, min_seq in sorted(new_min.items()):
