@@ -200,6 +200,27 @@ def test_unknown_fields_are_skipped() -> None:
     assert GOB.decode_req(frame) == Req(1005, send_id="u9")
 
 
+def _bomb(elements: int) -> bytes:
+    """A Req whose unknown `[]int` field holds `elements` zeros: 4 MB inflated from a 4 KB gzip frame at 4 M."""
+    fields = (("ReqIdentifier", 2), ("Pad", 66), ("SendID", 6))
+    return (
+        _slice_typedef(66, 2)
+        + gob_struct_typedef("Req", fields)
+        + _struct_value(65, [(0, _int(1003)), (1, _uint(elements) + bytes(elements)), (2, _s("u1"))])
+    )
+
+
+def test_unknown_collections_are_capped_per_frame() -> None:
+    """Skipping unknown elements stops at MAX_SKIPPED_ELEMENTS: a type-table bomb is refused, not walked."""
+    assert GOB.decode_req(_bomb(_gob.MAX_SKIPPED_ELEMENTS)) == Req(1003, send_id="u1")
+    with pytest.raises(FrameError, match="more than"):
+        GOB.decode_req(_bomb(_gob.MAX_SKIPPED_ELEMENTS + 1))
+    bomb = gzip.compress(_bomb(4_000_000))
+    assert len(bomb) < 8 << 10
+    with pytest.raises(FrameError, match="more than"):  # refused before walking any element
+        FrameCodec("gob", gzip=True).decode_req(bomb)
+
+
 @pytest.mark.parametrize(
     ("name", "wrong_type"),
     [("ReqIdentifier", 3), ("ReqIdentifier", 6), ("SendID", 5), ("Data", 6), ("MsgIncr", 2)],

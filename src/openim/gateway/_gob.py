@@ -45,6 +45,9 @@ RESP_TYPE_ID: Final = 65
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 _INT32_MIN, _INT32_MAX = -(1 << 31), (1 << 31) - 1
 _MAX_DEPTH: Final = 64
+# Elements of unknown collections skipped per frame. OpenIM's clients send no unknown collections at all; without
+# a cap a 4 KB gzip frame declaring a 4-million-element []int field kept the event loop busy for seconds.
+MAX_SKIPPED_ELEMENTS: Final = 1024
 _NOTHING: Final[Mapping[str, int]] = {}
 
 
@@ -209,8 +212,11 @@ def _typedef(b: bytes, pos: int, end: int) -> _WireType:
     return hit
 
 
-def _skip(b: bytes, pos: int, end: int, tid: int, types: Mapping[int, _WireType], depth: int) -> int:
-    """Skip one value of type `tid` (an unknown field); returns the position after it."""
+def _skip(b: bytes, pos: int, end: int, tid: int, types: Mapping[int, _WireType], depth: int, budget: list[int]) -> int:
+    """Skip one value of type `tid` (an unknown field); returns the position after it.
+
+    `budget[0]` is how many more collection elements this frame may skip; past it the frame is refused.
+    """
     if tid in (BOOL, INT, UINT, FLOAT):
         return _get_uint(b, pos, end)[1]
     if tid in (BYTES, STRING):
@@ -223,7 +229,7 @@ def _skip(b: bytes, pos: int, end: int, tid: int, types: Mapping[int, _WireType]
     if t is None:
         raise FrameError(f"gob: unknown type id {tid}")
     if isinstance(t, _Struct):
-        return _walk_struct(b, pos, end, t, types, depth + 1, _NOTHING, {})
+        return _walk_struct(b, pos, end, t, types, depth + 1, _NOTHING, {}, budget)
     if isinstance(t, _Opaque):
         return _get_bytes(b, pos, end)[1]
     n, pos = _get_uint(b, pos, end)
@@ -231,10 +237,13 @@ def _skip(b: bytes, pos: int, end: int, tid: int, types: Mapping[int, _WireType]
         raise FrameError("gob: truncated (collection)")
     if isinstance(t, _Array) and n != t.length:
         raise FrameError("gob: array length mismatch")
+    budget[0] -= n
+    if budget[0] < 0:
+        raise FrameError(f"gob: unknown fields hold more than {MAX_SKIPPED_ELEMENTS} elements")
     for _ in range(n):
         if isinstance(t, _Map):
-            pos = _skip(b, pos, end, t.key, types, depth + 1)
-        pos = _skip(b, pos, end, t.elem, types, depth + 1)
+            pos = _skip(b, pos, end, t.key, types, depth + 1, budget)
+        pos = _skip(b, pos, end, t.elem, types, depth + 1, budget)
     return pos
 
 
@@ -247,6 +256,7 @@ def _walk_struct(
     depth: int,
     expected: Mapping[str, int],
     out: dict[str, Any],
+    budget: list[int],
 ) -> int:
     """Read a struct value; fields named in `expected` (name → type id) go to `out`, the rest are skipped."""
     fields = t.fields
@@ -268,7 +278,7 @@ def _walk_struct(
         name, tid = fields[field]
         want = expected.get(name)
         if want is None:
-            pos = _skip(b, pos, end, tid, types, depth)
+            pos = _skip(b, pos, end, tid, types, depth, budget)
         elif tid != want:
             raise FrameError(f"gob: field {name} has type id {tid}, want {want}")
         elif tid == INT:
@@ -337,7 +347,7 @@ def decode_gob_struct(frame: bytes, expected: Mapping[str, int]) -> dict[str, An
                 raise FrameError(f"gob: value of type id {tid} is not a defined struct")
             _check_fields(t, expected)
             out: dict[str, Any] = {}
-            pos = _walk_struct(frame, pos, mend, t, types, 0, expected, out)
+            pos = _walk_struct(frame, pos, mend, t, types, 0, expected, out, [MAX_SKIPPED_ELEMENTS])
             if pos != mend:
                 raise FrameError("gob: extra data after the value")
             return out
