@@ -1,0 +1,105 @@
+"""What a bench run reports: the result record, its table and JSON line, percentiles, the server's CPU and RSS.
+
+Server CPU comes from /proc/PID/stat (utime + stime of every thread, in clock ticks) read before and after the
+measured window; RSS from /proc/PID/status (VmRSS). Both need the server's pid on this machine (`--server-pid`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+__all__ = ["ProcStat", "Result", "percentile_ms"]
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def percentile_ms(samples_s: list[float], q: float) -> float | None:
+    """The q-th percentile (0..100, nearest rank) of `samples_s` seconds, in ms; None when there are none."""
+    if not samples_s:
+        return None
+    ordered = sorted(samples_s)
+    rank = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
+    return round(ordered[rank] * 1000, 3)
+
+
+class ProcStat:
+    """CPU seconds and RSS of a process by pid; every reading is None when no pid was given."""
+
+    def __init__(self, pid: int | None) -> None:
+        self.pid = pid
+        if pid is not None and not Path(f"/proc/{pid}/stat").exists():
+            raise ValueError(f"no process {pid} on this machine (--server-pid)")
+
+    def cpu_s(self) -> float | None:
+        if self.pid is None:
+            return None
+        stat = Path(f"/proc/{self.pid}/stat").read_text()
+        fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) ": state is field 3, utime 14, stime 15
+        return (int(fields[11]) + int(fields[12])) / _TICKS
+
+    def rss_kb(self) -> int | None:
+        if self.pid is None:
+            return None
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        return None
+
+
+@dataclass
+class Result:
+    """One run of one scenario. The first fields are in every JSON line (None where they do not apply)."""
+
+    scenario: str
+    sent_per_s: float | None = None
+    delivered_per_s: float | None = None
+    lost: int = 0
+    p50_ms: float | None = None
+    p99_ms: float | None = None
+    server_cpu_us_per_msg: float | None = None
+    rss_per_conn_kb: float | None = None
+    pushes_per_s: float | None = None
+    seconds: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # counts and parameters of the scenario
+
+    def cpu_per(self, cpu_before: float | None, cpu_after: float | None, count: int) -> None:
+        """Set `server_cpu_us_per_msg` from two `ProcStat.cpu_s()` readings and the count of units served."""
+        if cpu_before is not None and cpu_after is not None and count:
+            self.server_cpu_us_per_msg = round((cpu_after - cpu_before) * 1e6 / count, 1)
+            self.extra["server_cpu_s"] = round(cpu_after - cpu_before, 2)
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "scenario": self.scenario,
+            "sent_per_s": _round(self.sent_per_s),
+            "delivered_per_s": _round(self.delivered_per_s),
+            "lost": self.lost,
+            "p50_ms": self.p50_ms,
+            "p99_ms": self.p99_ms,
+            "server_cpu_us_per_msg": self.server_cpu_us_per_msg,
+            "rss_per_conn_kb": self.rss_per_conn_kb,
+            "pushes_per_s": _round(self.pushes_per_s),
+            "seconds": _round(self.seconds, 3),
+        }
+        out.update(self.extra)
+        return out
+
+    def json_line(self) -> str:
+        return orjson.dumps(self.as_dict()).decode()
+
+    def table(self) -> str:
+        rows = [
+            (k, "-" if v is None else f"{v:,}" if isinstance(v, int | float) else str(v))
+            for k, v in self.as_dict().items()
+        ]
+        width = max(len(k) for k, _ in rows)
+        return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+
+def _round(value: float | None, digits: int = 1) -> float | None:
+    return None if value is None else round(value, digits)
