@@ -66,7 +66,7 @@ async def one_to_one(opts: Options) -> Result:
     ids = (f"{prefix}m{n}" for n in itertools.count())
     clients = [c for pair in pairs for c in pair]
     async with heartbeats(clients):
-        cpu0, start = proc.cpu_s(), time.perf_counter()
+        cpu0, start = proc.sample(), time.perf_counter()
         deadline = start + opts.seconds
 
         async def slot(sender: GatewayClient, receiver: GatewayClient) -> None:
@@ -79,7 +79,7 @@ async def one_to_one(opts: Options) -> Result:
 
         await asyncio.gather(*(slot(s, r) for s, r in pairs for _ in range(opts.window)))
         await tracker.settle(opts.drain)
-        cpu1 = proc.cpu_s()
+        cpu1 = proc.sample()
     result = Result("one-to-one", extra={"envelope": opts.envelope, "pairs": opts.pairs, "window": opts.window})
     _finish(result, tracker, start)
     result.cpu_per(cpu0, cpu1, tracker.delivered)
@@ -100,7 +100,7 @@ async def latency_at_rate(opts: Options) -> Result:
     clients = [c for pair in pairs for c in pair]
     total = max(1, int(opts.rate * opts.seconds))
     async with heartbeats(clients):
-        cpu0, start = proc.cpu_s(), time.perf_counter()
+        cpu0, start = proc.sample(), time.perf_counter()
         sent = 0
         while sent < total:
             due = min(total, int((time.perf_counter() - start) * opts.rate) + 1)
@@ -115,7 +115,7 @@ async def latency_at_rate(opts: Options) -> Result:
             await asyncio.sleep(max(0.0, start + sent / opts.rate - time.perf_counter()))
         offered_s = time.perf_counter() - start
         await tracker.settle(opts.drain)
-        cpu1 = proc.cpu_s()
+        cpu1 = proc.sample()
     result = Result("latency-at-rate", extra={"envelope": opts.envelope, "pairs": opts.pairs, "rate": opts.rate})
     _finish(result, tracker, start)
     result.extra["offered_per_s"] = round(total / offered_s, 1)
@@ -157,11 +157,11 @@ async def catch_up(opts: Options) -> Result:
         send_s = time.perf_counter() - send_start
     await close_all(senders)
 
-    cpu0, start = proc.cpu_s(), time.perf_counter()
+    cpu0, start = proc.sample(), time.perf_counter()
     receiver = (await connect_all(opts, [receiver_user]))[0]
     pulled, page_latencies = await _pull_everything(receiver, opts.page)
     seconds = time.perf_counter() - start
-    cpu1 = proc.cpu_s()
+    cpu1 = proc.sample()
     await receiver.close()
     await accounts.close()
 

@@ -23,14 +23,14 @@ async def idle_connections(opts: Options) -> Result:
     prefix = run_prefix()
     users = await accounts.register([f"{prefix}{i}" for i in range(opts.conns)], opts.platform_id)
     await asyncio.sleep(_SETTLE_S)
-    rss0, cpu0 = proc.rss_kb(), proc.cpu_s()
+    rss0, cpu0 = proc.rss_kb(), proc.sample()
     handshakes: list[float] = []
     start = time.perf_counter()
     clients = await connect_all(opts, users, handshakes)
     connect_s = time.perf_counter() - start
     async with heartbeats(clients):
         await asyncio.sleep(max(_SETTLE_S, opts.seconds))
-    rss1, cpu1 = proc.rss_kb(), proc.cpu_s()
+    rss1, cpu1 = proc.rss_kb(), proc.sample()
     alive = sum(1 for c in clients if c.ws.close_code is None and not c.kicked)
     result = Result(
         "idle-connections",
@@ -69,7 +69,7 @@ async def group_fanout(opts: Options) -> Result:
     sender = clients[0]
     ids = (f"{prefix}m{n}" for n in itertools.count())
     async with heartbeats(clients):
-        cpu0, start = proc.cpu_s(), time.perf_counter()
+        cpu0, start = proc.sample(), time.perf_counter()
         deadline = start + opts.seconds
 
         async def slot() -> None:
@@ -82,7 +82,7 @@ async def group_fanout(opts: Options) -> Result:
 
         await asyncio.gather(*(slot() for _ in range(opts.window)))
         await tracker.settle(opts.drain)
-        cpu1 = proc.cpu_s()
+        cpu1 = proc.sample()
     elapsed = max(tracker.last_push, tracker.last_ack) - start
     result = Result(
         "group-fanout",

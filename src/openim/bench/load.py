@@ -146,25 +146,33 @@ class Tracker:
         self._check_all_in()
 
     def on_push(self, resp: Resp) -> None:
-        """A receiver's 2001 frame: count each of our messages it carries."""
+        """A receiver's 2001 frame: count each of our messages it carries.
+
+        Fast path: the push's operationID is the sending request's (we send with operationID = clientMsgID), and
+        the payload must contain that clientMsgID; anything else is parsed as PushMessages.
+        """
         now = time.perf_counter()
+        cid = resp.operation_id
+        if cid in self.sent_at and cid.encode() in resp.data:
+            self._count(cid, now)
+            return
         push = sdkws_pb2.PushMessages.FromString(resp.data)
         for pulled in push.msgs.values():
             for msg in pulled.Msgs:
-                cid = msg.clientMsgID
-                sent = self.sent_at.get(cid)
-                if sent is None:
-                    continue
-                n = self.pushes.get(cid, 0) + 1
-                if n > self.expect_pushes:
-                    continue  # a duplicate: at-least-once allows it, it counts once
-                self.pushes[cid] = n
-                self.push_count += 1
-                self.push_latencies.append(now - sent)
-                self.last_push = now
-                if n == self.expect_pushes:
-                    self.delivered += 1
-                    self._check_all_in()
+                if msg.clientMsgID in self.sent_at:
+                    self._count(msg.clientMsgID, now)
+
+    def _count(self, cid: str, now: float) -> None:
+        n = self.pushes.get(cid, 0) + 1
+        if n > self.expect_pushes:
+            return  # a duplicate: at-least-once allows it, it counts once
+        self.pushes[cid] = n
+        self.push_count += 1
+        self.push_latencies.append(now - self.sent_at[cid])
+        self.last_push = now
+        if n == self.expect_pushes:
+            self.delivered += 1
+            self._check_all_in()
 
     def _check_all_in(self) -> None:
         if (

@@ -30,7 +30,7 @@ async def rest(opts: Options) -> Result:
     errors = 0  # replies with errCode ≠ 0 or without the user asked for
     broken = 0  # requests without a reply (connection reset, not HTTP 200)
     sent = 0
-    cpu0, start = proc.cpu_s(), time.perf_counter()
+    cpu0, start = proc.sample(), time.perf_counter()
     deadline = start + opts.seconds
 
     async def client(user: User) -> None:
@@ -57,7 +57,7 @@ async def rest(opts: Options) -> Result:
 
     await asyncio.gather(*(client(u) for u in users))
     elapsed = time.perf_counter() - start
-    cpu1 = proc.cpu_s()
+    cpu1 = proc.sample()
     ok = len(latencies) - errors
     result = Result(
         "rest",

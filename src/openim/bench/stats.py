@@ -7,13 +7,14 @@ measured window; RSS from /proc/PID/status (VmRSS). Both need the server's pid o
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
-__all__ = ["ProcStat", "Result", "percentile_ms"]
+__all__ = ["CpuSample", "ProcStat", "Result", "percentile_ms"]
 
 _TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -27,6 +28,12 @@ def percentile_ms(samples_s: list[float], q: float) -> float | None:
     return round(ordered[rank] * 1000, 3)
 
 
+class CpuSample(NamedTuple):
+    server_s: float | None
+    client_s: float
+    wall_s: float
+
+
 class ProcStat:
     """CPU seconds and RSS of a process by pid; every reading is None when no pid was given."""
 
@@ -34,6 +41,10 @@ class ProcStat:
         self.pid = pid
         if pid is not None and not Path(f"/proc/{pid}/stat").exists():
             raise ValueError(f"no process {pid} on this machine (--server-pid)")
+
+    def sample(self) -> CpuSample:
+        """The server's CPU seconds (None without a pid), this process's CPU seconds, and the wall clock."""
+        return CpuSample(self.cpu_s(), time.process_time(), time.perf_counter())
 
     def cpu_s(self) -> float | None:
         if self.pid is None:
@@ -67,11 +78,16 @@ class Result:
     seconds: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # counts and parameters of the scenario
 
-    def cpu_per(self, cpu_before: float | None, cpu_after: float | None, count: int) -> None:
-        """Set `server_cpu_us_per_msg` from two `ProcStat.cpu_s()` readings and the count of units served."""
-        if cpu_before is not None and cpu_after is not None and count:
-            self.server_cpu_us_per_msg = round((cpu_after - cpu_before) * 1e6 / count, 1)
-            self.extra["server_cpu_s"] = round(cpu_after - cpu_before, 2)
+    def cpu_per(self, before: CpuSample, after: CpuSample, count: int) -> None:
+        """`server_cpu_us_per_msg` from two samples and the count of units served between them; and how busy
+        the load generator itself was (`client_cpu_pct`: near 100 would mean it, not the server, was the limit)."""
+        if before.server_s is not None and after.server_s is not None and count:
+            self.server_cpu_us_per_msg = round((after.server_s - before.server_s) * 1e6 / count, 1)
+            self.extra["server_cpu_s"] = round(after.server_s - before.server_s, 2)
+        if after.wall_s > before.wall_s:
+            self.extra["client_cpu_pct"] = round(
+                100 * (after.client_s - before.client_s) / (after.wall_s - before.wall_s)
+            )
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
