@@ -11,10 +11,11 @@ import asyncio
 import functools
 import itertools
 import time
+from collections.abc import Callable
 
-from openim.bench.accounts import Accounts, run_prefix
+from openim.bench.accounts import Accounts, User, run_prefix
 from openim.bench.client import GatewayClient, GatewayError
-from openim.bench.load import Options, Tracker, close_all, connect_all, heartbeats, text_msg
+from openim.bench.load import Options, Tracker, close_all, closed_loop, connect_all, heartbeats, text_msg
 from openim.bench.stats import ProcStat, Result, percentile_ms
 from openim.gateway.frames import Resp
 from openim.protocol.constants import ReqIdentifier
@@ -25,11 +26,17 @@ __all__ = ["catch_up", "latency_at_rate", "one_to_one"]
 _SEND = int(ReqIdentifier.SEND_MSG)
 
 
-async def _pairs(opts: Options, accounts: Accounts, prefix: str) -> list[tuple[GatewayClient, GatewayClient]]:
+async def _pairs(
+    opts: Options, accounts: Accounts, prefix: str, tracker: Tracker
+) -> list[tuple[GatewayClient, GatewayClient]]:
+    """P sender→receiver pairs of fresh users, connected; the receivers' pushes go to `tracker`."""
     ids = [f"{prefix}{i}" for i in range(2 * opts.pairs)]
     users = await accounts.register(ids, opts.platform_id)
     clients = await connect_all(opts, users)
-    return [(clients[2 * i], clients[2 * i + 1]) for i in range(opts.pairs)]
+    pairs = [(clients[2 * i], clients[2 * i + 1]) for i in range(opts.pairs)]
+    for _, receiver in pairs:
+        receiver.on_push = tracker.on_push
+    return pairs
 
 
 def _finish(result: Result, tracker: Tracker, start: float) -> None:
@@ -59,25 +66,20 @@ async def one_to_one(opts: Options) -> Result:
     proc = ProcStat(opts.server_pid)
     accounts = Accounts(opts.api, opts.secret, opts.admin_user)
     prefix = run_prefix()
-    pairs = await _pairs(opts, accounts, prefix)
     tracker = Tracker()
-    for _, receiver in pairs:
-        receiver.on_push = tracker.on_push
+    pairs = await _pairs(opts, accounts, prefix, tracker)
     ids = (f"{prefix}m{n}" for n in itertools.count())
     clients = [c for pair in pairs for c in pair]
     async with heartbeats(clients):
         cpu0, start = proc.sample(), time.perf_counter()
-        deadline = start + opts.seconds
-
-        async def slot(sender: GatewayClient, receiver: GatewayClient) -> None:
-            while time.perf_counter() < deadline:
-                cid = next(ids)
-                data = text_msg(sender.user_id, cid, opts.platform_id, recv_id=receiver.user_id)
-                tracker.sent(cid)
-                waiter = await sender.start_request(_SEND, data, cid)
-                tracker.on_reply(cid, await asyncio.wait_for(waiter, opts.drain))
-
-        await asyncio.gather(*(slot(s, r) for s, r in pairs for _ in range(opts.window)))
+        until = start + opts.seconds
+        await asyncio.gather(
+            *(
+                closed_loop(s, tracker, ids, _to(s, r, opts.platform_id), until=until, wait_s=opts.drain)
+                for s, r in pairs
+                for _ in range(opts.window)
+            )
+        )
         await tracker.settle(opts.drain)
         cpu1 = proc.sample()
     result = Result("one-to-one", extra={"envelope": opts.envelope, "pairs": opts.pairs, "window": opts.window})
@@ -93,10 +95,8 @@ async def latency_at_rate(opts: Options) -> Result:
     proc = ProcStat(opts.server_pid)
     accounts = Accounts(opts.api, opts.secret, opts.admin_user)
     prefix = run_prefix()
-    pairs = await _pairs(opts, accounts, prefix)
     tracker = Tracker()
-    for _, receiver in pairs:
-        receiver.on_push = tracker.on_push
+    pairs = await _pairs(opts, accounts, prefix, tracker)
     clients = [c for pair in pairs for c in pair]
     total = max(1, int(opts.rate * opts.seconds))
     async with heartbeats(clients):
@@ -125,6 +125,11 @@ async def latency_at_rate(opts: Options) -> Result:
     return result
 
 
+def _to(sender: GatewayClient, receiver: GatewayClient | User, platform_id: int) -> Callable[[str], bytes]:
+    """Builds the text message of clientMsgID `cid` from `sender` to `receiver`."""
+    return lambda cid: text_msg(sender.user_id, cid, platform_id, recv_id=receiver.user_id)
+
+
 def _replied(tracker: Tracker, cid: str, waiter: asyncio.Future[Resp]) -> None:
     if waiter.cancelled() or waiter.exception() is not None:
         tracker.errors += 1  # the connection ended under the request
@@ -145,15 +150,13 @@ async def catch_up(opts: Options) -> Result:
     ids = iter(f"{prefix}m{n}" for n in range(opts.messages))
     async with heartbeats(senders):
         send_start = time.perf_counter()
-
-        async def slot(sender: GatewayClient) -> None:
-            for cid in ids:
-                data = text_msg(sender.user_id, cid, opts.platform_id, recv_id=receiver_user.user_id)
-                tracker.sent(cid)
-                waiter = await sender.start_request(_SEND, data, cid)
-                tracker.on_reply(cid, await asyncio.wait_for(waiter, opts.drain))
-
-        await asyncio.gather(*(slot(s) for s in senders for _ in range(opts.window)))
+        await asyncio.gather(
+            *(
+                closed_loop(s, tracker, ids, _to(s, receiver_user, opts.platform_id), until=None, wait_s=opts.drain)
+                for s in senders
+                for _ in range(opts.window)
+            )
+        )
         send_s = time.perf_counter() - send_start
     await close_all(senders)
 

@@ -84,7 +84,7 @@ def main(argv: Sequence[str]) -> int:
     opts = options(args)
     try:
         result = _run(SCENARIOS[args.scenario], opts)
-    except (OSError, TimeoutError, ApiError, GatewayError) as exc:  # no server, refused, a setup call failed
+    except (OSError, EOFError, TimeoutError, ApiError, GatewayError) as exc:  # no server, refused, setup failed
         print(f"openim bench {args.scenario}: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
     print(result.json_line() if args.json else result.table(), flush=True)

@@ -7,9 +7,8 @@ import itertools
 import time
 
 from openim.bench.accounts import Accounts, run_prefix
-from openim.bench.load import Options, Tracker, close_all, connect_all, heartbeats, text_msg
+from openim.bench.load import Options, Tracker, close_all, closed_loop, connect_all, heartbeats, text_msg
 from openim.bench.stats import ProcStat, Result, percentile_ms
-from openim.protocol.constants import ReqIdentifier
 
 __all__ = ["group_fanout", "idle_connections"]
 
@@ -70,17 +69,14 @@ async def group_fanout(opts: Options) -> Result:
     ids = (f"{prefix}m{n}" for n in itertools.count())
     async with heartbeats(clients):
         cpu0, start = proc.sample(), time.perf_counter()
-        deadline = start + opts.seconds
+        until = start + opts.seconds
 
-        async def slot() -> None:
-            while time.perf_counter() < deadline:
-                cid = next(ids)
-                data = text_msg(sender.user_id, cid, opts.platform_id, group_id=group_id)
-                tracker.sent(cid)
-                waiter = await sender.start_request(int(ReqIdentifier.SEND_MSG), data, cid)
-                tracker.on_reply(cid, await asyncio.wait_for(waiter, opts.drain))
+        def build(cid: str) -> bytes:
+            return text_msg(sender.user_id, cid, opts.platform_id, group_id=group_id)
 
-        await asyncio.gather(*(slot() for _ in range(opts.window)))
+        await asyncio.gather(
+            *(closed_loop(sender, tracker, ids, build, until=until, wait_s=opts.drain) for _ in range(opts.window))
+        )
         await tracker.settle(opts.drain)
         cpu1 = proc.sample()
     elapsed = max(tracker.last_push, tracker.last_ack) - start

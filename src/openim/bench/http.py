@@ -38,10 +38,12 @@ class HttpConn:
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
 
-    async def _open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    async def _open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, bool]:
+        """The connection, and whether it was opened just now (else it may have been closed while idle)."""
         if self._reader is None or self._writer is None or self._writer.is_closing():
             self._reader, self._writer = await asyncio.open_connection(self.host, self.port, limit=1 << 20)
-        return self._reader, self._writer
+            return self._reader, self._writer, True
+        return self._reader, self._writer, False
 
     def request_bytes(self, path: str, body: bytes, token: str = "", operation_id: str = "bench") -> bytes:
         """The complete request, built once so a loop can resend it (`send_raw`)."""
@@ -54,10 +56,22 @@ class HttpConn:
         return head.encode() + body
 
     async def send_raw(self, request: bytes) -> bytes:
-        """Write one prebuilt request, return the response body (HTTP 200 expected)."""
-        reader, writer = await self._open()
+        """Write one prebuilt request, return the response body (HTTP 200 expected).
+
+        A kept-alive connection the server closed while it was idle (uvicorn: after 5 s) is reopened and the
+        request sent again, once: nothing of it was read.
+        """
+        reader, writer, fresh = await self._open()
         writer.write(request)
-        status = await reader.readuntil(b"\r\n")
+        try:
+            status = await reader.readuntil(b"\r\n")
+        except (asyncio.IncompleteReadError, ConnectionResetError):
+            if fresh:
+                raise
+            await self.close()
+            reader, writer, _ = await self._open()
+            writer.write(request)
+            status = await reader.readuntil(b"\r\n")
         if not status.startswith(b"HTTP/1.1 200"):
             raise ApiError(f"HTTP status {status.decode(errors='replace').strip()}")
         length = -1

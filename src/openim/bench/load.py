@@ -10,16 +10,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from openim.bench.accounts import User
 from openim.bench.client import Envelope, GatewayClient, platform_of
 from openim.gateway.frames import Resp
+from openim.protocol.constants import ReqIdentifier
 from openim.protocol.pb import sdkws_pb2
 
-__all__ = ["Options", "Tracker", "connect_all", "heartbeats", "text_msg"]
+__all__ = ["Options", "Tracker", "closed_loop", "connect_all", "heartbeats", "text_msg"]
 
+_SEND = int(ReqIdentifier.SEND_MSG)
 HEARTBEAT_S = 10  # the JS SDK's interval; the server drops a connection silent for 30 s
 _CONNECTS_IN_FLIGHT = 50
 
@@ -108,6 +110,26 @@ def text_msg(send_id: str, client_msg_id: str, platform_id: int, *, recv_id: str
         status=1,
     )
     return msg.SerializeToString()
+
+
+async def closed_loop(
+    sender: GatewayClient,
+    tracker: Tracker,
+    ids: Iterator[str],
+    build: Callable[[str], bytes],
+    *,
+    until: float | None,
+    wait_s: float,
+) -> None:
+    """One in-flight slot of a sender: send the message `build(cid)` for the next cid, await its 1003 reply, again;
+    until `ids` runs out or the clock passes `until`. Several slots on one sender make its window."""
+    for cid in ids:
+        if until is not None and time.perf_counter() >= until:
+            return
+        data = build(cid)
+        tracker.sent(cid)
+        waiter = await sender.start_request(_SEND, data, cid)
+        tracker.on_reply(cid, await asyncio.wait_for(waiter, wait_s))
 
 
 class Tracker:

@@ -6,6 +6,7 @@ measured window; RSS from /proc/PID/status (VmRSS). Both need the server's pid o
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ def percentile_ms(samples_s: list[float], q: float) -> float | None:
     if not samples_s:
         return None
     ordered = sorted(samples_s)
-    rank = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
+    rank = max(0, min(len(ordered) - 1, math.ceil(q / 100 * len(ordered)) - 1))
     return round(ordered[rank] * 1000, 3)
 
 
