@@ -1,6 +1,6 @@
 """One SDK-like WebSocket connection to the gateway, for load: handshake, requests with replies, pushes.
 
-Two envelopes, as the real SDKs speak them (the server's README on the gateway; `openim.gateway.frames`):
+Two envelopes, as the real SDKs speak them (docs/protocol/gateway.md; codec: `openim.gateway.frames`):
 - `json`: `@openim/client-sdk` — platform Web (5), `isMsgResp=true&sdkType=js`, no gzip, first a text handshake
   frame, text `{"type":"ping"}` heartbeats;
 - `gob`: the Go SDK — platform Android (2), `compression=gzip`, `sdkVersion`, HTTP 101 is the handshake,
