@@ -5,8 +5,10 @@
 #   make lint   ruff + mypy + import-linter (scripts/check)
 #   make fmt    ruff format + ruff's safe fixes
 #   make lock   re-resolve requirements/*.txt from pyproject.toml (after changing a dependency there)
+#   make bench  every `openim bench` scenario on SQLite and PostgreSQL, server and load on a core each → bench/RESULTS.md
 #
-# Variables: PYTHON (the interpreter to build .venv with), PYTEST_ARGS (e.g. PYTEST_ARGS="-k settings -x").
+# Variables: PYTHON (the interpreter to build .venv with), PYTEST_ARGS (e.g. PYTEST_ARGS="-k settings -x"),
+# BENCH_ARGS (e.g. BENCH_ARGS="--runs 1 --databases sqlite --scenarios rest").
 # .ci/run is `make test` with CI=true: there a PostgreSQL or Redis that cannot be started is a failure.
 
 SHELL := bash
@@ -25,7 +27,7 @@ INSTALL_SELF := $(PIP) --no-deps --no-build-isolation -e .
 UV_VERSION := 0.13.9
 UV_COMPILE = $(BIN)/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes
 
-.PHONY: help run test lint fmt lock
+.PHONY: help run test lint fmt lock bench
 
 help:
 	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
@@ -52,6 +54,11 @@ lint: $(VENV)/.installed-test
 fmt: $(VENV)/.installed-test
 	@$(BIN)/ruff format src tests
 	$(BIN)/ruff check --fix src tests
+
+# Needs taskset and 2 cores; PostgreSQL through scripts/test-services (its database openim_bench is recreated).
+bench: $(VENV)/.installed-test
+	@services=$$(scripts/test-services)
+	$(BIN)/python scripts/bench $(BENCH_ARGS)
 
 # The virtual environment, built with the first Python >= 3.11 found ($(PYTHON) first).
 $(BIN)/python:

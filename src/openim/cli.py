@@ -247,6 +247,17 @@ def logs_analyze(
     typer.echo(ops.render_json(report) if as_json else ops.render_text(report, top=top))
 
 
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []},
+    add_help_option=False,
+)
+def bench(ctx: typer.Context) -> None:
+    """Load a running server as SDK clients do (openim bench --help lists scenarios and options)."""
+    from openim.bench.command import main as bench_main
+
+    raise typer.Exit(bench_main(ctx.args))
+
+
 @app.command()
 def version() -> None:
     """Print the version."""
