@@ -14,6 +14,7 @@ from openim.storage.db import Db
 from openim.storage.friend import FriendRepo
 from openim.storage.group import GroupRepo
 from openim.storage.msg import MsgRepo
+from openim.storage.msg.search import MsgSearchRepo
 from openim.storage.user import UserRepo
 from openim.storage.user_command import UserCommandRepo
 from openim.storage.version import VersionRepo
@@ -30,6 +31,7 @@ class Storage:
         self.user_command = UserCommandRepo(db)
         self.config = ClientConfigRepo(db)
         self.msg = MsgRepo(db)
+        self.msg_search = MsgSearchRepo(db)
         self.conversation = ConversationRepo(db)
         self.version = VersionRepo(db)
         self.friend = FriendRepo(db)

@@ -131,8 +131,14 @@ msg = Table(
     Column("data", LargeBinary, nullable=False),
     Column("is_read", Boolean, nullable=False, server_default=text("false")),
     Column("revoke", Text, nullable=True),
+    # The receiver, for /msg/search_msg's recvID (revision 0006): recvID of single and notification chats,
+    # groupID of group messages (OpenIM matches recvID against either).
+    Column("recv_id", _ID, nullable=False, server_default=text("''")),
     PrimaryKeyConstraint("conversation_id", "seq"),
     Index(None, "client_msg_id", "send_id", unique=True),  # resend check: client_msg_id IN (…)
+    Index(None, "send_id", "send_time"),  # search_msg by sender, newest first
+    Index(None, "recv_id", "send_time"),  # search_msg by receiver or group
+    Index(None, "send_time"),  # search_msg by day alone
 )
 
 msg_user_delete = Table(

@@ -64,6 +64,12 @@ async def check_msg_is_send_success(
     return msg_pb2.GetSendMsgStatusResp(status=await msg.check_msg_is_send_success(caller, op))
 
 
+@router.pb("/search_msg")
+async def search_msg(req: msg_pb2.SearchMessageReq, caller: CallerDep, msg: MsgDep) -> msg_pb2.SearchMessageResp:
+    """Admin only: chat messages by sender, receiver (user or group), content and session type, and day."""
+    return await msg.search_msg(caller, req)
+
+
 @router.pb("/get_server_time")
 async def get_server_time(req: msg_pb2.GetServerTimeReq, msg: MsgDep) -> msg_pb2.GetServerTimeResp:
     """The server's clock in milliseconds."""
