@@ -28,6 +28,7 @@ from openim.protocol.constants import (
     SessionType,
 )
 from openim.protocol.ids import new_client_msg_id
+from openim.protocol.pb import msg_pb2
 from openim.protocol.pb.sdkws_pb2 import MsgData, OfflinePushInfo
 
 __all__ = ["OfflinePushInfoIn", "SendMsgReq", "SendMsgResp", "go_json"]
@@ -289,6 +290,10 @@ class SendMsgResp(Resp):
     serverMsgID: str
     clientMsgID: str
     sendTime: int
+
+    @classmethod
+    def of(cls, resp: msg_pb2.SendMsgResp) -> SendMsgResp:
+        return cls(serverMsgID=resp.serverMsgID, clientMsgID=resp.clientMsgID, sendTime=resp.sendTime)
 
 
 def _first_problem(exc: ValidationError) -> str:

@@ -25,8 +25,7 @@ router = PbRouter(prefix="/msg", tags=["msg"], route_class=JsonBodyRoute)
 @router.post("/send_msg")
 async def send_msg(body: SendMsgReq, caller: AdminCallerDep, op: OperationID, msg: MsgDep) -> SendMsgResp:
     """Admin only: send a message built from `content` (an object) as `sendID`; status kept under operationID."""
-    resp = await msg.send(caller, body.msg_data(), operation_id=op)
-    return SendMsgResp(serverMsgID=resp.serverMsgID, clientMsgID=resp.clientMsgID, sendTime=resp.sendTime)
+    return SendMsgResp.of(await msg.send(caller, body.msg_data(), operation_id=op))
 
 
 @router.post("/send_business_notification")
@@ -34,8 +33,7 @@ async def send_business_notification(
     body: SendBusinessNotificationReq, caller: AdminCallerDep, op: OperationID, msg: MsgDep
 ) -> SendMsgResp:
     """Admin only: a 2001 BusinessNotification `{key, data}` from sendUserID to a user or a group."""
-    resp = await msg.send(caller, body.msg_data(), operation_id=op)
-    return SendMsgResp(serverMsgID=resp.serverMsgID, clientMsgID=resp.clientMsgID, sendTime=resp.sendTime)
+    return SendMsgResp.of(await msg.send(caller, body.msg_data(), operation_id=op))
 
 
 @router.post("/batch_send_msg")
