@@ -95,7 +95,7 @@ async def plan(storage: Storage, query: MsgQuery) -> str:
         if storage.db.dialect == "sqlite":
             return " | ".join(str(r[-1]) for r in await conn.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
         lines = [str(r[0]).strip() for r in await conn.execute(text(f"EXPLAIN {sql}"))]
-        return " | ".join(line.split("  (cost")[0] for line in lines[:4])
+        return " | ".join(line.split("  (cost")[0] for line in lines if "Scan" in line or "Sort" in line)
 
 
 async def bench(name: str, url: str, total: int, repeat: int) -> None:
