@@ -3,27 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 from tests.api.chat import content_of, open_chat
 from tests.api.conftest import Api
 from tests.factories import add_member, make_group
 
-from openim.infra.bus import TOPIC_PUSH, Push
+from openim.infra.bus import Push
 from openim.services.msg.batch import BATCH_CHUNK
 
 TEXT: dict[str, Any] = {"sendID": "alice", "contentType": 101, "sessionType": 1, "content": {"content": "hello"}}
-
-
-@pytest.fixture
-async def pushes(api: Api) -> AsyncIterator[list[Push]]:
-    """Every push the msg path publishes from now on."""
-    seen: list[Push] = []
-    sub = api.runtime.bus.subscribe(TOPIC_PUSH, lambda e: seen.append(e) if isinstance(e, Push) else None)
-    yield seen
-    await sub.close()
 
 
 async def test_batch_sends_each_recipient_its_own_message_in_one_transaction(api: Api) -> None:

@@ -3,26 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 
-import pytest
 from tests.api.conftest import Api
 
-from openim.infra.bus import TOPIC_PUSH, Push
+from openim.infra.bus import Push
 from openim.protocol.pb import sdkws_pb2
 
 ADD, DELETE, UPDATE, GET, GET_ALL = (
     f"/user/process_user_command_{name}" for name in ("add", "delete", "update", "get", "get_all")
 )
-
-
-@pytest.fixture
-async def pushes(api: Api) -> AsyncIterator[list[Push]]:
-    """Every push the msg path publishes from now on."""
-    seen: list[Push] = []
-    sub = api.runtime.bus.subscribe(TOPIC_PUSH, lambda e: seen.append(e) if isinstance(e, Push) else None)
-    yield seen
-    await sub.close()
 
 
 async def _tokens(api: Api) -> tuple[str, str, str]:
