@@ -150,6 +150,7 @@ class Runtime:
             presence,
             notifications,
             profile_listeners=[friend.friend_info_changed, group.member_profile_changed],
+            tokens=tokens,
         )
         services = Services(
             auth=auth,
@@ -274,6 +275,7 @@ async def run(settings: Settings, roles: tuple[str, ...] = ROLES, *, ready: asyn
                 clock=runtime.clock,
                 multi_login_policy=settings.multiLogin.policy,
             )
+            runtime.services.user.subscriptions = gateway.hub  # REST subscriptions act on this gateway's connections
             front.append(_Running(_in_role(role, gateway.serve(sock)), gateway.close))
         log.info("%s listening on %s:%s", role, *sock.getsockname()[:2])
 

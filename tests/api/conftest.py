@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from openim.api.app import create_app
+from openim.infra.bus import TOPIC_PUSH, Push
 from openim.infra.clock import FakeClock
 from openim.runtime import Runtime
 from openim.settings import Settings
@@ -87,3 +88,12 @@ async def api(runtime: Runtime) -> AsyncIterator[Api]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://openim.test") as http:
         yield Api(http, runtime)
+
+
+@pytest.fixture
+async def pushes(api: Api) -> AsyncIterator[list[Push]]:
+    """Every push the msg path publishes on the bus from now on (notifications included)."""
+    seen: list[Push] = []
+    sub = api.runtime.bus.subscribe(TOPIC_PUSH, lambda e: seen.append(e) if isinstance(e, Push) else None)
+    yield seen
+    await sub.close()

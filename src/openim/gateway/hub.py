@@ -187,6 +187,18 @@ class Hub:
                 conn.subscriptions.add(user_id)
                 self._watchers.setdefault(user_id, set()).add(conn)
 
+    def subscribe_user(self, user_id: str, add: Iterable[str], remove: Iterable[str]) -> bool:
+        """REST subscribe_users_status: as if each live connection of `user_id` here had sent this 2005."""
+        conns = self.conns(user_id)
+        add, remove = list(add), list(remove)
+        for conn in conns:
+            self.subscribe(conn, add, remove)
+        return bool(conns)
+
+    def subscribed(self, user_id: str) -> list[str]:
+        """REST get_subscribe_users_status: the users any live connection of `user_id` here watches."""
+        return sorted({watched for conn in self.conns(user_id) for watched in conn.subscriptions})
+
     async def online_platforms(self, user_ids: list[str]) -> dict[str, list[int]]:
         """Platforms each user is online on, as presence knows it (all nodes)."""
         return await self._presence.online_platforms(user_ids)

@@ -1,4 +1,6 @@
-"""User service: registration, profiles, the global receive option, listing and client config.
+"""User service: registration, profiles, the global receive option, listing and client config; user commands,
+notification accounts and online status come from its mixins (`user_command`, `notification_account`,
+`user_status`).
 
 Who may call what follows OpenIM (`internal/rpc/user/*.go`), except where OpenIM lets any token holder list or
 change other users' data (OpenIM issue #3314; docs/protocol/rest.md §4): listing all users and setting another user's
@@ -12,12 +14,16 @@ from dataclasses import dataclass
 
 from openim.infra.clock import Clock
 from openim.infra.presence import Presence
+from openim.infra.tokens import TokenStore
 from openim.protocol.constants import ContentType
 from openim.protocol.errors import ArgsError, RecordNotFoundError
 from openim.protocol.pb import sdkws_pb2
 from openim.services.auth import Caller
 from openim.services.notification import NotificationSender
+from openim.services.notification_account import MAX_USER_ID_LEN, NotificationAccountMixin, check_user_id
 from openim.services.paging import Page
+from openim.services.user_command import UserCommandMixin
+from openim.services.user_status import Subscriptions, UserStatusMixin
 from openim.storage import Storage
 from openim.storage.rows import ClientConfigEntry, User
 
@@ -28,7 +34,6 @@ __all__ = ["MAX_USER_ID_LEN", "ProfileListener", "UserDraft", "UserService"]
 # this service, so it does not call them by name.
 ProfileListener = Callable[..., Awaitable[None]]
 
-MAX_USER_ID_LEN = 64
 RECV_MSG_OPTS = (0, 1, 2)  # receive, don't receive, receive without offline push
 
 
@@ -58,7 +63,7 @@ class OnlineStatus:
     connections: list[tuple[int, str]]
 
 
-class UserService:
+class UserService(UserCommandMixin, NotificationAccountMixin, UserStatusMixin):
     def __init__(
         self,
         storage: Storage,
@@ -66,12 +71,17 @@ class UserService:
         presence: Presence,
         notifications: NotificationSender | None = None,
         profile_listeners: Sequence[ProfileListener] = (),
+        *,
+        tokens: TokenStore | None = None,
     ) -> None:
         self.storage = storage
         self.clock = clock
         self.presence = presence
         self.notifications = notifications
         self.profile_listeners = list(profile_listeners)
+        self.tokens = tokens
+        # The gateway of this process, when it runs one (runtime.py sets it); None: no subscriptions here.
+        self.subscriptions: Subscriptions | None = None
 
     async def register(self, caller: Caller, users: list[UserDraft]) -> None:
         caller.require_admin()
@@ -81,7 +91,7 @@ class UserService:
         if len(set(ids)) != len(ids):
             raise ArgsError("userID repeated")
         for draft in users:
-            _check_user_id(draft.user_id)
+            check_user_id(draft.user_id)
             if not draft.nickname:
                 raise ArgsError(f"nickname is empty (userID {draft.user_id})")
             _check_recv_opt(draft.global_recv_msg_opt)
@@ -211,15 +221,6 @@ class UserService:
     async def _require_user_or_global(self, user_id: str) -> None:
         if user_id and await self.storage.user.get_user(user_id) is None:
             raise RecordNotFoundError(f"user {user_id} not found")
-
-
-def _check_user_id(user_id: str) -> None:
-    if not user_id:
-        raise ArgsError("userID is empty")
-    if ":" in user_id:
-        raise ArgsError("userID contains ':' is invalid userID")
-    if len(user_id) > MAX_USER_ID_LEN:
-        raise ArgsError(f"userID longer than {MAX_USER_ID_LEN} characters")
 
 
 def _check_recv_opt(opt: int) -> None:

@@ -14,7 +14,9 @@ from openim.storage.db import Db
 from openim.storage.friend import FriendRepo
 from openim.storage.group import GroupRepo
 from openim.storage.msg import MsgRepo
+from openim.storage.msg.search import MsgSearchRepo
 from openim.storage.user import UserRepo
+from openim.storage.user_command import UserCommandRepo
 from openim.storage.version import VersionRepo
 
 __all__ = ["Storage", "open_storage"]
@@ -26,8 +28,10 @@ class Storage:
     def __init__(self, db: Db) -> None:
         self.db = db
         self.user = UserRepo(db)
+        self.user_command = UserCommandRepo(db)
         self.config = ClientConfigRepo(db)
         self.msg = MsgRepo(db)
+        self.msg_search = MsgSearchRepo(db)
         self.conversation = ConversationRepo(db)
         self.version = VersionRepo(db)
         self.friend = FriendRepo(db)

@@ -22,7 +22,7 @@ import contextlib
 import contextvars
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from sqlalchemy.exc import IntegrityError
 
@@ -72,6 +72,27 @@ class MsgWriter:
         future: asyncio.Future[Appended] = asyncio.get_running_loop().create_future()
         await self._queue.put((new, future))
         return await future
+
+    async def enqueue_many(self, news: Sequence[NewMsg]) -> list[asyncio.Future[Appended]]:
+        """Queue `news` back to back and return one future per message (resolved as `append` resolves).
+
+        Nothing is awaited between the messages unless the queue is full, so with the queue not full other
+        appends cannot come between them and up to `max_batch` of them share one transaction (a batch send pays
+        one commit per `max_batch` recipients, not one per recipient). Raises WriterClosed when closed.
+        """
+        if self._closed:
+            raise WriterClosed("the message writer is closed")
+        self._ensure_task()
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[Appended]] = []
+        for new in news:
+            future: asyncio.Future[Appended] = loop.create_future()
+            if self._queue.full():
+                await self._queue.put((new, future))  # back-pressure, as in append
+            else:
+                self._queue.put_nowait((new, future))
+            futures.append(future)
+        return futures
 
     @property
     def queued(self) -> int:

@@ -18,6 +18,7 @@ __all__ = [
     "GroupMember",
     "GroupRequest",
     "User",
+    "UserCommand",
 ]
 
 
@@ -41,6 +42,18 @@ class ClientConfigEntry:
     key: str
     user_id: str
     value: str
+
+
+@dataclass(frozen=True, slots=True)
+class UserCommand:
+    """One row of `user_command`: an item of a user's list `type` (favourites, ...); create_time in seconds."""
+
+    user_id: str
+    type: int
+    uuid: str
+    value: str
+    ex: str
+    create_time: int
 
 
 # --- messages and conversations ------------------------------------------------------------------------------

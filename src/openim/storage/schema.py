@@ -43,6 +43,7 @@ __all__ = [
     "msg_user_delete",
     "seq_conversation",
     "user",
+    "user_command",
     "version_log",
     "version_log_entry",
 ]
@@ -70,6 +71,21 @@ user = Table(
     Column("global_recv_msg_opt", Integer, nullable=False, server_default=text("0")),
     Column("create_time", BigInteger, nullable=False),
     Index(None, "create_time"),
+)
+
+# A user's commands (OpenIM's `userCommands`: favourites and other per-user items the SDK syncs), revision 0005.
+# OpenIM keeps no key and lets an add duplicate (type, uuid); here (user_id, type, uuid) is the key and an add of
+# an existing one replaces it. `create_time` is Unix seconds, as OpenIM stores it.
+user_command = Table(
+    "user_command",
+    metadata,
+    Column("user_id", _ID, nullable=False),
+    Column("type", Integer, nullable=False),
+    Column("uuid", _ID, nullable=False),
+    Column("value", Text, nullable=False, server_default=text("''")),
+    Column("ex", Text, nullable=False, server_default=text("''")),
+    Column("create_time", BigInteger, nullable=False),
+    PrimaryKeyConstraint("user_id", "type", "uuid"),
 )
 
 client_config = Table(
@@ -115,8 +131,14 @@ msg = Table(
     Column("data", LargeBinary, nullable=False),
     Column("is_read", Boolean, nullable=False, server_default=text("false")),
     Column("revoke", Text, nullable=True),
+    # The receiver, for /msg/search_msg's recvID (revision 0006): recvID of single and notification chats,
+    # groupID of group messages (OpenIM matches recvID against either).
+    Column("recv_id", _ID, nullable=False, server_default=text("''")),
     PrimaryKeyConstraint("conversation_id", "seq"),
     Index(None, "client_msg_id", "send_id", unique=True),  # resend check: client_msg_id IN (…)
+    Index(None, "send_id", "send_time"),  # search_msg by sender, newest first
+    Index(None, "recv_id", "send_time"),  # search_msg by receiver or group
+    Index(None, "send_time"),  # search_msg by day alone
 )
 
 msg_user_delete = Table(

@@ -54,6 +54,17 @@ def _already_registered(ids: Sequence[str], existing: set[str]) -> RegisteredAlr
     return RegisteredAlreadyError(detail=f"userID {first} already registered")
 
 
+async def _page(
+    conn: AsyncConnection, where: Sequence[ColumnElement[bool]], offset: int, limit: int
+) -> tuple[int, list[User]]:
+    """(matching total, one page) of the users matching `where`, by create_time then user_id."""
+    total = (await conn.execute(select(func.count()).select_from(user).where(*where))).scalar_one()
+    result = await conn.execute(
+        select(*USER_COLUMNS).where(*where).order_by(user.c.create_time, user.c.user_id).offset(offset).limit(limit)
+    )
+    return total, [user_of(row) for row in result]
+
+
 class UserRepo:
     """Reads and writes `user`; every method is one transaction named `user.<method>`."""
 
@@ -133,15 +144,29 @@ class UserRepo:
                 )
             )
         async with self.db.read("user.page_users") as conn:
-            total = (await conn.execute(select(func.count()).select_from(user).where(*where))).scalar_one()
-            result = await conn.execute(
-                select(*USER_COLUMNS)
-                .where(*where)
-                .order_by(user.c.create_time, user.c.user_id)
-                .offset(offset)
-                .limit(limit)
-            )
-            return total, [user_of(row) for row in result]
+            return await _page(conn, where, offset, limit)
+
+    async def page_accounts(
+        self,
+        offset: int,
+        limit: int,
+        *,
+        min_level: int,
+        level: int | None = None,
+        user_id: str | None = None,
+        nickname: str | None = None,
+    ) -> tuple[int, list[User]]:
+        """(matching total, one page) of users with app_manager_level >= `min_level` (or exactly `level`), with
+        an exact `user_id` and/or `nickname` when given; by create_time then user_id."""
+        where: list[ColumnElement[bool]] = [user.c.app_manager_level >= min_level]
+        if level is not None:
+            where.append(user.c.app_manager_level == level)
+        if user_id is not None:
+            where.append(user.c.user_id == user_id)
+        if nickname is not None:
+            where.append(user.c.nickname == nickname)
+        async with self.db.read("user.page_accounts") as conn:
+            return await _page(conn, where, offset, limit)
 
     async def update_user(
         self,

@@ -28,6 +28,7 @@ from openim.protocol.constants import (
     SessionType,
 )
 from openim.protocol.ids import new_client_msg_id
+from openim.protocol.pb import msg_pb2
 from openim.protocol.pb.sdkws_pb2 import MsgData, OfflinePushInfo
 
 __all__ = ["OfflinePushInfoIn", "SendMsgReq", "SendMsgResp", "go_json"]
@@ -36,12 +37,13 @@ _INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
 _GO_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 
 
-def go_json(value: Any) -> str:
+def go_json(value: Any, *, sort_keys: bool = True) -> str:
     """JSON text as Go's `json.Marshal` of a decoded `map[string]any` prints it: keys sorted, HTML escaped.
 
-    Go decodes every JSON number into a float64, so an integral 2.0 prints back as 2.
+    Go decodes every JSON number into a float64, so an integral 2.0 prints back as 2. With `sort_keys` False the
+    keys keep their order, as Go prints a struct's fields.
     """
-    text = json.dumps(_go_numbers(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    text = json.dumps(_go_numbers(value), sort_keys=sort_keys, separators=(",", ":"), ensure_ascii=False)
     for char, escaped in _GO_ESCAPES.items():  # these can only occur inside JSON strings
         text = text.replace(char, escaped)
     return text
@@ -200,6 +202,7 @@ class OfflinePushInfoIn(Req):
 class SendMsgReq(Req):
     """apistruct.SendMsgReq: the REST send of app servers (admin token)."""
 
+    _recv_id_required: ClassVar[bool] = True  # apistruct.SendMsg (the batch's base) has no recvID
     sendID: str = ""
     recvID: str = ""
     groupID: str = ""
@@ -221,7 +224,8 @@ class SendMsgReq(Req):
         missing = [name for name in ("sendID", "contentType", "sessionType") if not getattr(self, name)]
         if self.content is None:  # a map is "required" when non-nil: {} passes
             missing.insert(1, "content")
-        if self.sessionType in (SessionType.SINGLE_CHAT, SessionType.NOTIFICATION_CHAT) and not self.recvID:
+        recv_session = self.sessionType in (SessionType.SINGLE_CHAT, SessionType.NOTIFICATION_CHAT)
+        if self._recv_id_required and recv_session and not self.recvID:
             missing.append("recvID")
         if self.sessionType in (SessionType.WRITE_GROUP_CHAT, SessionType.READ_GROUP_CHAT) and not self.groupID:
             missing.append("groupID")
@@ -286,6 +290,10 @@ class SendMsgResp(Resp):
     serverMsgID: str
     clientMsgID: str
     sendTime: int
+
+    @classmethod
+    def of(cls, resp: msg_pb2.SendMsgResp) -> SendMsgResp:
+        return cls(serverMsgID=resp.serverMsgID, clientMsgID=resp.clientMsgID, sendTime=resp.sendTime)
 
 
 def _first_problem(exc: ValidationError) -> str:

@@ -1,7 +1,8 @@
 """/msg/*: REST send, seqs and pulls, read positions, revoke, deletes and clears (docs/protocol/messages.md).
 
-Every route but send_msg is defined by OpenIM in protobuf and goes through the `api/pb.py` bridge to the msg
-service, which the WebSocket gateway calls too. send_msg has its own JSON body (`api/models/msg.py`).
+Every route but send_msg, send_business_notification and batch_send_msg is defined by OpenIM in protobuf and goes
+through the `api/pb.py` bridge to the msg service, which the WebSocket gateway calls too. Those three have their
+own JSON bodies (`api/models/msg.py`, `api/models/msg_batch.py`).
 """
 
 from __future__ import annotations
@@ -9,6 +10,12 @@ from __future__ import annotations
 from openim.api.deps import AdminCallerDep, CallerDep, MsgDep, OperationID
 from openim.api.json_body import JsonBodyRoute
 from openim.api.models.msg import SendMsgReq, SendMsgResp
+from openim.api.models.msg_batch import (
+    BatchSendMsgReq,
+    BatchSendMsgResp,
+    SendBusinessNotificationReq,
+    SingleReturnResult,
+)
 from openim.api.pb import PbRouter
 from openim.protocol.pb import msg_pb2, sdkws_pb2
 
@@ -18,8 +25,33 @@ router = PbRouter(prefix="/msg", tags=["msg"], route_class=JsonBodyRoute)
 @router.post("/send_msg")
 async def send_msg(body: SendMsgReq, caller: AdminCallerDep, op: OperationID, msg: MsgDep) -> SendMsgResp:
     """Admin only: send a message built from `content` (an object) as `sendID`; status kept under operationID."""
-    resp = await msg.send(caller, body.msg_data(), operation_id=op)
-    return SendMsgResp(serverMsgID=resp.serverMsgID, clientMsgID=resp.clientMsgID, sendTime=resp.sendTime)
+    return SendMsgResp.of(await msg.send(caller, body.msg_data(), operation_id=op))
+
+
+@router.post("/send_business_notification")
+async def send_business_notification(
+    body: SendBusinessNotificationReq, caller: AdminCallerDep, op: OperationID, msg: MsgDep
+) -> SendMsgResp:
+    """Admin only: a 2001 BusinessNotification `{key, data}` from sendUserID to a user or a group."""
+    return SendMsgResp.of(await msg.send(caller, body.msg_data(), operation_id=op))
+
+
+@router.post("/batch_send_msg")
+async def batch_send_msg(
+    body: BatchSendMsgReq, caller: AdminCallerDep, op: OperationID, msg: MsgDep
+) -> BatchSendMsgResp:
+    """Admin only: send_msg's message to each of recvIDs (every user with isSendAll); failed recipients listed."""
+    result = await msg.batch_send(caller, body.msg_data(), body.recvIDs or [], send_all=body.isSendAll, operation_id=op)
+    return BatchSendMsgResp(
+        results=[
+            SingleReturnResult(
+                serverMsgID=resp.serverMsgID, clientMsgID=resp.clientMsgID, sendTime=resp.sendTime, recvID=recv_id
+            )
+            for recv_id, resp in result.sent
+        ]
+        or None,
+        failedUserIDs=result.failed or None,
+    )
 
 
 @router.pb("/check_msg_is_send_success")
@@ -28,6 +60,12 @@ async def check_msg_is_send_success(
 ) -> msg_pb2.GetSendMsgStatusResp:
     """Status (0 unknown, 1 sending, 2 success, 3 failed) of the send made with this request's operationID."""
     return msg_pb2.GetSendMsgStatusResp(status=await msg.check_msg_is_send_success(caller, op))
+
+
+@router.pb("/search_msg")
+async def search_msg(req: msg_pb2.SearchMessageReq, caller: CallerDep, msg: MsgDep) -> msg_pb2.SearchMessageResp:
+    """Admin only: chat messages by sender, receiver (user or group), content and session type, and day."""
+    return await msg.search_msg(caller, req)
 
 
 @router.pb("/get_server_time")

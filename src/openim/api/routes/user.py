@@ -1,4 +1,5 @@
-"""/user/*: registration, profiles, receive option, listing, client config (OpenIM's internal/api/user.go)."""
+"""/user/*: registration, profiles, receive option, listing, client config, online status, user commands and
+notification accounts (OpenIM's internal/api/user.go)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,13 @@ from fastapi import APIRouter
 from openim.api.deps import CallerDep, OperationID, UserDep
 from openim.api.json_body import JsonBodyRoute
 from openim.api.models.base import page_of
+from openim.api.models.notification_account import (
+    AddNotificationAccountReq,
+    NotificationAccountInfo,
+    SearchNotificationAccountReq,
+    SearchNotificationAccountResp,
+    UpdateNotificationAccountInfoReq,
+)
 from openim.api.models.user import (
     AccountCheckReq,
     AccountCheckResp,
@@ -34,6 +42,23 @@ from openim.api.models.user import (
     UserInfoIn,
     UserInfoWithEx,
     UserRegisterReq,
+)
+from openim.api.models.user_command import (
+    CommandInfoResp,
+    ProcessUserCommandAddReq,
+    ProcessUserCommandDeleteReq,
+    ProcessUserCommandGetAllReq,
+    ProcessUserCommandGetReq,
+    ProcessUserCommandGetResp,
+    ProcessUserCommandUpdateReq,
+)
+from openim.api.models.user_status import (
+    GetSubscribeUsersStatusReq,
+    GetUserStatusReq,
+    SingleDetail,
+    SinglePlatformToken,
+    StatusListResp,
+    SubscribeOrCancelUsersStatusReq,
 )
 from openim.services.user import UserDraft
 
@@ -154,3 +179,114 @@ async def get_users_online_status(
         )
         for s in statuses
     ]
+
+
+# ---- online status (services/user_status.py) ----------------------------------------------------------------
+
+
+@router.post("/get_users_status")
+async def get_users_status(body: GetUserStatusReq, caller: CallerDep, user: UserDep) -> StatusListResp:
+    return StatusListResp.of(await user.users_status(caller, body.userID, body.userIDs or []))
+
+
+@router.post("/subscribe_users_status")
+async def subscribe_users_status(
+    body: SubscribeOrCancelUsersStatusReq, caller: CallerDep, user: UserDep
+) -> StatusListResp:
+    return StatusListResp.of(await user.subscribe_status(caller, body.userID, body.userIDs or [], body.genre))
+
+
+@router.post("/get_subscribe_users_status")
+async def get_subscribe_users_status(
+    body: GetSubscribeUsersStatusReq, caller: CallerDep, user: UserDep
+) -> StatusListResp:
+    return StatusListResp.of(await user.subscribed_status(caller, body.userID))
+
+
+@router.post("/get_users_online_token_detail")
+async def get_users_online_token_detail(
+    body: GetUsersOnlineStatusReq, caller: CallerDep, user: UserDep
+) -> list[SingleDetail] | None:
+    # OpenIM answers a bare array of the online users only, null when none is online.
+    details = await user.online_token_detail(caller, body.userIDs or [])
+    return [
+        SingleDetail(
+            userID=user_id,
+            status=1,
+            singlePlatformToken=[
+                SinglePlatformToken(platformID=p.platform_id, total=len(p.tokens), token=p.tokens or None)
+                for p in platforms
+            ]
+            or None,
+        )
+        for user_id, platforms in details
+    ] or None
+
+
+# ---- user commands (services/user_command.py) ---------------------------------------------------------------
+
+
+@router.post("/process_user_command_add")
+async def process_user_command_add(
+    body: ProcessUserCommandAddReq, caller: CallerDep, user: UserDep, op: OperationID
+) -> None:
+    await user.add_command(
+        caller, body.userID, body.type, body.uuid, value=body.value or "", ex=body.ex or "", operation_id=op
+    )
+
+
+@router.post("/process_user_command_delete")
+async def process_user_command_delete(
+    body: ProcessUserCommandDeleteReq, caller: CallerDep, user: UserDep, op: OperationID
+) -> None:
+    await user.delete_command(caller, body.userID, body.type, body.uuid, operation_id=op)
+
+
+@router.post("/process_user_command_update")
+async def process_user_command_update(
+    body: ProcessUserCommandUpdateReq, caller: CallerDep, user: UserDep, op: OperationID
+) -> None:
+    await user.update_command(caller, body.userID, body.type, body.uuid, value=body.value, ex=body.ex, operation_id=op)
+
+
+@router.post("/process_user_command_get")
+async def process_user_command_get(
+    body: ProcessUserCommandGetReq, caller: CallerDep, user: UserDep
+) -> ProcessUserCommandGetResp:
+    commands = await user.get_commands(caller, body.userID, body.type)
+    return ProcessUserCommandGetResp(CommandResp=[CommandInfoResp.of(c) for c in commands])
+
+
+@router.post("/process_user_command_get_all")
+async def process_user_command_get_all(
+    body: ProcessUserCommandGetAllReq, caller: CallerDep, user: UserDep
+) -> ProcessUserCommandGetResp:
+    commands = await user.get_commands(caller, body.userID, None)
+    return ProcessUserCommandGetResp(CommandResp=[CommandInfoResp.of(c) for c in commands])
+
+
+# ---- notification accounts (services/notification_account.py) ------------------------------------------------
+
+
+@router.post("/add_notification_account")
+async def add_notification_account(
+    body: AddNotificationAccountReq, caller: CallerDep, user: UserDep
+) -> NotificationAccountInfo:
+    account = await user.add_notification_account(caller, body.userID, body.nickName, body.faceURL, body.appMangerLevel)
+    return NotificationAccountInfo.of(account)
+
+
+@router.post("/update_notification_account")
+async def update_notification_account(body: UpdateNotificationAccountInfoReq, caller: CallerDep, user: UserDep) -> None:
+    await user.update_notification_account(caller, body.userID, body.nickName, body.faceURL)
+
+
+@router.post("/search_notification_account")
+async def search_notification_account(
+    body: SearchNotificationAccountReq, caller: CallerDep, user: UserDep
+) -> SearchNotificationAccountResp:
+    page = page_of(body.pagination)
+    total, accounts = await user.search_notification_accounts(caller, body.keyword, body.appManagerLevel, page)
+    return SearchNotificationAccountResp(
+        total=total, notificationAccounts=[NotificationAccountInfo.of(a) for a in accounts]
+    )

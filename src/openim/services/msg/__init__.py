@@ -2,7 +2,9 @@
 
 `MsgService` is assembled from one part per concern, each a module of this package: `core` (routing,
 storing through the group-commit writer, pushes after commit, the seams to the social graph), `send`
-(the SendMsg pipeline), `sync` (1001/1002/1005/1006/1007), `manage` (revoke, read, delete, clear) and `tips`
+(the SendMsg pipeline), `batch` (one message to many users, a transaction per chunk), `search`
+(search_msg), `sync`
+(1001/1002/1005/1006/1007), `manage` (revoke, read, delete, clear) and `tips`
 (notification MsgData). Transports call only `MsgService`; the msg service calls no other service.
 
 Wiring (runtime.py): the writer's `on_commit` is the service's, so build them in this order::
@@ -18,13 +20,16 @@ offline-push job for the msgtransfer role (`offline_push`, docs/protocol/message
 from __future__ import annotations
 
 from openim.infra.bus import Push
+from openim.services.msg.batch import BatchMixin, BatchResult
 from openim.services.msg.core import SendStatusMap
 from openim.services.msg.manage import ManageMixin
+from openim.services.msg.search import SearchMixin
 from openim.services.msg.send import SendMixin
 from openim.services.msg.sync import SyncMixin
 from openim.services.msg.tips import build_notification, notification_options
 
 __all__ = [
+    "BatchResult",
     "MsgService",
     "Push",
     "SendStatusMap",
@@ -33,7 +38,7 @@ __all__ = [
 ]
 
 
-class MsgService(SendMixin, SyncMixin, ManageMixin):
+class MsgService(BatchMixin, SendMixin, SearchMixin, SyncMixin, ManageMixin):
     """Every msg operation of OpenIM's msg RPC that clients reach, over storage, the writer and the bus.
 
     Built as `MsgService(storage, writer, bus, clock, *, admin_user_ids, friend_verify=False,

@@ -14,6 +14,7 @@ repositories when the storage has them, and refuse group traffic with a clear Ar
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections import OrderedDict, deque
@@ -214,10 +215,59 @@ class MsgCore:
         # goes on, and the push leaves from on_commit as for any other message.
         return await asyncio.shield(task)
 
+    async def deliver_many(self, msgs: list[MsgData], *, operation_id: str) -> list[Appended | BaseException | None]:
+        """`deliver` for many messages at once: their appends are queued back to back (`MsgWriter.enqueue_many`),
+        so they commit together, one transaction per writer batch instead of one per message.
+
+        One result per message, in order: its Appended, None when it was online-only, or the exception that
+        stopped it (a failed transaction fails every message it held; nothing of them was stored).
+        """
+        results: list[Appended | BaseException | None] = [None] * len(msgs)
+        stored: list[tuple[int, NewMsg, tuple[str, str], _Pending]] = []
+        for i, msg in enumerate(msgs):
+            if not option(msg, OPT_HISTORY):
+                try:
+                    results[i] = await self.deliver(msg, operation_id=operation_id)
+                except Exception as exc:
+                    results[i] = exc
+                continue
+            conversation_id = conversation_id_of(msg)
+            if not conversation_id:
+                results[i] = ArgsError("unknown sessionType")
+                continue
+            recipients = await self.recipients(msg)
+            owners = await self._owners(msg, conversation_id, recipients)
+            stored.append(
+                (
+                    i,
+                    NewMsg(conversation_id, msg, owners),
+                    (msg.sendID, msg.clientMsgID),
+                    _Pending(recipients, operation_id),
+                )
+            )
+        for _, _, key, entry in stored:
+            self._pending.setdefault(key, deque()).append(entry)
+        try:
+            futures = await self.writer.enqueue_many([new for _, new, _, _ in stored])
+        except BaseException:
+            for _, _, key, entry in stored:
+                self._forget(key, entry)
+            raise
+        for future, (_, _, key, entry) in zip(futures, stored, strict=True):
+            future.add_done_callback(functools.partial(self._settle, key=key, entry=entry))
+        # As in deliver: a caller that goes away does not take the messages with it.
+        outcomes = await asyncio.shield(asyncio.gather(*futures, return_exceptions=True))
+        for (i, _, _, _), outcome in zip(stored, outcomes, strict=True):
+            results[i] = outcome
+        return results
+
     def _settle(self, task: asyncio.Future[Appended], key: tuple[str, str], entry: _Pending) -> None:
         """After an append: if it failed, nothing was stored and nothing will be pushed; forget its entry."""
         if not task.cancelled() and task.exception() is None:
             return
+        self._forget(key, entry)
+
+    def _forget(self, key: tuple[str, str], entry: _Pending) -> None:
         queue = self._pending.get(key)
         if queue is not None and entry in queue:
             queue.remove(entry)

@@ -52,7 +52,7 @@ from openim.protocol.pb.sdkws_pb2 import MsgData
 from openim.services.auth import Caller
 from openim.services.msg.core import MsgCore
 
-__all__ = ["SendMixin"]
+__all__ = ["SendMixin", "check_msg"]
 
 # OpenIM's encapsulateMsgData: options forced off by content type (absent keys mean true, so they are set).
 _FORCED_OFF: dict[int, tuple[str, ...]] = {
@@ -110,7 +110,7 @@ class SendMixin(MsgCore):
         return self.send_status.get(operation_id)
 
     async def _send(self, caller: Caller, msg: MsgData, *, operation_id: str) -> msg_pb2.SendMsgResp:
-        _check(msg)
+        check_msg(msg)
         if msg.sendID != caller.user_id and not caller.is_admin:
             raise NoPermissionError(f"user {caller.user_id} may not send as {msg.sendID}")
         if msg.sessionType not in (
@@ -222,7 +222,7 @@ class SendMixin(MsgCore):
             raise RecordNotFoundError(f"userID {msg.recvID} not found")
 
 
-def _check(msg: MsgData) -> None:
+def check_msg(msg: MsgData) -> None:
     """OpenIM's MsgData.Check(), run before anything else (ArgsError 1001)."""
     if not msg.sendID:
         raise ArgsError("sendID is empty")

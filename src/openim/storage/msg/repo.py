@@ -78,6 +78,13 @@ async def _seq_states(conn: AsyncConnection, conversation_ids: Sequence[str]) ->
     return out
 
 
+def recv_id_of(stored: MsgData) -> str:
+    """The `recv_id` column of a message: its groupID for group messages, else its recvID."""
+    if stored.sessionType in (SessionType.WRITE_GROUP_CHAT, SessionType.READ_GROUP_CHAT):
+        return stored.groupID
+    return stored.recvID
+
+
 class MsgRepo:
     """Stores and reads messages; every method is one transaction named `msg.<method>`."""
 
@@ -187,6 +194,7 @@ class MsgRepo:
                         "send_time": stored.sendTime,
                         "data": stored.SerializeToString(),
                         "is_read": False,
+                        "recv_id": recv_id_of(stored),
                     }
                 )
                 if _is_chat(cid):
