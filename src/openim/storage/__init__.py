@@ -14,6 +14,7 @@ from openim.storage.db import Db
 from openim.storage.friend import FriendRepo
 from openim.storage.group import GroupRepo
 from openim.storage.msg import MsgRepo
+from openim.storage.object import ObjectRepo
 from openim.storage.user import UserRepo
 from openim.storage.version import VersionRepo
 
@@ -32,6 +33,7 @@ class Storage:
         self.version = VersionRepo(db)
         self.friend = FriendRepo(db)
         self.group = GroupRepo(db)
+        self.object = ObjectRepo(db)
 
     async def close(self) -> None:
         """Close the pool; repositories must not be used afterwards."""
