@@ -223,9 +223,9 @@ class Settings(_Section):
         """The effective settings as plain data, secrets and URL passwords replaced by '***'."""
         data = self.model_dump(mode="json")
         data["secret"] = "***"
-        for section, key in ((data["minio"], "secretAccessKey"), (data["minio"], "sessionToken"),
-                             (data["object"]["aws"], "secretAccessKey"), (data["object"]["aws"], "sessionToken")):  # fmt: skip
-            section[key] = "***" if section[key] else ""
+        for section in (data["minio"], data["object"]["aws"]):
+            for key in ("secretAccessKey", "sessionToken"):
+                section[key] = "***" if section[key] else ""
         data["database"]["url"] = mask_url(self.database.url)
         if self.redis.url:
             data["redis"]["url"] = mask_url(self.redis.url)
