@@ -29,6 +29,7 @@ FILES = [
     "groups.test.mjs",
     "wasm-groups.test.mjs",
     "wasm-media.test.mjs",
+    "client-sdk-media.test.mjs",
 ]
 FILE_TIMEOUT = 300  # seconds for one Node test file; each test inside has its own, smaller bound
 
