@@ -6,6 +6,7 @@ import hashlib
 import io
 import os
 
+import pytest
 from PIL import Image
 from tests.objects.client import BASE, PART, ObjApi, png
 
@@ -171,3 +172,33 @@ async def test_cleanup_removes_abandoned_uploads_and_keeps_objects(obj_api: ObjA
     assert (await obj_api.http.get(kept)).status_code == 302
     if obj_api.runtime.services.object.engine == "local":
         assert list((obj_api.root / ".uploads").iterdir()) == []
+
+
+@pytest.mark.parametrize("obj_api", ["local"], indirect=True)
+async def test_local_store_refuses_unsigned_tampered_and_expired_urls(obj_api: ObjApi) -> None:
+    """The local store answers 403 to a URL without a signature, with a changed parameter or past its expiry
+    (moto does not check signatures, so this is the local engine's test)."""
+    data = _data(300)
+    url = await obj_api.upload(data, "alice/s.bin")
+    signed = (await obj_api.http.get(url)).headers["location"]
+    assert (await obj_api.http.get(signed)).content == data
+    bare = signed.split("?")[0]
+    assert (await obj_api.http.get(bare)).status_code == 403
+    tampered = signed.replace("expires=", "expires=9")
+    assert (await obj_api.http.get(tampered)).status_code == 403
+    other = signed.replace("/openim/data/hash/", "/openim/data/hash/0")
+    assert (await obj_api.http.get(other)).status_code == 403
+    obj_api.clock.advance(7 * 86400 + 1)
+    assert (await obj_api.http.get(signed)).status_code == 403
+    fresh = (await obj_api.http.get(url)).headers["location"]  # /object/<name> signs anew
+    assert (await obj_api.http.get(fresh)).content == data
+
+    part = _data(PART + 1)
+    md5s = [hashlib.md5(part[:PART]).hexdigest(), hashlib.md5(part[PART:]).hexdigest()]
+    req = {"hash": hashlib.md5(",".join(md5s).encode()).hexdigest(), "size": len(part), "partSize": PART,
+           "maxParts": 2, "name": "alice/late.bin"}  # fmt: skip
+    upload = (await obj_api.ok("/object/initiate_multipart_upload", req))["upload"]
+    first, second = (p["url"] for p in upload["sign"]["parts"])
+    assert (await obj_api.http.put(first, content=_data(PART + 1))).status_code == 413  # more than signed for
+    obj_api.clock.advance(86400 + 1)
+    assert (await obj_api.http.put(second, content=part[PART:])).status_code == 403
