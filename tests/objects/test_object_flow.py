@@ -202,3 +202,11 @@ async def test_local_store_refuses_unsigned_tampered_and_expired_urls(obj_api: O
     assert (await obj_api.http.put(first, content=_data(PART + 1))).status_code == 413  # more than signed for
     obj_api.clock.advance(86400 + 1)
     assert (await obj_api.http.put(second, content=part[PART:])).status_code == 403
+
+
+async def test_admin_absolute_form_names_must_be_plain_paths(obj_api: ObjApi) -> None:
+    """An admin may keep its name as the key (absolute), but not one that climbs out of the store (1001)."""
+    req = {"name": "shared/../../etc/x", "size": 10, "absolute": True}
+    assert (await obj_api.post("/object/initiate_form_data", req, "imAdmin"))["errCode"] == 1001
+    form = await obj_api.ok("/object/initiate_form_data", {**req, "name": "shared/logo.bin"}, "imAdmin")
+    assert form["formData"]["key"] == "shared/logo.bin"

@@ -23,7 +23,7 @@ from openim.infra.objects import ObjectStore, PartMismatch, SignedParts
 from openim.protocol.errors import ArgsError, NoPermissionError, RecordNotFoundError
 from openim.protocol.pb import object_pb2 as pb
 from openim.services.auth import Caller
-from openim.services.object.names import HASH_PATH, check_hash, check_upload_name
+from openim.services.object.names import HASH_PATH, check_hash, check_key, check_upload_name
 from openim.services.object.thumbnail import ImageBox, Thumbnails
 from openim.storage import Storage
 from openim.storage.rows import ObjectInfo, ObjectUpload
@@ -202,7 +202,7 @@ class ObjectService:
         expire_s, key = _FORM_EXPIRE_S, ""
         if caller.is_admin:
             expire_s = max(1, req.millisecond // 1000) if req.millisecond > 0 else _FORM_EXPIRE_S
-            key = req.name if req.absolute else ""
+            key = check_key(req.name) if req.absolute else ""
         now = self.clock.now_ms()
         upload_id = uuid.uuid4().hex
         if not key:

@@ -11,7 +11,7 @@ import re
 from openim.protocol.errors import ArgsError, NoPermissionError
 from openim.services.auth import Caller
 
-__all__ = ["HASH_PATH", "check_hash", "check_upload_name"]
+__all__ = ["HASH_PATH", "check_hash", "check_key", "check_upload_name"]
 
 HASH_PATH = "openim/data/hash/"  # OpenIM's key of an uploaded object: its hash under this folder
 _MD5 = re.compile(r"^[0-9a-f]{32}$")
@@ -39,3 +39,11 @@ def check_hash(value: str) -> str:
     if not _MD5.match(value.lower()):
         raise ArgsError("hash must be an md5 in hex (32 characters)")
     return value.lower()
+
+
+def check_key(name: str) -> str:
+    """A name an admin asks to store under as it is (form uploads with `absolute`): a plain relative path."""
+    parts = name.split("/")
+    if any(p in ("", ".", "..") or p.startswith(".") for p in parts) or "\\" in name or "\0" in name:
+        raise ArgsError("an absolute name must be a relative path without empty, `.` or `..` segments")
+    return name
