@@ -27,6 +27,7 @@ import socket
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -37,6 +38,7 @@ from openim.api.app import create_app
 from openim.gateway.server import GatewayServer
 from openim.infra.bus import Bus, MemoryBus
 from openim.infra.clock import Clock, SystemClock
+from openim.infra.objects import LocalStore, ObjectStore
 from openim.infra.presence import MemoryPresence, Presence
 from openim.infra.pushers import LogPusher
 from openim.infra.queue import JobQueue, MemoryQueue
@@ -44,6 +46,7 @@ from openim.infra.redis import RedisPresence, RedisTokenStore, connect
 from openim.infra.redis.bus import RedisBus
 from openim.infra.redis.queue import RedisStreamQueue
 from openim.infra.tokens import MemoryTokenStore, TokenStore
+from openim.jobs.object_cleanup import ObjectCleanup
 from openim.jobs.offline_push import OfflinePushHandler
 from openim.jobs.worker import Worker
 from openim.ops.admin import Readiness, create_admin_app, health_routes
@@ -59,6 +62,7 @@ from openim.services.group import GroupService
 from openim.services.msg import MsgService
 from openim.services.msg.offline_push import TOPIC_OFFLINE_PUSH
 from openim.services.notification import NotificationSender
+from openim.services.object import ObjectLimits, ObjectService
 from openim.services.user import UserService
 from openim.settings import Settings
 from openim.storage import Storage, open_storage
@@ -159,6 +163,7 @@ class Runtime:
             group=group,
             msg=msg,
             conversation=ConversationService(storage, notifications, clock),
+            object=ObjectService(storage, await object_store(settings, clock), clock, limits=object_limits(settings)),
         )
         closers.append(msg.drain_jobs)  # after the writer: the offline-push jobs of its last commits are queued
         closers.append(writer.close)  # first at close: what it accepted is committed, then pushed by the bus
@@ -283,6 +288,8 @@ async def run(settings: Settings, roles: tuple[str, ...] = ROLES, *, ready: asyn
         handler = OfflinePushHandler(runtime.presence, runtime.storage, LogPusher())
         worker = Worker(runtime.queue, TOPIC_OFFLINE_PUSH, handler)
         back.append(_Running(_in_role("msgtransfer", worker.run()), worker.stop))
+        cleanup = ObjectCleanup(runtime.services.object, runtime.clock)
+        back.append(_Running(_in_role("msgtransfer", cleanup.run()), cleanup.stop))
         log.info("msgtransfer consuming %s as %s of group %s", worker.topic, worker.consumer, worker.group)
 
     stop = asyncio.Event()
@@ -309,6 +316,51 @@ async def run(settings: Settings, roles: tuple[str, ...] = ROLES, *, ready: asyn
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(sig)
         log.info("stopped")
+
+
+async def object_store(settings: Settings, clock: Clock) -> ObjectStore:
+    """The object engine `object.enable` names: local files, or an S3-compatible bucket (created when missing)."""
+    obj = settings.object
+    if obj.enable == "local":
+        return LocalStore(Path(obj.local.path), secret=settings.secret.get_secret_value(), clock=clock)
+    from openim.infra.objects.s3 import S3Store  # boto3 loads only when an S3 engine is configured
+
+    if obj.enable == "minio":
+        m = settings.minio
+        internal = m.internalAddress if "://" in m.internalAddress else f"http://{m.internalAddress}"
+        return await S3Store.open(
+            "minio",
+            bucket=m.bucket,
+            endpoint=internal,
+            sign_endpoint=m.externalAddress or internal,
+            access_key=m.accessKeyID,
+            secret_key=m.secretAccessKey.get_secret_value(),
+            session_token=m.sessionToken.get_secret_value(),
+            region="us-east-1",
+        )
+    aws = obj.aws
+    return await S3Store.open(
+        "aws",
+        bucket=aws.bucket,
+        endpoint=None,
+        sign_endpoint=None,
+        access_key=aws.accessKeyID,
+        secret_key=aws.secretAccessKey.get_secret_value(),
+        session_token=aws.sessionToken.get_secret_value(),
+        region=aws.region,
+    )
+
+
+def object_limits(settings: Settings) -> ObjectLimits:
+    obj = settings.object
+    return ObjectLimits(
+        min_part_size=obj.minPartSize,
+        max_part_size=obj.maxPartSize,
+        max_num_size=obj.maxNumSize,
+        max_size=obj.maxSize,
+        url_expire_s=obj.urlExpire,
+        upload_expire_s=obj.uploadExpire,
+    )
 
 
 def split_roles_warning(settings: Settings, roles: tuple[str, ...]) -> str | None:

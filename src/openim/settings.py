@@ -156,6 +156,44 @@ class Log(_Section):
     isJson: bool = False
 
 
+class ObjectLocal(_Section):
+    path: str = Field(default="data/objects", description="folder of the local object store")
+
+
+class ObjectAws(_Section):
+    # OpenIM: openim-rpc-third.yml `object.aws`.
+    region: str = "us-east-1"
+    bucket: str = "openim"
+    accessKeyID: str = ""
+    secretAccessKey: SecretStr = SecretStr("")
+    sessionToken: SecretStr = SecretStr("")
+    publicRead: bool = Field(default=False, description="accepted for OpenIM's files; URLs are always signed")
+
+
+class Object(_Section):
+    # OpenIM: openim-rpc-third.yml `object`; the limits and expiries are openim-py's.
+    enable: Literal["local", "minio", "aws"] = "local"
+    local: ObjectLocal = Field(default_factory=ObjectLocal)
+    aws: ObjectAws = Field(default_factory=ObjectAws)
+    maxSize: int = Field(default=1 << 30, ge=1, description="largest object in bytes")
+    minPartSize: int = Field(default=5 << 20, ge=1024, description="smallest part but the last; S3 needs 5 MiB")
+    maxPartSize: int = Field(default=5 << 30, ge=1024)
+    maxNumSize: int = Field(default=10000, ge=1, le=10000, description="most parts of one upload")
+    urlExpire: int = Field(default=7 * 86400, ge=60, description="seconds a download URL stays valid")
+    uploadExpire: int = Field(default=86400, ge=60, description="seconds before an unfinished upload is removed")
+
+
+class Minio(_Section):
+    # OpenIM: minio.yml; any S3-compatible server (MinIO, Ceph RGW, SeaweedFS, ...).
+    bucket: str = "openim"
+    accessKeyID: str = "root"
+    secretAccessKey: SecretStr = SecretStr("openIM123")
+    sessionToken: SecretStr = SecretStr("")
+    internalAddress: str = "localhost:10005"
+    externalAddress: str = Field(default="", description="what clients reach; empty = http://internalAddress")
+    publicRead: bool = Field(default=False, description="accepted for OpenIM's files; URLs are always signed")
+
+
 class Settings(_Section):
     # production: `openim start` refuses the default or a short secret (ops/secret.py).
     env: Literal["development", "production"] = "development"
@@ -171,6 +209,8 @@ class Settings(_Section):
     database: Database = Field(default_factory=Database)
     redis: Redis = Field(default_factory=Redis)
     log: Log = Field(default_factory=Log)
+    object: Object = Field(default_factory=Object)
+    minio: Minio = Field(default_factory=Minio)
 
     @field_validator("secret")
     @classmethod
@@ -183,6 +223,9 @@ class Settings(_Section):
         """The effective settings as plain data, secrets and URL passwords replaced by '***'."""
         data = self.model_dump(mode="json")
         data["secret"] = "***"
+        for section in (data["minio"], data["object"]["aws"]):
+            for key in ("secretAccessKey", "sessionToken"):
+                section[key] = "***" if section[key] else ""
         data["database"]["url"] = mask_url(self.database.url)
         if self.redis.url:
             data["redis"]["url"] = mask_url(self.redis.url)

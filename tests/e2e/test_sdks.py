@@ -22,7 +22,15 @@ pytestmark = pytest.mark.e2e
 
 E2E = Path(__file__).resolve().parent
 REPO = E2E.parents[1]
-FILES = ["harness.test.mjs", "client-sdk.test.mjs", "wasm-sdk.test.mjs", "groups.test.mjs", "wasm-groups.test.mjs"]
+FILES = [
+    "harness.test.mjs",
+    "client-sdk.test.mjs",
+    "wasm-sdk.test.mjs",
+    "groups.test.mjs",
+    "wasm-groups.test.mjs",
+    "wasm-media.test.mjs",
+    "client-sdk-media.test.mjs",
+]
 FILE_TIMEOUT = 300  # seconds for one Node test file; each test inside has its own, smaller bound
 
 

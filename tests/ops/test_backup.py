@@ -58,7 +58,7 @@ from openim.storage import Storage, open_storage
 from openim.storage.db import Db
 from openim.storage.migrate import current_revision, head_revision
 from openim.storage.msg import MsgRevoke
-from openim.storage.rows import User
+from openim.storage.rows import ObjectInfo, ObjectUpload, User
 from openim.storage.schema import metadata
 
 PG_SOURCE, PG_TARGET = "test_backup", "test_backup_restore"
@@ -145,6 +145,28 @@ async def populate(storage: Storage, *, scale: int = 1) -> None:
     await storage.msg.mark_read(first.conversation_id, [1, 2, 3], reader="u1")
     await storage.msg.delete_for_user("u1", first.conversation_id, [4, 5])
     await storage.msg.revoke(first.conversation_id, 6, MsgRevoke(0, "u0", "用户 0", NOW + 100))
+    digest = "0" * 32
+    await storage.object.set_object(
+        ObjectInfo("local", "u0/照片.png", "u0", digest, f"openim/data/hash/{digest}", 2**40, "image/png", "msg", NOW)
+    )
+    await storage.object.create_upload(
+        ObjectUpload(
+            "up1",
+            "multipart",
+            "local",
+            "u1",
+            "u1/v.mp4",
+            digest,
+            2**33,
+            5 << 20,
+            "video/mp4",
+            "",
+            f"openim/data/hash/{digest}",
+            "",
+            NOW,
+            NOW + 86_400_000,
+        )
+    )
 
 
 async def table_rows(url: str) -> dict[str, list[tuple[Any, ...]]]:

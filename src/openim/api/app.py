@@ -14,11 +14,15 @@ from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from openim import __version__
 from openim.api.envelope import EnvelopeResponse, error_body
 from openim.api.middleware import OpenIMMiddleware
 from openim.api.routes import auth, conversation, friend, group, jssdk, msg, user
+from openim.api.routes import object as object_routes
+from openim.api.routes import storage as storage_routes
+from openim.infra.objects.local import STORAGE_PATH
 from openim.protocol.errors import ArgsError
 from openim.services import Services
 
@@ -47,6 +51,8 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(msg.router)
     app.include_router(conversation.router)
     app.include_router(jssdk.router)
+    app.include_router(object_routes.router)
+    app.include_router(storage_routes.router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> Response:
@@ -56,8 +62,22 @@ def create_app(services: Services) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_middleware(OpenIMMiddleware, authenticate=services.auth.authenticate)
     # Added last, so it wraps everything: the Go SDK sends Accept-Encoding: gzip, as OpenIM's gin gzip expects.
-    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(_GZipExceptStorage)
     return app
+
+
+class _GZipExceptStorage:
+    """gzip for the API's answers, never for /storage: files keep their Content-Length and Range answers."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.gzip = GZipMiddleware(app, minimum_size=1024)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(STORAGE_PATH + "/"):
+            await self.app(scope, receive, send)
+        else:
+            await self.gzip(scope, receive, send)
 
 
 async def _invalid_request(request: Request, exc: Exception) -> Response:

@@ -13,16 +13,19 @@ from openim.services.conversation import ConversationService
 from openim.services.friend import FriendService
 from openim.services.group import GroupService
 from openim.services.msg import MsgService
+from openim.services.object import ObjectService
 from openim.services.user import UserService
 
 __all__ = [
     "AdminCallerDep",
+    "ApiBase",
     "AuthDep",
     "CallerDep",
     "ConversationDep",
     "FriendDep",
     "GroupDep",
     "MsgDep",
+    "ObjectDep",
     "OperationID",
     "UserDep",
 ]
@@ -90,3 +93,21 @@ def _conversation(request: Request) -> ConversationService:
 
 MsgDep = Annotated[MsgService, Depends(_msg)]
 ConversationDep = Annotated[ConversationService, Depends(_conversation)]
+
+
+def _object(request: Request) -> ObjectService:
+    return _services(request).object
+
+
+def _api_base(request: Request) -> str:
+    """Where the client reaches this API, without a trailing slash: OpenIM's `X-Request-Api` header when a proxy
+    sets it, else the request's scheme (X-Forwarded-Proto behind a proxy) and Host."""
+    forwarded = request.headers.get("x-request-api", "")
+    if forwarded:
+        return forwarded.rstrip("/")
+    scheme = request.headers.get("x-forwarded-proto") or request.url.scheme
+    return f"{scheme}://{request.headers.get('host') or request.url.netloc}"
+
+
+ObjectDep = Annotated[ObjectService, Depends(_object)]
+ApiBase = Annotated[str, Depends(_api_base)]

@@ -65,7 +65,7 @@ def check_config(path: Path | None, env: Mapping[str, str]) -> ConfigReport:
     except ConfigError as exc:
         return ConfigReport(source, list(exc.problems), warnings, None, overrides)
     origins = _Origins(config_path, {variables[var]: var for var in overrides})
-    problems = _port_clashes(settings, origins) + _weak_secret(settings, origins)
+    problems = _port_clashes(settings, origins) + _weak_secret(settings, origins) + _object_sizes(settings, origins)
     warnings += _advice(settings, origins)
     return ConfigReport(source, problems, warnings, settings.masked(), overrides)
 
@@ -229,6 +229,22 @@ def _weak_secret(settings: Settings, origins: _Origins) -> list[Problem]:
             f"is production, but no secret is set and the built-in one {why}; `openim start` refuses it: {HOW_TO_SET}",
         )
     ]
+
+
+def _object_sizes(settings: Settings, origins: _Origins) -> list[Problem]:
+    """Part sizes the SDKs cannot upload with: a smallest part above the largest, or below S3's 5 MiB."""
+    obj = settings.object
+    if obj.minPartSize > obj.maxPartSize:
+        return [origins.problem("object.minPartSize", f"is larger than object.maxPartSize ({obj.maxPartSize})")]
+    if obj.enable != "local" and obj.minPartSize < 5 << 20:
+        return [
+            origins.problem(
+                "object.minPartSize",
+                f"is below 5 MiB (5242880), which S3-compatible stores refuse for every part but the last: "
+                f"uploads of several parts would fail with object.enable: {obj.enable}",
+            )
+        ]
+    return []
 
 
 def _advice(settings: Settings, origins: _Origins) -> list[Problem]:

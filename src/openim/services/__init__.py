@@ -9,6 +9,7 @@ from openim.services.conversation import ConversationService
 from openim.services.friend import FriendService
 from openim.services.group import GroupService
 from openim.services.msg import MsgService
+from openim.services.object import ObjectService
 from openim.services.user import UserService
 
 __all__ = ["Services"]
@@ -24,3 +25,4 @@ class Services:
     group: GroupService
     msg: MsgService
     conversation: ConversationService
+    object: ObjectService

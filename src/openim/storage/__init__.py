@@ -15,6 +15,7 @@ from openim.storage.friend import FriendRepo
 from openim.storage.group import GroupRepo
 from openim.storage.msg import MsgRepo
 from openim.storage.msg.search import MsgSearchRepo
+from openim.storage.object import ObjectRepo
 from openim.storage.user import UserRepo
 from openim.storage.user_command import UserCommandRepo
 from openim.storage.version import VersionRepo
@@ -36,6 +37,7 @@ class Storage:
         self.version = VersionRepo(db)
         self.friend = FriendRepo(db)
         self.group = GroupRepo(db)
+        self.object = ObjectRepo(db)
 
     async def close(self) -> None:
         """Close the pool; repositories must not be used afterwards."""

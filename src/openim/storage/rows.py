@@ -17,6 +17,8 @@ __all__ = [
     "Group",
     "GroupMember",
     "GroupRequest",
+    "ObjectInfo",
+    "ObjectUpload",
     "User",
     "UserCommand",
 ]
@@ -185,3 +187,38 @@ class GroupRequest:
     join_source: int
     inviter_user_id: str
     ex: str
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectInfo:
+    """One row of `object`: the name a client uploaded under and the stored key it points to."""
+
+    engine: str
+    name: str
+    user_id: str
+    hash: str
+    key: str
+    size: int
+    content_type: str
+    cause: str
+    create_time: int
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectUpload:
+    """One row of `object_upload`: an upload begun and not yet completed (kind `multipart` or `form`)."""
+
+    upload_id: str
+    kind: str
+    engine: str
+    user_id: str
+    name: str
+    hash: str
+    size: int
+    part_size: int
+    content_type: str
+    cause: str
+    key: str
+    engine_upload_id: str
+    create_time: int
+    expire_time: int

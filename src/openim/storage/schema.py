@@ -41,7 +41,9 @@ __all__ = [
     "metadata",
     "msg",
     "msg_user_delete",
+    "object_upload",
     "seq_conversation",
+    "stored_object",
     "user",
     "user_command",
     "version_log",
@@ -309,4 +311,47 @@ group_request = Table(
     PrimaryKeyConstraint("group_id", "user_id"),
     Index(None, "user_id", "req_time"),  # a user's own requests, newest first
     Index(None, "group_id", "req_time"),  # requests to the groups one manages, newest first
+)
+
+# --- objects: pictures, voice, video and files (revision 0007) ---------------------------------------------
+#
+# `object` maps a name a client chose (`<userID>/…`) to the stored bytes (`key`, content-addressed by the
+# upload's hash, so many names may share one key); `engine` is the store that holds the key (local, minio, aws).
+# `object_upload` holds uploads begun and not finished (multipart or browser form); the clean-up job removes the
+# ones past `expire_time` with their parts.
+
+stored_object = Table(
+    "object",
+    metadata,
+    Column("engine", String(16), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("user_id", _ID, nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("key", Text, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("content_type", Text, nullable=False, server_default=text("''")),
+    Column("cause", Text, nullable=False, server_default=text("''")),  # OpenIM's `group` (request field `cause`)
+    Column("create_time", BigInteger, nullable=False),
+    PrimaryKeyConstraint("engine", "name"),
+    Index(None, "engine", "key"),
+)
+
+object_upload = Table(
+    "object_upload",
+    metadata,
+    Column("upload_id", _ID, primary_key=True),
+    Column("kind", String(16), nullable=False),  # multipart | form
+    Column("engine", String(16), nullable=False),
+    Column("user_id", _ID, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("hash", String(64), nullable=False, server_default=text("''")),
+    Column("size", BigInteger, nullable=False),
+    Column("part_size", BigInteger, nullable=False, server_default=text("0")),
+    Column("content_type", Text, nullable=False, server_default=text("''")),
+    Column("cause", Text, nullable=False, server_default=text("''")),
+    Column("key", Text, nullable=False),
+    Column("engine_upload_id", Text, nullable=False, server_default=text("''")),
+    Column("create_time", BigInteger, nullable=False),
+    Column("expire_time", BigInteger, nullable=False),
+    Index(None, "expire_time"),
 )

@@ -115,8 +115,9 @@ async function answers(url) {
 /**
  * Starts `openim start` (every role) on free 127.0.0.1 ports in a fresh temp directory and waits until the REST
  * API answers GET /healthz and the gateway GET /health; or returns the server named by OPENIM_E2E_API_ADDR.
+ * `env` adds OPENIM_* settings for this server (ignored for an external one).
  */
-export async function startServer({ timeoutMs = 60000 } = {}) {
+export async function startServer({ timeoutMs = 60000, env: extraEnv = {} } = {}) {
   const secret = process.env.OPENIM_E2E_SECRET || DEFAULT_SECRET;
   if (process.env.OPENIM_E2E_API_ADDR) {
     const apiAddr = process.env.OPENIM_E2E_API_ADDR.replace(/\/$/, '');
@@ -135,6 +136,7 @@ export async function startServer({ timeoutMs = 60000 } = {}) {
     OPENIM_MSGGATEWAY_LISTENIP: '127.0.0.1',
     OPENIM_SECRET: secret,
     PYTHONUNBUFFERED: '1',
+    ...extraEnv, // settings a test needs (OPENIM_OBJECT_MINPARTSIZE, ...)
   });
   if (process.env.OPENIM_E2E_SRC) {
     env.PYTHONPATH = [process.env.OPENIM_E2E_SRC, env.PYTHONPATH].filter(Boolean).join(path.delimiter);

@@ -12,8 +12,10 @@ A backup is a directory `openim-backup-<UTC time>/` (mode 700) holding:
   the reason in the manifest, when pg_dump is missing or older than the server. `openim restore` reads the
   portable dump; the native copy is for the database's own tools (see the manifest's notes).
 - `config/<name>`: the configuration file as it is, secrets included (hence mode 700 on the directory).
+- `objects/`: with `object.enable: local`, the stored pictures, voice, video and files (`objects.py`); with an
+  S3-compatible engine the manifest's `objects` entry names the bucket instead, which is not copied.
 - `manifest.json`, written last: format version, schema revision, creation time, source database, row
-  counts per table, and the sha256 of every other file.
+  counts per table, the object store, and the sha256 of every other file (objects included).
 
 Consistency: SQLite is copied by the online backup API in one step (a read snapshot, writers carry on in WAL
 mode) and the portable dump is read from that copy; PostgreSQL is read in one REPEATABLE READ READ ONLY

@@ -39,6 +39,7 @@ from openim.ops.backup.dump import (
     checksums,
     column_kind,
 )
+from openim.ops.backup.objects import copy_objects_out
 from openim.ops.backup.restore import known_revisions
 from openim.settings import Settings
 from openim.storage import dialect
@@ -108,10 +109,12 @@ async def create_backup(
             "tables": tables,
             "native": native,
             "config": None,
+            "objects": None,
             "files": {},
             "notes": list(NOTES),
             "warnings": warnings,
         }
+        manifest["objects"] = await asyncio.to_thread(copy_objects_out, settings, work)
         final = await asyncio.to_thread(_finish, work, manifest, config_path)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)

@@ -28,6 +28,7 @@ from openim.ops.backup.dump import (
     advance,
     sha256_file,
 )
+from openim.ops.backup.objects import copy_objects_in
 from openim.settings import Settings
 from openim.storage import dialect
 from openim.storage.db import Db
@@ -61,6 +62,7 @@ class RestoreResult:
     from_revision: str
     to_revision: str
     seconds: float
+    objects: int = 0  # files of the local object store written back
 
 
 def known_revisions() -> list[str]:
@@ -152,7 +154,8 @@ async def restore_backup(settings: Settings, backup: VerifiedBackup, *, progress
                 raise BackupError(f"row counts after the restore {counted} differ from the manifest {backup.rows}")
     finally:
         await db.close()
-    return RestoreResult(loaded, backup.revision, head, time.perf_counter() - started)
+    objects = await asyncio.to_thread(copy_objects_in, settings, backup.path, backup.manifest)
+    return RestoreResult(loaded, backup.revision, head, time.perf_counter() - started, objects)
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
