@@ -44,8 +44,8 @@ async def check_redis(ctx: Context) -> list[Check]:
             Check(
                 "redis",
                 Status.OK,
-                "not configured: tokens, presence and pub/sub are in-process, which is right while every role runs "
-                "in one `openim start` process",
+                "not configured: token states are in the database, presence and pub/sub in-process, which is right "
+                "while every role runs in one `openim start` process",
             )
         ]
     masked = str(ctx.settings.masked()["redis"]["url"])
