@@ -1,10 +1,12 @@
-"""`TokenRepo`'s own chores: expired rows are pruned, no process caches a state, the hot read is one index probe.
+"""`TokenRepo`'s own chores: expired rows are pruned, the read cache never hides this process's writes, the hot
+read is one index probe.
 
 The `TokenStore` contract it shares with memory and Redis is in `tests/infra/test_tokens.py`.
 """
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from sqlalchemy import func, select, text
@@ -12,7 +14,7 @@ from sqlalchemy import func, select, text
 from openim.infra.clock import FakeClock
 from openim.storage import Storage, open_storage
 from openim.storage.schema import token_state, token_temporary
-from openim.storage.token import PRUNE_EVERY_MS, TokenRepo, platform_tokens
+from openim.storage.token import CACHE_TTL_MS, PRUNE_EVERY_MS, TokenRepo, platform_tokens
 
 NORMAL, KICKED = 0, 2
 
@@ -57,16 +59,54 @@ async def test_expired_rows_never_come_back(storage: Storage) -> None:
     assert await repo.get_platform_tokens("u1", "Web") == {"new": NORMAL}
 
 
-async def test_a_kick_is_seen_at_once_by_every_repo_on_the_database(storage: Storage) -> None:
-    """No state is cached: a kick written through one TokenRepo is read by another (another process) at once."""
+async def test_this_process_sees_its_own_writes_at_once(storage: Storage) -> None:
+    """The read cache never hides a write of the same repo: a login, a kick, a logout are seen by the next read."""
+    clock = FakeClock()
+    repo = TokenRepo(storage.db, clock.now_ms)
+    assert await repo.get_platform_tokens("u1", "Android") == {}  # cached: nothing
+    await repo.set_tokens("u1", "Android", {"t1": NORMAL}, 3600)
+    assert await repo.get_platform_tokens("u1", "Android") == {"t1": NORMAL}
+    await repo.set_tokens("u1", "Android", {"t1": KICKED}, 3600)
+    assert await repo.get_platform_tokens("u1", "Android") == {"t1": KICKED}
+    await repo.delete_tokens("u1", "Android", ["t1"])
+    assert await repo.get_platform_tokens("u1", "Android") == {}
+
+
+async def test_a_read_overlapping_a_write_does_not_cache_the_old_state(storage: Storage) -> None:
+    """Reads racing a kick may answer either state, but the next read answers the kick, however they interleaved."""
+    clock = FakeClock()
+    repo = TokenRepo(storage.db, clock.now_ms)
+    for round_ in range(20):
+        token = f"t{round_}"
+        await repo.set_tokens("u1", "Web", {token: NORMAL}, 3600)
+        readers = [asyncio.create_task(repo.get_platform_tokens("u1", "Web")) for _ in range(3)]
+        await asyncio.sleep(0)
+        await repo.set_tokens("u1", "Web", {token: KICKED}, 3600)
+        for got in await asyncio.gather(*readers):
+            assert got[token] in (NORMAL, KICKED)
+        assert (await repo.get_platform_tokens("u1", "Web"))[token] == KICKED, round_
+
+
+async def test_another_process_sees_a_kick_within_the_cache_ttl(storage: Storage) -> None:
+    """A second TokenRepo on the database (another process) sees a kick once its cached read is CACHE_TTL_MS old."""
     clock = FakeClock()
     issuer, checker = TokenRepo(storage.db, clock.now_ms), TokenRepo(storage.db, clock.now_ms)
     await issuer.set_tokens("u1", "Android", {"t1": NORMAL}, 3600)
     assert await checker.get_platform_tokens("u1", "Android") == {"t1": NORMAL}
     await issuer.set_tokens("u1", "Android", {"t1": KICKED}, 3600)
+    clock.advance(CACHE_TTL_MS / 1000)
     assert await checker.get_platform_tokens("u1", "Android") == {"t1": KICKED}
-    await issuer.delete_tokens("u1", "Android", ["t1"])
-    assert await checker.get_platform_tokens("u1", "Android") == {}
+
+
+async def test_a_cached_read_ends_with_the_hash(storage: Storage) -> None:
+    """A cached read does not outlive the tokens' TTL: expired tokens are gone from the cache too."""
+    clock = FakeClock()
+    repo = TokenRepo(storage.db, clock.now_ms)
+    await repo.set_tokens("u1", "Web", {"t1": NORMAL}, 1)
+    clock.advance(0.5)
+    assert await repo.get_platform_tokens("u1", "Web") == {"t1": NORMAL}
+    clock.advance(0.5)
+    assert await repo.get_platform_tokens("u1", "Web") == {}
 
 
 async def test_the_token_check_is_one_primary_key_probe(tmp_path: Path) -> None:

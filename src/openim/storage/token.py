@@ -6,11 +6,15 @@ login: a token stays valid, a kicked one stays kicked. Each row is one field of 
 platform (`set_tokens` resets them all, as EXPIRE does), and a row whose `expires_at` has passed reads as absent.
 Before a write revives a (user, platform), its expired rows are deleted, as Redis would have dropped the key.
 
-Reads are one statement on the primary key (user, platform, token prefix): the check behind every REST call and
-WS connect (`AuthService.parse_token` → `get_platform_tokens`) costs one indexed lookup and no cache, so a kick
-is seen by the next request of every process on this database. Expired rows are pruned by `purge_expired`, run
-after a write at most every `PRUNE_EVERY_MS` (and by the first write after a start), so the tables hold the live
-tokens plus at most a minute of expired ones.
+Reads are one statement on the primary key (user, platform, token prefix). The check behind every REST call and
+WS connect (`AuthService.parse_token` → `get_platform_tokens`) would cost that read every time (on SQLite it
+nearly doubled the server CPU of a small REST call), so `get_platform_tokens` keeps what it read for at most
+`CACHE_TTL_MS`. Every write of this repo drops the entries it touches once it has committed, and a read that
+overlapped any write does not fill the cache, so this process sees its own writes (a kick, a logout, a new login)
+at once. The embedded default runs every role in one process, for which that is the whole truth; processes that
+share a database without `redis.url` see each other's writes within `CACHE_TTL_MS`. Expired rows are pruned by
+`purge_expired`, run after a write at most every `PRUNE_EVERY_MS` (and by the first write after a start), so the
+tables hold the live tokens plus at most a minute of expired ones.
 
 Time comes from `now_ms` (the runtime's clock), never from the database, as the memory store does; this module
 knows nothing of JWTs or policies (`services/auth.py`). Every method is one named transaction `token.<method>`.
@@ -18,7 +22,9 @@ knows nothing of JWTs or policies (`services/auth.py`). Every method is one name
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 from sqlalchemy import Select, delete, select, update
 
@@ -27,9 +33,17 @@ from openim.storage import dialect
 from openim.storage.db import Db
 from openim.storage.schema import token_state, token_temporary
 
-__all__ = ["PRUNE_EVERY_MS", "TokenRepo", "platform_tokens"]
+__all__ = ["CACHE_TTL_MS", "PRUNE_EVERY_MS", "TokenRepo", "platform_tokens"]
 
 PRUNE_EVERY_MS = 60_000
+CACHE_TTL_MS = 1_000  # how long another process's write on the same database may go unseen
+_CACHE_MAX = 100_000  # entries (user, platform); the cache is emptied when it grows past this
+
+
+@dataclass(frozen=True, slots=True)
+class _Cached:
+    states: dict[str, int]
+    until: int  # Unix ms: the earlier of the hash's expiry and the read time + CACHE_TTL_MS
 
 
 class TokenRepo:
@@ -39,11 +53,24 @@ class TokenRepo:
         self.db = db
         self._now_ms = now_ms
         self._pruned_at: int | None = None  # None: prune at the first write, clearing what expired while stopped
+        self._cache: dict[tuple[str, str], _Cached] = {}
+        self._writes = 0  # bumped after each write commits: a read that overlapped one must not fill the cache
 
     async def get_platform_tokens(self, user_id: str, platform_name: str) -> dict[str, int]:
-        now = self._now_ms()
+        key, now = (user_id, platform_name), self._now_ms()
+        cached = self._cache.get(key)
+        if cached is not None and now < cached.until:
+            return dict(cached.states)
+        writes = self._writes
         async with self.db.read("token.get_platform_tokens") as conn:
-            return {token: state for token, state in await conn.execute(platform_tokens(user_id, platform_name, now))}
+            rows = (await conn.execute(platform_tokens(user_id, platform_name, now))).all()
+        states = {token: state for token, state, _ in rows}
+        if writes == self._writes:
+            if len(self._cache) >= _CACHE_MAX:
+                self._cache.clear()
+            until = min([now + CACHE_TTL_MS, *(expires_at for _, _, expires_at in rows)])
+            self._cache[key] = _Cached(dict(states), until)
+        return states
 
     async def get_user_tokens(self, user_id: str) -> dict[str, dict[str, int]]:
         now = self._now_ms()
@@ -69,7 +96,7 @@ class TokenRepo:
         now = self._now_ms()
         expires_at = now + ttl_s * 1000
         mine = (token_state.c.user_id == user_id, token_state.c.platform == platform_name)
-        async with self.db.write("token.set_tokens") as conn:
+        async with self._writing(user_id, platform_name), self.db.write("token.set_tokens") as conn:
             # An expired hash is gone in Redis: its fields must not come back with the new TTL.
             await conn.execute(delete(token_state).where(*mine, token_state.c.expires_at <= now))
             await conn.execute(update(token_state).where(*mine).values(expires_at=expires_at))
@@ -91,7 +118,7 @@ class TokenRepo:
     async def delete_tokens(self, user_id: str, platform_name: str, tokens: list[str]) -> None:
         if not tokens:
             return
-        async with self.db.write("token.delete_tokens") as conn:
+        async with self._writing(user_id, platform_name), self.db.write("token.delete_tokens") as conn:
             await conn.execute(
                 delete(token_state).where(
                     token_state.c.user_id == user_id,
@@ -131,6 +158,15 @@ class TokenRepo:
             marks = await conn.execute(delete(token_temporary).where(token_temporary.c.expires_at <= now))
             return int(states.rowcount) + int(marks.rowcount)
 
+    @asynccontextmanager
+    async def _writing(self, user_id: str, platform_name: str) -> AsyncIterator[None]:
+        """Around a write of (user, platform): once it has committed (or failed), forget what was cached of it."""
+        try:
+            yield
+        finally:
+            self._writes += 1
+            self._cache.pop((user_id, platform_name), None)
+
     async def _prune_now_and_then(self, now: int) -> None:
         # Its own transaction after the write, so the write's locks are released first (no lock-order deadlock
         # between two PostgreSQL writers pruning each other's rows); stamped before awaiting, so one prunes.
@@ -140,9 +176,9 @@ class TokenRepo:
         await self.purge_expired()
 
 
-def platform_tokens(user_id: str, platform_name: str, now: int) -> Select[str, int]:
-    """The hot read: token → state of one user and platform still alive at `now`, on the primary key's prefix."""
-    return select(token_state.c.token, token_state.c.state).where(
+def platform_tokens(user_id: str, platform_name: str, now: int) -> Select[str, int, int]:
+    """The hot read: token, state, expiry of one user and platform alive at `now`, on the primary key's prefix."""
+    return select(token_state.c.token, token_state.c.state, token_state.c.expires_at).where(
         token_state.c.user_id == user_id,
         token_state.c.platform == platform_name,
         token_state.c.expires_at > now,
