@@ -77,7 +77,12 @@ async def _prepare_postgres(pg: _Postgres) -> None:
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A database URL with no rows in it: a new SQLite file, or the migrated PostgreSQL test database emptied."""
-    if request.param == "sqlite":
+    return await empty_db_url(request, request.param, tmp_path)
+
+
+async def empty_db_url(request: pytest.FixtureRequest, kind: str, tmp_path: Path) -> str:
+    """What `db_url` gives, for fixtures that mix databases into other params ("sqlite" or "postgres")."""
+    if kind == "sqlite":
         return f"sqlite:///{tmp_path / 'data' / 'openim.db'}"
     pg: _Postgres = request.getfixturevalue("_postgres")
     await _prepare_postgres(pg)

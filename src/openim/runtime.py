@@ -3,8 +3,9 @@
 Everything is built here with plain constructor calls, read top to bottom. Nothing below this module reads
 settings or the environment; each part gets the values it needs as arguments.
 
-Shared state: without `redis.url` token states, presence and the bus live in this process (`MemoryTokenStore`,
-`MemoryPresence`, `MemoryBus`), which serves every role run by one `openim start`. With it, one Redis client
+Shared state: without `redis.url` token states live in the database (`storage.token.TokenRepo`, so a restart
+keeps every login) and presence and the bus in this process (`MemoryPresence`, `MemoryBus`), which serves every
+role run by one `openim start`. With it, one Redis client
 backs `RedisTokenStore`, `RedisPresence` and `RedisBus`, so roles run as separate processes (`openim start api`,
 `openim start msggateway`, …) share them; they also need one database (PostgreSQL). A process that runs only
 some of the roles without `redis.url` starts, but logs a warning saying what will not work (`split_roles_warning`).
@@ -45,7 +46,7 @@ from openim.infra.queue import JobQueue, MemoryQueue
 from openim.infra.redis import RedisPresence, RedisTokenStore, connect
 from openim.infra.redis.bus import RedisBus
 from openim.infra.redis.queue import RedisStreamQueue
-from openim.infra.tokens import MemoryTokenStore, TokenStore
+from openim.infra.tokens import TokenStore
 from openim.jobs.object_cleanup import ObjectCleanup
 from openim.jobs.offline_push import OfflinePushHandler
 from openim.jobs.worker import Worker
@@ -67,6 +68,7 @@ from openim.services.user import UserService
 from openim.settings import Settings
 from openim.storage import Storage, open_storage
 from openim.storage.commit import MsgWriter
+from openim.storage.token import TokenRepo
 
 __all__ = ["ROLES", "PortInUse", "Runtime", "run", "split_roles_warning"]
 
@@ -118,7 +120,8 @@ class Runtime:
             bus, queue = redis_bus, RedisStreamQueue(client)
             closers += [client.aclose, redis_bus.close]
         else:
-            tokens, presence, memory_bus = MemoryTokenStore(clock), MemoryPresence(), MemoryBus()
+            # Token states in the database, so a restart (even kill -9) logs nobody out; presence and bus in memory.
+            tokens, presence, memory_bus = TokenRepo(storage.db, clock.now_ms), MemoryPresence(), MemoryBus()
             bus, queue = memory_bus, MemoryQueue()
             closers.append(memory_bus.close)
         auth = AuthService(
@@ -367,8 +370,9 @@ def split_roles_warning(settings: Settings, roles: tuple[str, ...]) -> str | Non
     """What will not work when this process runs only some roles: None when it runs api and msggateway together.
 
     Roles split over processes share token states, presence and pushes through Redis (`redis.url`) and messages
-    through one database. Without Redis the process still starts (an api-only process serves REST fine), but a
-    gateway refuses every token another process issued and nobody pushes what another process committed. The
+    through one database. Without Redis the process still starts (an api-only process serves REST fine), and token
+    states are shared through the database, but nobody pushes what another process committed and a kick decided in
+    another process does not close this process's connections. The
     job queue is in-process too without Redis: api and msggateway without msgtransfer leave their offline-push jobs
     unhandled, and a msgtransfer role alone has no jobs to handle.
     """
@@ -389,11 +393,11 @@ def split_roles_warning(settings: Settings, roles: tuple[str, ...]) -> str | Non
                 "Redis stream) and a shared PostgreSQL database.url, or run every role in one `openim start`."
             )
         return (
-            f"this process runs only {running} and redis.url is not set: token states, presence and pushes stay in "
-            "this process, so tokens issued by another process's api are refused here (1507 TokenNotExist) and "
-            "messages committed by another process are not pushed to this process's connections (nor the other way "
-            "round). Set redis.url and a shared PostgreSQL database.url in every process, or run every role in one "
-            "`openim start`."
+            f"this process runs only {running} and redis.url is not set: presence, pushes and kicks stay in this "
+            "process (token states are in the database), so messages committed by another process are not pushed to "
+            "this process's connections (nor the other way round) and a logout or multi-login kick decided in another "
+            "process does not close the connections held here. Set redis.url and a shared PostgreSQL database.url in "
+            "every process, or run every role in one `openim start`."
         )
     if settings.database.url.startswith("sqlite"):
         return (

@@ -1,7 +1,8 @@
 """Contract of `TokenStore`, run against every implementation; plus the memory implementation's own chores.
 
-The contract tests reach time only through `Harness.advance`, so a Redis implementation can join the
-`store_kind` parameters (marker `redis`) and advance by sleeping; its TTLs here are a few seconds at most.
+Implementations: memory, the database (`storage/token.py`, on SQLite and PostgreSQL) and Redis. The contract
+tests reach time only through `Harness.advance`, so Redis advances by sleeping (its TTLs here are a few seconds
+at most) while memory and the database move a FakeClock.
 """
 
 from __future__ import annotations
@@ -9,12 +10,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
+from tests.conftest import empty_db_url
 
 from openim.infra.clock import FakeClock
 from openim.infra.redis import RedisTokenStore, connect
 from openim.infra.tokens import MemoryTokenStore, TokenStore, temporary_token_key, token_key
+from openim.storage import open_storage
+from openim.storage.token import TokenRepo
 
 NORMAL, KICKED = 0, 2
 
@@ -25,16 +30,28 @@ class Harness:
     advance: Callable[[float], Awaitable[None]]
 
 
-@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
-async def harness(request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
+@pytest.fixture(
+    params=[
+        "memory",
+        "sqlite",
+        pytest.param("postgres", marks=pytest.mark.postgres),
+        pytest.param("redis", marks=pytest.mark.redis),
+    ]
+)
+async def harness(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Harness]:
     """A store of the requested kind and a way to let time pass for it (Redis: sleep, on an emptied database)."""
-    if request.param == "memory":
+    if request.param in ("memory", "sqlite", "postgres"):
         clock = FakeClock()
 
         async def advance(seconds: float) -> None:
             clock.advance(seconds)
 
-        yield Harness(MemoryTokenStore(clock), advance)
+        if request.param == "memory":
+            yield Harness(MemoryTokenStore(clock), advance)
+            return
+        storage = await open_storage(await empty_db_url(request, request.param, tmp_path), pool_size=2)
+        yield Harness(TokenRepo(storage.db, clock.now_ms), advance)
+        await storage.close()
         return
     client = await connect(request.getfixturevalue("redis_url"))
     yield Harness(RedisTokenStore(client), asyncio.sleep)

@@ -7,6 +7,7 @@ OPENIM_TEST_POSTGRES_URL; Redis tests the server of OPENIM_TEST_REDIS_URL and a 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import resource
@@ -519,44 +520,36 @@ async def test_redis_unreachable_fails(tmp_path: Path) -> None:
     assert "redis-cli" in check.remedy
 
 
-@pytest.fixture
-def lru_redis(tmp_path: Path) -> Iterator[str]:
-    """A private redis-server with the guide's allkeys-lru and a memory limit."""
+@contextlib.contextmanager
+def private_redis(tmp_path: Path, *options: str) -> Iterator[str]:
+    """A redis-server of our own on a free port with these command-line options; yields its URL."""
     _redis_url()
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.skip("redis-server is not installed")
     port = free_port()
-    proc = subprocess.Popen(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--maxmemory",
-            "64mb",
-            "--maxmemory-policy",
-            "allkeys-lru",
-            "--dir",
-            str(tmp_path),
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.05)
-    yield f"redis://127.0.0.1:{port}/0"
-    proc.terminate()
-    proc.wait()
+    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(tmp_path), *options]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+@pytest.fixture
+def lru_redis(tmp_path: Path) -> Iterator[str]:
+    """A private redis-server with the guide's allkeys-lru and a memory limit."""
+    options = ("--save", "", "--appendonly", "no", "--maxmemory", "64mb", "--maxmemory-policy", "allkeys-lru")
+    with private_redis(tmp_path, *options) as url:
+        yield url
 
 
 @pytest.mark.redis
@@ -568,6 +561,47 @@ async def test_redis_eviction_policy_fails(tmp_path: Path, lru_redis: str) -> No
     assert "allkeys-lru" in check.saw and "revoked token valid again" in check.saw
     assert "noeviction" in check.remedy
     assert "of maxmemory 64.0 MiB" in checks["redis.memory"].saw
+
+
+_NO_DISK = ("--save", "", "--appendonly", "no")
+
+
+@pytest.mark.redis
+async def test_redis_without_persistence_warns(tmp_path: Path) -> None:
+    """A Redis that persists nothing warns, saying that its restart logs every user out, and how to fix it."""
+    with private_redis(tmp_path, *_NO_DISK) as url:
+        check = (await doctor(await healthy(tmp_path), OPENIM_REDIS_URL=url))["redis.persistence"]
+    assert check.status is Status.WARN
+    assert "persists nothing (appendonly no, save '')" in check.saw
+    assert "every user is logged out" in check.saw and "1507" in check.saw
+    assert "presence" in check.saw and "openim:queue:offline_push" in check.saw
+    assert "config set appendonly yes" in check.remedy and "Running Redis for openim-py" in check.remedy
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize(
+    ("options", "saw"),
+    [
+        (("--save", "", "--appendonly", "yes"), "appendonly yes"),
+        (("--save", "3600 1", "--appendonly", "no"), "RDB snapshots only (save '3600 1', appendonly no)"),
+    ],
+)
+async def test_redis_with_persistence_is_ok(tmp_path: Path, options: tuple[str, ...], saw: str) -> None:
+    """An append-only file, or RDB snapshots (saying what a restart still loses), are OK."""
+    with private_redis(tmp_path, *options) as url:
+        check = (await doctor(await healthy(tmp_path), OPENIM_REDIS_URL=url))["redis.persistence"]
+    assert check.status is Status.OK and saw in check.saw, check
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize(("appendonly", "status"), [("yes", Status.OK), ("no", Status.WARN)])
+async def test_redis_persistence_without_config_command(tmp_path: Path, appendonly: str, status: Status) -> None:
+    """Where CONFIG is disabled (managed Redis), INFO persistence's aof_enabled decides; unknown RDB rules warn."""
+    options = ("--save", "", "--appendonly", appendonly, "--rename-command", "CONFIG", "")
+    with private_redis(tmp_path, *options) as url:
+        check = (await doctor(await healthy(tmp_path), OPENIM_REDIS_URL=url))["redis.persistence"]
+    assert check.status is status, check
+    assert f"aof_enabled:{int(appendonly == 'yes')}" in check.saw
 
 
 def _context(**clocks: float) -> Context:
@@ -664,7 +698,7 @@ def test_roles_split_over_processes_fail(tmp_path: Path) -> None:
     assert check.status is Status.FAIL
     assert f"pid {api.proc.pid}: api :{api.api}, admin :{api.admin}" in check.saw
     assert f"pid {gateway.pid}: msggateway :{gateway_port}" in check.saw
-    assert "1507" in check.saw and "openim.service" in check.remedy
+    assert "not pushed by the other" in check.saw and "openim.service" in check.remedy
 
 
 async def test_secret_not_judged_when_the_config_does_not_load(tmp_path: Path) -> None:

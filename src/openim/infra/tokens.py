@@ -10,7 +10,8 @@ OpenIM deployment:
   (OpenIM's double colon kept), value `""`.
 
 This module knows nothing of JWTs, policies or who may call what: that is `services/auth.py`. `MemoryTokenStore`
-keeps the state in this process and expires it by the injected clock.
+keeps the state in this process and expires it by the injected clock (tests). Without `redis.url` the runtime
+uses the database implementation, `storage/token.py` `TokenRepo`, so token states survive a restart.
 """
 
 from __future__ import annotations

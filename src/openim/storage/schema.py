@@ -44,6 +44,8 @@ __all__ = [
     "object_upload",
     "seq_conversation",
     "stored_object",
+    "token_state",
+    "token_temporary",
     "user",
     "user_command",
     "version_log",
@@ -354,4 +356,34 @@ object_upload = Table(
     Column("create_time", BigInteger, nullable=False),
     Column("expire_time", BigInteger, nullable=False),
     Index(None, "expire_time"),
+)
+
+# --- token states (revision 0008) ----------------------------------------------------------------------------
+#
+# Without `redis.url` the `TokenStore` lives here (`storage/token.py`), so a restart keeps every login: one row
+# per token of OpenIM's Redis hash `UID_PID_TOKEN_STATUS:<userID>:<PlatformName>`, the hash's TTL copied onto each
+# of its rows as `expires_at` (Unix ms), and one row per admin token in its grace period. The primary key serves
+# the hot read (every REST call and WS connect: one user and platform); `expires_at` serves the pruning.
+
+token_state = Table(
+    "token_state",
+    metadata,
+    Column("user_id", _ID, nullable=False),
+    Column("platform", String(32), nullable=False),  # OpenIM's platform name ("Android", "Admin"), as in the key
+    Column("token", Text, nullable=False),
+    Column("state", Integer, nullable=False),  # TokenState: 0 normal, 2 kicked
+    Column("expires_at", BigInteger, nullable=False),
+    PrimaryKeyConstraint("user_id", "platform", "token"),
+    Index(None, "expires_at"),
+)
+
+token_temporary = Table(
+    "token_temporary",
+    metadata,
+    Column("user_id", _ID, nullable=False),
+    Column("platform", String(32), nullable=False),
+    Column("token", Text, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    PrimaryKeyConstraint("user_id", "platform", "token"),
+    Index(None, "expires_at"),
 )

@@ -112,8 +112,8 @@ def _split_roles(
         "roles",
         Status.FAIL,
         f"our ports are served by {len(by_pid)} openim processes ({served}); redis.url is not set, so each process "
-        "keeps tokens, presence and pushes in its own memory: a token issued by one is unknown to the other "
-        "(1507 TokenNotExist) and a message sent through one is not pushed by the other",
+        "keeps presence, pushes and kicks in its own memory (token states are in the database): a message sent "
+        "through one is not pushed by the other, and a logout decided in one does not close the other's connections",
         "set redis.url (and a shared PostgreSQL database.url) in the configuration of every process "
         "(deploy/systemd/openim-api.service, openim-msggateway.service), or run every role in one process "
         '(`openim start`, deploy/systemd/openim.service); docs/operations.md, "Split roles"',

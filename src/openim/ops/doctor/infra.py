@@ -5,7 +5,8 @@ with `allkeys-lru` because its Redis is partly a cache; openim-py keeps token st
 token is remembered there until it expires) and presence in Redis, and no database holds them again. An
 evicted "kicked" state would make a revoked token valid again, an evicted presence key makes an online user
 look offline; so any policy but `noeviction` fails once a memory limit is set. Under `noeviction` a full Redis
-refuses writes (OOM errors, visible and loud), which is the failure we want.
+refuses writes (OOM errors, visible and loud), which is the failure we want. For the same reason Redis must
+persist (`redis.persistence`): with neither `appendonly` nor `save` a restart of Redis logs every user out.
 
 The queue (OpenIM's Kafka, here the job queue of the msgtransfer role): with `redis.url`, the Redis stream of the
 offline-push topic and its consumer group `msgtransfer` — jobs kept, lag (not yet taken) and pending (taken, not
@@ -17,10 +18,13 @@ acknowledged), as the guide's `kafka-consumer-groups.sh --describe`; WARN past `
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
 
+from openim.infra.presence import PRESENCE_REFRESH_INTERVAL_S
 from openim.infra.redis.queue import RedisStreamQueue, stream_key
 from openim.ops.doctor import Check, Context, Status
 from openim.services.msg.offline_push import TOPIC_OFFLINE_PUSH
@@ -33,15 +37,15 @@ QUEUE_DEPTH_WARN = 10_000
 
 
 async def check_redis(ctx: Context) -> list[Check]:
-    """Ping, memory against maxmemory, maxmemory-policy; records Redis's clock offset for the clock check."""
+    """Ping, memory and maxmemory-policy, persistence; records Redis's clock offset for the clock check."""
     url = ctx.settings.redis.url
     if not url:
         return [
             Check(
                 "redis",
                 Status.OK,
-                "not configured: tokens, presence and pub/sub are in-process, which is right while every role runs "
-                "in one `openim start` process",
+                "not configured: token states are in the database, presence and pub/sub in-process, which is right "
+                "while every role runs in one `openim start` process",
             )
         ]
     masked = str(ctx.settings.masked()["redis"]["url"])
@@ -57,6 +61,7 @@ async def check_redis(ctx: Context) -> list[Check]:
             before = time.time()
             seconds, micros = await client.time()
             after = time.time()
+            persistence = await _read_persistence(client)
         except Exception as exc:  # redis raises ConnectionError, TimeoutError, AuthenticationError, ResponseError
             return [
                 Check(
@@ -76,6 +81,7 @@ async def check_redis(ctx: Context) -> list[Check]:
     policy = str(memory.get("maxmemory_policy", "?"))
     checks.append(_memory(ctx, used, limit, policy))
     checks.append(_policy(used, limit, policy))
+    checks.append(_persistence(persistence))
     return checks
 
 
@@ -117,6 +123,72 @@ def _policy(used: int, limit: int, policy: str) -> Check:
             remedy,
         )
     return Check("redis.policy", Status.FAIL, f"maxmemory-policy {policy} with maxmemory {_mib(limit)}: {why}", remedy)
+
+
+@dataclass(frozen=True)
+class _Persistence:
+    """What Redis writes to disk: `appendonly` and `save` from CONFIG GET, or INFO's `aof_enabled` when CONFIG
+    is refused (managed Redis services rename or forbid it; `config_error` says why)."""
+
+    appendonly: bool
+    save: str | None  # the RDB snapshot rules ("" = none); None when CONFIG GET could not be read
+    config_error: str = ""
+
+
+async def _read_persistence(client: Any) -> _Persistence:
+    try:
+        appendonly = await client.config_get("appendonly")
+        save = await client.config_get("save")
+    except ResponseError as exc:  # CONFIG renamed or denied by an ACL
+        info = await client.info("persistence")
+        return _Persistence(str(info.get("aof_enabled", "0")) == "1", None, str(exc))
+    return _Persistence(_text(appendonly.get("appendonly", b"no")) == "yes", _text(save.get("save", b"")).strip())
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+# What openim-py keeps in Redis and loses when a Redis that persists nothing restarts (docs/operations.md,
+# "Running Redis for openim-py").
+_LOST = (
+    "every token state, so every user is logged out (their SDKs get 1507 TokenNotExist, stop reconnecting and "
+    "fire OnUserTokenInvalid; the app server's admin token answers 1507 too), the presence of every connection "
+    f"until the gateways register them again (within {PRESENCE_REFRESH_INTERVAL_S} s), and the unfinished jobs of "
+    f"the stream {stream_key(TOPIC_OFFLINE_PUSH)} with its consumer group (those offline pushes are never sent; "
+    "the messages themselves are in the database)"
+)
+_PERSIST = (
+    "`redis-cli config set appendonly yes` then `redis-cli config rewrite` (or `appendonly yes` in redis.conf and "
+    'restart Redis); docs/operations.md, "Running Redis for openim-py"'
+)
+
+
+def _persistence(found: _Persistence) -> Check:
+    if found.appendonly:
+        how = "aof_enabled:1 (INFO persistence; CONFIG GET refused)" if found.save is None else "appendonly yes"
+        return Check("redis.persistence", Status.OK, f"{how}: token states and queued jobs survive a Redis restart")
+    if found.save is None:
+        return Check(
+            "redis.persistence",
+            Status.WARN,
+            f"appendonly is off (INFO persistence aof_enabled:0) and the RDB save rules cannot be read "
+            f"({found.config_error}): if Redis persists nothing, a restart of it loses {_LOST}",
+            "check with your Redis provider that it persists (AOF), or " + _PERSIST,
+        )
+    if found.save:
+        return Check(
+            "redis.persistence",
+            Status.OK,
+            f"RDB snapshots only (save {found.save!r}, appendonly no): a restart of Redis loses what changed since "
+            "the last snapshot, so logins and kicks of those minutes; appendonly yes keeps every write",
+        )
+    return Check(
+        "redis.persistence",
+        Status.WARN,
+        f"Redis persists nothing (appendonly no, save ''): a restart of Redis loses {_LOST}",
+        _PERSIST,
+    )
 
 
 async def check_queue(ctx: Context) -> Check:
