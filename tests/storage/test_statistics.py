@@ -77,7 +77,9 @@ async def test_active_senders_with_groups_pages_in_both_orders(storage: Storage)
     assert asc.page == [("u0", 546), ("u4", 546), ("u1", 547)]
     assert asc.active_count == 9
     beyond = await stats.active_senders(YEAR_START, YEAR_END, prefixes=ALL, ascending=True, offset=9, limit=3)
-    assert (beyond.page, beyond.msg_count) == ([], SINGLE_TOTAL + GROUP_TOTAL)
+    assert (beyond.page, beyond.msg_count, beyond.active_count) == ([], SINGLE_TOTAL + GROUP_TOTAL, 9)
+    sized0 = await stats.active_senders(YEAR_START, YEAR_END, prefixes=ALL, ascending=True, offset=0, limit=0)
+    assert (sized0.page, sized0.active_count) == ([], 9)
     # One more millisecond of range takes in the message sent at the next year's first instant.
     wider = await stats.active_senders(YEAR_START, YEAR_END + 1, prefixes=SINGLE, ascending=False, offset=0, limit=9)
     assert (wider.msg_count, wider.per_day["2026-01-01"]) == (SINGLE_TOTAL + 1, 1)
