@@ -1,10 +1,10 @@
 """StatisticsService: /statistics — users registered, groups created, most and least active users and groups.
 
-All four are admin-only (OpenIM leaves user/register open to any token: rest-api.md §9 #13). Counts come from
-`storage.statistics`, per UTC day; message counts follow OpenIM's choice of conversations: single chats
-(`si_`), plus groups (`sg_`, legacy `g_`) when asked, never notification conversations. Paging is OpenIM's
-1-based `pagination`, applied as (pageNumber-1)*showNumber (OpenIM's aggregation skips pageNumber-1 entries,
-a bug not reproduced).
+All four are admin-only (OpenIM leaves user/register open to any token, internal/rpc/user/statistics.go). Counts
+come from `storage.statistics`, per UTC day; message counts follow OpenIM's choice of conversations: single chats
+(`si_`), plus groups (`sg_`, legacy `g_`) when asked, never notification conversations. Paging is OpenIM's 1-based
+`pagination`, applied as (pageNumber-1)*showNumber (OpenIM's aggregation skips pageNumber-1 entries, a bug not
+reproduced).
 """
 
 from __future__ import annotations

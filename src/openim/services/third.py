@@ -1,11 +1,11 @@
 """ThirdService: /third — offline-push tokens, app badges, client log records, and where Grafana is.
 
-Push tokens and badges are what the offline-push work reads later (`fcm_token`, `app_badge`); a token is kept
-per (user, platform) with the lifetime the client gives, and removed when that device logs out over the
-WebSocket (2003). Client logs are records of files the SDK uploaded to object storage. Rules, stricter than
-OpenIM where OpenIM checks nothing (rest-api.md §3.6, §9 #13): a user registers tokens and badges only for
-itself (admins for anyone); any user uploads its own logs; a user deletes only its own logs, an admin any;
-only admins search them.
+Push tokens and badges are what the offline-push work reads later (`fcm_token`, `app_badge`); a token is kept per
+(user, platform) with the lifetime the client gives, and removed when that device logs out over the WebSocket
+(2003). Client logs are records of files the SDK uploaded to object storage. Rules, stricter than OpenIM where
+OpenIM checks nothing (its internal/rpc/third/third.go; docs/protocol/rest.md §4): a user registers tokens and
+badges only for itself (admins for anyone); any user uploads its own logs; a user deletes only its own logs, an
+admin any; only admins search them.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""/statistics/*: users registered, groups created, active users and groups over a time range (spec §3.7).
+"""/statistics/*: users registered, groups created, active users and groups over a time range (OpenIM's
+internal/rpc/{user,group,msg}/statistics.go).
 
 All admin-only. user/register and group/create are pydantic bodies; user/active and group/active are OpenIM's
 protobuf messages through the `api/pb.py` bridge (their answers embed sdkws.UserInfo and sdkws.GroupInfo).

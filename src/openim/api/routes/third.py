@@ -1,4 +1,5 @@
-"""/third/*: offline-push token, app badge, client log records, and the Grafana link (spec §3.6).
+"""/third/*: offline-push token, app badge, client log records, and the Grafana link (OpenIM's
+internal/api/third.go, internal/rpc/third/{third,log}.go; who may call what: docs/protocol/rest.md §4).
 
 The /object routes of OpenIM's third service are their own module. `GET /third/prometheus` is open like every
 OpenIM GET route (no operationID, no token): it only redirects a browser to the configured Grafana.
