@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import event
+
 from openim.storage import Storage
 from openim.storage.statistics import day_of
 
@@ -108,3 +112,43 @@ async def test_empty_range_counts_nothing(storage: Storage) -> None:
     assert (counts.msg_count, counts.active_count, counts.per_day, counts.page) == (0, 0, {}, [])
     created = await storage.statistics.users_created(1, 2)
     assert (created.total, created.before, created.per_day) == (10, 0, {})
+
+
+async def test_active_queries_read_the_msg_index_only(storage: Storage) -> None:
+    """Every statement of the active counts is answered from ix_msg_send_time_send_id_conversation_id alone
+    (SQLite: COVERING INDEX; PostgreSQL, told to avoid scanning the table: Index Only Scan), never the rows."""
+    await generate(storage)
+    statements: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        if "FROM msg" in statement:
+            statements.append((statement, parameters))
+
+    engine = storage.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        await storage.statistics.active_senders(YEAR_START, YEAR_END, prefixes=ALL, ascending=False, offset=0, limit=5)
+        await storage.statistics.active_conversations(
+            YEAR_START, YEAR_END, prefixes=GROUPS, ascending=False, offset=9, limit=5
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    assert len(statements) == 5  # per day and page for each, and the count of a page past the end
+    index = "ix_msg_send_time_send_id_conversation_id"
+    if storage.db.dialect == "postgresql":  # the visibility map, as autovacuum keeps it: index-only scans need it
+        async with storage.db.engine.connect() as conn:
+            await (await conn.execution_options(isolation_level="AUTOCOMMIT")).exec_driver_sql("VACUUM ANALYZE msg")
+    async with storage.db.engine.connect() as conn:
+        raw = await conn.get_raw_connection()
+        for statement, parameters in statements:
+            if storage.db.dialect == "sqlite":
+                plan = " ".join(str(r) for r in await raw.driver_connection.execute_fetchall(
+                    f"EXPLAIN QUERY PLAN {statement}", parameters
+                ))  # fmt: skip
+                assert f"COVERING INDEX {index}" in plan, (statement, plan)
+            else:
+                await conn.exec_driver_sql("SET enable_seqscan = off")
+                rows = await conn.exec_driver_sql(f"EXPLAIN {statement}", parameters)
+                plan = " ".join(r[0] for r in rows)
+                assert f"Index Only Scan using {index}" in plan, (statement, plan)
+        await conn.rollback()
