@@ -8,11 +8,12 @@ protobuf messages through the `api/pb.py` bridge (their answers embed sdkws.User
 from __future__ import annotations
 
 from openim.api.deps import CallerDep, StatisticsDep
+from openim.api.json_body import JsonBodyRoute
 from openim.api.models.statistics import CountReq, CountResp
 from openim.api.pb import PbRouter
 from openim.protocol.pb import msg_pb2 as pb
 
-router = PbRouter(prefix="/statistics", tags=["statistics"])
+router = PbRouter(prefix="/statistics", tags=["statistics"], route_class=JsonBodyRoute)
 
 
 @router.post("/user/register")

@@ -11,6 +11,7 @@ from fastapi import APIRouter
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from openim.api.deps import CallerDep, ThirdDep
+from openim.api.json_body import JsonBodyRoute
 from openim.api.models.base import page_of
 from openim.api.models.third import (
     DeleteLogsReq,
@@ -22,7 +23,7 @@ from openim.api.models.third import (
     UploadLogsReq,
 )
 
-router = APIRouter(prefix="/third", tags=["third"])
+router = APIRouter(prefix="/third", tags=["third"], route_class=JsonBodyRoute)
 
 GRAFANA_UNSET = (
     "no Grafana configured: set prometheus.grafanaURL in config/config.yaml "
