@@ -71,6 +71,7 @@ async def serve_gateway(users: int, out: Path) -> None:
         settings.msggateway,
         auth=runtime.services.auth,
         msg=runtime.services.msg,
+        third=runtime.services.third,
         bus=bus,
         presence=runtime.presence,
         clock=runtime.clock,

@@ -64,6 +64,8 @@ from openim.services.msg import MsgService
 from openim.services.msg.offline_push import TOPIC_OFFLINE_PUSH
 from openim.services.notification import NotificationSender
 from openim.services.object import ObjectLimits, ObjectService
+from openim.services.statistics import StatisticsService
+from openim.services.third import ThirdService
 from openim.services.user import UserService
 from openim.settings import Settings
 from openim.storage import Storage, open_storage
@@ -167,6 +169,8 @@ class Runtime:
             msg=msg,
             conversation=ConversationService(storage, notifications, clock),
             object=ObjectService(storage, await object_store(settings, clock), clock, limits=object_limits(settings)),
+            third=ThirdService(storage, clock, grafana_url=settings.prometheus.grafanaURL),
+            statistics=StatisticsService(storage),
         )
         closers.append(msg.drain_jobs)  # after the writer: the offline-push jobs of its last commits are queued
         closers.append(writer.close)  # first at close: what it accepted is committed, then pushed by the bus
@@ -278,6 +282,7 @@ async def run(settings: Settings, roles: tuple[str, ...] = ROLES, *, ready: asyn
                 settings.msggateway,
                 auth=runtime.services.auth,
                 msg=runtime.services.msg,
+                third=runtime.services.third,
                 bus=runtime.bus,
                 presence=runtime.presence,
                 clock=runtime.clock,

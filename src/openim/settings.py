@@ -125,6 +125,11 @@ class Group(_Section):
     enableHistoryForNewMembers: bool = Field(default=True, description="new members read the group's history")
 
 
+class Prometheus(_Section):
+    # OpenIM: openim-api.yml `prometheus.grafanaURL`; GET /third/prometheus redirects there.
+    grafanaURL: str = Field(default="", description="Grafana's address for browsers; empty = /third/prometheus is 404")
+
+
 class Admin(_Section):
     listenIP: str = "127.0.0.1"
     port: int = Field(default=6060, ge=0, le=65535)
@@ -206,6 +211,7 @@ class Settings(_Section):
     msg: Msg = Field(default_factory=Msg)
     group: Group = Field(default_factory=Group)
     admin: Admin = Field(default_factory=Admin)
+    prometheus: Prometheus = Field(default_factory=Prometheus)
     database: Database = Field(default_factory=Database)
     redis: Redis = Field(default_factory=Redis)
     log: Log = Field(default_factory=Log)

@@ -1,10 +1,10 @@
 """Authorization sweep (issue 4 item 6; OpenIM #3314, #3310, #3778): no read route shows one user's data to another.
 
-Every read route of /user, /friend, /group, /conversation, /msg and /jssdk is taken from the app itself, so a
-route added later is swept without anyone remembering to. Its request body is built from the route's OpenAPI
-schema by field name (`userID` → the victim, `groupID` → the victim's group, `idHash` → the hash of the victim's
-real list, `versionID` → a position in the victim's version log taken before the data was made, …), with a
-small table of overrides where a name alone does not reach the data. Each route is then called:
+Every read route of /user, /friend, /group, /conversation, /msg, /jssdk, /third and /statistics is taken from the
+app itself, so a route added later is swept without anyone remembering to. Its request body is built from the
+route's OpenAPI schema by field name (`userID` → the victim, `groupID` → the victim's group, `idHash` → the hash
+of the victim's real list, `versionID` → a position in the victim's version log taken before the data was made,
+…), with a small table of overrides where a name alone does not reach the data. Each route is then called:
 
 * by the victim (or, for admin-only routes, the admin): the answer must show the victim's private data — the
   positive control that proves the body reaches it (otherwise the table needs an entry);
@@ -36,10 +36,17 @@ from tests.factories import add_member, make_black, make_friend, make_friend_req
 
 from openim.protocol.idhash import id_hash
 
-SCOPE = ("user", "friend", "group", "conversation", "msg", "jssdk")
+SCOPE = ("user", "friend", "group", "conversation", "msg", "jssdk", "third", "statistics")
 READ_NAME = re.compile(r"^(get_|is_|pull_|newest_|search_|check_|page_|account_check$)|_get(_all)?$")
 # Routes that read although their names do not say so.
-EXTRA_READS = {"/user/subscribe_users_status"}
+EXTRA_READS = {
+    "/user/subscribe_users_status",
+    "/third/logs/search",
+    "/statistics/user/register",
+    "/statistics/user/active",
+    "/statistics/group/create",
+    "/statistics/group/active",
+}
 # Every write route of OpenIM's route groups (its internal/api/router.go), implemented or not yet.
 WRITES = {
     "/user/user_register",
@@ -92,6 +99,10 @@ WRITES = {
     "/conversation/set_conversations",
     "/conversation/delete_conversations",
     "/conversation/update_conversations_by_user",
+    "/third/fcm_update_token",
+    "/third/set_app_badge",
+    "/third/logs/upload",
+    "/third/logs/delete",
 }
 # Reads that answer any signed-in user on purpose; they are still swept for the markers, without the control.
 PUBLIC = {
@@ -161,6 +172,7 @@ MARKERS = [
     "SECRET-greq",
     "SECRET-config",
     "SECRET-cmd",
+    "SECRET-log",
 ]
 
 Body = dict[str, Any]
@@ -180,6 +192,11 @@ OVERRIDES: dict[str, Callable[[World, str], Body]] = {
     "/user/search_notification_account": lambda w, me: {"keyword": ""},
     "/user/process_user_command_get": lambda w, me: {"type": 1},
     "/msg/search_msg": lambda w, me: {"sendID": "", "recvID": "", "sendTime": "", "sessionType": 0, "contentType": 0},
+    "/third/logs/search": lambda w, me: {"keyword": ""},
+    **{
+        f"/statistics/{route}": lambda w, me: {"start": 1, "end": 4_102_444_800_000, "group": True}
+        for route in ("user/register", "user/active", "group/create", "group/active")
+    },
 }
 
 
@@ -350,6 +367,9 @@ async def _world(api: Api) -> World:
     if "/user/set_user_client_config" in routes:
         config: Body = {"userID": VICTIM, "configs": {"sw_key": "SECRET-config"}}
         await chat.ok("/user/set_user_client_config", config, as_=ADMIN)
+    if "/third/logs/upload" in routes:
+        log: Body = {"platform": 5, "fileURLs": [{"filename": "SECRET-log", "URL": "http://objects/SECRET-log"}]}
+        await chat.ok("/third/logs/upload", log, as_=VICTIM)
     if "/user/process_user_command_add" in routes:
         command: Body = {"userID": VICTIM, "type": 1, "uuid": "SECRET-cmd", "value": "SECRET-cmd", "ex": ""}
         await chat.ok("/user/process_user_command_add", command, as_=VICTIM)

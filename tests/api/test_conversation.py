@@ -277,3 +277,17 @@ async def test_wrong_types_are_1001(api: Api) -> None:
     ]:
         result = await chat.post(path, body, as_="bob")
         assert result["errCode"] == 1001, path
+
+
+async def test_get_conversation_offline_push_user_ids(api: Api) -> None:
+    """Admin: of userIDs, those not muting the conversation (recvMsgOpt 1 or 2 drop out); users get 1002."""
+    chat = await open_chat(api, "alice", "bob", "carol")
+    await chat.send("alice", "bob", "ab")
+    await chat.ok("/conversation/set_conversations", _set(["bob"], SI_AB, "alice", recvMsgOpt=2), as_="bob")
+    path = "/conversation/get_conversation_offline_push_user_ids"
+    body = {"conversationID": SI_AB, "userIDs": ["alice", "bob", "carol"]}
+    assert await chat.ok(path, body, as_="admin") == {"userIDs": ["alice", "carol"]}
+    await chat.ok("/conversation/set_conversations", _set(["bob"], SI_AB, "alice", recvMsgOpt=0), as_="bob")
+    assert await chat.ok(path, body, as_="admin") == {"userIDs": ["alice", "bob", "carol"]}
+    assert (await chat.post(path, body, as_="alice"))["errCode"] == 1002
+    assert (await chat.post(path, {"userIDs": ["alice"]}, as_="admin"))["errCode"] == 1001

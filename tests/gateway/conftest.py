@@ -251,6 +251,7 @@ async def gateway_factory(runtime: Runtime, timing: Timing) -> AsyncIterator[Gat
             settings,
             auth=runtime.services.auth,
             msg=runtime.services.msg,
+            third=runtime.services.third,
             bus=runtime.bus,
             presence=runtime.presence,
             clock=runtime.clock,

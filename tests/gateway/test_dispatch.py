@@ -62,6 +62,20 @@ async def test_logout_replies_then_closes(gateway: Gateway) -> None:
     await gateway.settled(lambda: gateway.server.hub.count == 0)
 
 
+async def test_logout_removes_the_push_token_of_this_device_only(gateway: Gateway) -> None:
+    """2003 deletes the FCM token of the connection's (user, platform), whatever userID the body names."""
+    third = gateway.runtime.services.third
+    alice = await gateway.connect("alice", ANDROID)
+    for user_id, platform in (("alice", ANDROID), ("alice", WEB), ("bob", ANDROID)):
+        await gateway.runtime.storage.third.set_fcm_token(user_id, platform, f"tok-{user_id}-{platform}", expire_time=0)
+    data = push_pb2.DelUserPushTokenReq(userID="bob", platformID=ANDROID).SerializeToString()
+    assert (await alice.request(ReqIdentifier.LOGOUT_MSG, data)).err_code == 0
+    await alice.closed()
+    assert await third.fcm_token("alice", ANDROID) is None
+    assert await third.fcm_token("alice", WEB) == f"tok-alice-{WEB}"
+    assert await third.fcm_token("bob", ANDROID) == f"tok-bob-{ANDROID}"
+
+
 def sub(subscribe: list[str] = [], unsubscribe: list[str] = []) -> bytes:  # noqa: B006
     return sdkws_pb2.SubUserOnlineStatus(subscribeUserID=subscribe, unsubscribeUserID=unsubscribe).SerializeToString()
 

@@ -161,6 +161,7 @@ async def test_gateway_refreshes_presence_periodically(runtime: Runtime, timing:
         runtime.settings.msggateway,
         auth=runtime.services.auth,
         msg=runtime.services.msg,
+        third=runtime.services.third,
         bus=runtime.bus,
         presence=runtime.presence,
         clock=runtime.clock,

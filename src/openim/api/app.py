@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from openim import __version__
 from openim.api.envelope import EnvelopeResponse, error_body
 from openim.api.middleware import OpenIMMiddleware
-from openim.api.routes import auth, conversation, friend, group, jssdk, msg, user
+from openim.api.routes import auth, conversation, friend, group, jssdk, msg, statistics, third, user
 from openim.api.routes import object as object_routes
 from openim.api.routes import storage as storage_routes
 from openim.infra.objects.local import STORAGE_PATH
@@ -53,6 +53,8 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(jssdk.router)
     app.include_router(object_routes.router)
     app.include_router(storage_routes.router)
+    app.include_router(third.router)
+    app.include_router(statistics.router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> Response:

@@ -14,6 +14,8 @@ from openim.services.friend import FriendService
 from openim.services.group import GroupService
 from openim.services.msg import MsgService
 from openim.services.object import ObjectService
+from openim.services.statistics import StatisticsService
+from openim.services.third import ThirdService
 from openim.services.user import UserService
 
 __all__ = [
@@ -27,6 +29,8 @@ __all__ = [
     "MsgDep",
     "ObjectDep",
     "OperationID",
+    "StatisticsDep",
+    "ThirdDep",
     "UserDep",
 ]
 
@@ -111,3 +115,13 @@ def _api_base(request: Request) -> str:
 
 ObjectDep = Annotated[ObjectService, Depends(_object)]
 ApiBase = Annotated[str, Depends(_api_base)]
+def _third(request: Request) -> ThirdService:
+    return _services(request).third
+
+
+def _statistics(request: Request) -> StatisticsService:
+    return _services(request).statistics
+
+
+ThirdDep = Annotated[ThirdService, Depends(_third)]
+StatisticsDep = Annotated[StatisticsService, Depends(_statistics)]

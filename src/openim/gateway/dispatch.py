@@ -30,6 +30,7 @@ from openim.protocol.constants import ReqIdentifier
 from openim.protocol.errors import ArgsError, OpenIMError, ServerInternalError
 from openim.protocol.pb import msg_pb2, push_pb2, sdkws_pb2
 from openim.services.msg import MsgService
+from openim.services.third import ThirdService
 
 __all__ = ["Dispatcher"]
 
@@ -49,8 +50,9 @@ def _decode(cls: type[M], data: bytes) -> M:
 class Dispatcher:
     """Handles one decoded request of one connection and returns its reply (None: no reply)."""
 
-    def __init__(self, *, msg: MsgService, hub: Hub) -> None:
+    def __init__(self, *, msg: MsgService, third: ThirdService, hub: Hub) -> None:
         self._msg = msg
+        self._third = third
         self._hub = hub
         self._routes: dict[int, _Route] = {
             ReqIdentifier.GET_NEWEST_SEQ: self._get_newest_seq,
@@ -142,8 +144,10 @@ class Dispatcher:
         return resp.SerializeToString()
 
     async def _logout(self, conn: Conn, req: Req) -> bytes:
-        # OpenIM deletes the (user, platform) offline-push token here; there is no push-token store yet.
+        # OpenIM deletes the offline-push token of the (userID, platformID) the body names; the connection's
+        # own device here (services/third.py), so a logout stops pushes to this device and to no one else's.
         _decode(push_pb2.DelUserPushTokenReq, req.data)
+        await self._third.logout(conn.caller)
         return push_pb2.DelUserPushTokenResp().SerializeToString()
 
     async def _set_background(self, conn: Conn, req: Req) -> bytes:

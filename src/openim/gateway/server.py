@@ -57,6 +57,7 @@ from openim.protocol.constants import PLATFORM_NAMES
 from openim.protocol.errors import ConnArgsError, ConnOverMaxNumLimit, OpenIMError, TokenInvalidError
 from openim.services.auth import AuthService, Caller
 from openim.services.msg import MsgService
+from openim.services.third import ThirdService
 from openim.settings import MsgGateway
 
 __all__ = ["DRAIN_TIMEOUT", "ConnArgs", "GatewayServer", "HandshakeError", "parse_conn_args"]
@@ -253,6 +254,7 @@ class GatewayServer:
         *,
         auth: AuthService,
         msg: MsgService,
+        third: ThirdService,
         bus: Bus,
         presence: Presence,
         clock: Clock,
@@ -264,7 +266,7 @@ class GatewayServer:
         self.clock = clock
         self.timing = timing or Timing()
         self.hub = Hub(auth=auth, presence=presence, policy=multi_login_policy)
-        self.dispatcher = Dispatcher(msg=msg, hub=self.hub)
+        self.dispatcher = Dispatcher(msg=msg, third=third, hub=self.hub)
         self.delivery = PushDelivery(self.hub)
         self._bus = bus
         self._pending: dict[ServerConnection, _Accepted | HandshakeError] = {}

@@ -10,6 +10,8 @@ from openim.services.friend import FriendService
 from openim.services.group import GroupService
 from openim.services.msg import MsgService
 from openim.services.object import ObjectService
+from openim.services.statistics import StatisticsService
+from openim.services.third import ThirdService
 from openim.services.user import UserService
 
 __all__ = ["Services"]
@@ -26,3 +28,5 @@ class Services:
     msg: MsgService
     conversation: ConversationService
     object: ObjectService
+    third: ThirdService
+    statistics: StatisticsService

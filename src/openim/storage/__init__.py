@@ -16,6 +16,8 @@ from openim.storage.group import GroupRepo
 from openim.storage.msg import MsgRepo
 from openim.storage.msg.search import MsgSearchRepo
 from openim.storage.object import ObjectRepo
+from openim.storage.statistics import StatisticsRepo
+from openim.storage.third import ThirdRepo
 from openim.storage.user import UserRepo
 from openim.storage.user_command import UserCommandRepo
 from openim.storage.version import VersionRepo
@@ -38,6 +40,8 @@ class Storage:
         self.friend = FriendRepo(db)
         self.group = GroupRepo(db)
         self.object = ObjectRepo(db)
+        self.third = ThirdRepo(db)
+        self.statistics = StatisticsRepo(db)
 
     async def close(self) -> None:
         """Close the pool; repositories must not be used afterwards."""

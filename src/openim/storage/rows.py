@@ -11,6 +11,7 @@ from dataclasses import dataclass
 __all__ = [
     "Black",
     "ClientConfigEntry",
+    "ClientLog",
     "Conversation",
     "Friend",
     "FriendRequest",
@@ -222,3 +223,25 @@ class ObjectUpload:
     engine_upload_id: str
     create_time: int
     expire_time: int
+
+
+# --- /third --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ClientLog:
+    """One row of `log`: a client log file an SDK uploaded (`url`) and what the client said about itself.
+
+    `platform` is the platform's name ("Android"), as OpenIM stores it; `log_id` a 10-digit string.
+    """
+
+    log_id: str
+    platform: str
+    user_id: str
+    create_time: int
+    url: str
+    file_name: str
+    system_type: str
+    app_framework: str
+    version: str
+    ex: str

@@ -33,11 +33,13 @@ __all__ = [
     "black",
     "client_config",
     "conversation",
+    "fcm_token",
     "friend",
     "friend_request",
     "group",
     "group_member",
     "group_request",
+    "log",
     "metadata",
     "msg",
     "msg_user_delete",
@@ -47,6 +49,7 @@ __all__ = [
     "token_state",
     "token_temporary",
     "user",
+    "user_badge",
     "user_command",
     "version_log",
     "version_log_entry",
@@ -143,6 +146,8 @@ msg = Table(
     Index(None, "send_id", "send_time"),  # search_msg by sender, newest first
     Index(None, "recv_id", "send_time"),  # search_msg by receiver or group
     Index(None, "send_time"),  # search_msg by day alone
+    # /statistics/*/active (revision 0010): a time range read from the index alone, never the `data` blobs.
+    Index(None, "send_time", "send_id", "conversation_id"),
 )
 
 msg_user_delete = Table(
@@ -386,4 +391,43 @@ token_temporary = Table(
     Column("expires_at", BigInteger, nullable=False),
     PrimaryKeyConstraint("user_id", "platform", "token"),
     Index(None, "expires_at"),
+)
+
+# --- /third (migration 0009_third): push tokens, app badges, client log records --------------------------------
+# OpenIM keeps the first two in Redis (`FCM_TOKEN:<account>:<platformID>` with the client's TTL,
+# `USER_BADGE_UNREAD_COUNT_SUM:<userID>`) and the third in its `log` collection; here all three are rows, so every
+# API process and the push worker see the same values. `expire_time` is absolute ms, 0 = never.
+
+fcm_token = Table(
+    "fcm_token",
+    metadata,
+    Column("user_id", _ID, nullable=False),
+    Column("platform_id", Integer, nullable=False),
+    Column("token", Text, nullable=False),
+    Column("expire_time", BigInteger, nullable=False, server_default=text("0")),
+    PrimaryKeyConstraint("user_id", "platform_id"),
+)
+
+user_badge = Table(
+    "user_badge",
+    metadata,
+    Column("user_id", _ID, primary_key=True),
+    Column("unread_count", Integer, nullable=False, server_default=text("0")),
+)
+
+log = Table(  # client log uploads (SDK `UploadLogs`): the file itself lives in object storage, `url` points to it
+    "log",
+    metadata,
+    Column("log_id", String(32), primary_key=True),
+    Column("platform", String(32), nullable=False, server_default=text("''")),
+    Column("user_id", _ID, nullable=False),
+    Column("create_time", BigInteger, nullable=False),
+    Column("url", Text, nullable=False, server_default=text("''")),
+    Column("file_name", Text, nullable=False, server_default=text("''")),
+    Column("system_type", Text, nullable=False, server_default=text("''")),
+    Column("app_framework", Text, nullable=False, server_default=text("''")),
+    Column("version", Text, nullable=False, server_default=text("''")),
+    Column("ex", Text, nullable=False, server_default=text("''")),
+    Index(None, "create_time"),  # search: newest first within a time range
+    Index(None, "user_id", "create_time"),  # one user's logs
 )

@@ -108,3 +108,14 @@ async def update_conversations_by_user(
 ) -> pb.UpdateConversationsByUserResp:
     """Set `ex` on every conversation of the user."""
     return await conversation.update_conversations_by_user(caller, req)
+
+
+@router.pb("/get_conversation_offline_push_user_ids")
+async def get_conversation_offline_push_user_ids(
+    req: pb.GetConversationOfflinePushUserIDsReq, caller: CallerDep, conversation: ConversationDep
+) -> pb.GetConversationOfflinePushUserIDsResp:
+    """Admin: of `userIDs`, those whose settings of the conversation let offline pushes through (recvMsgOpt 0).
+
+    OpenIM defines it and leaves the route commented out; served here for the routes audit (issue 11).
+    """
+    return await conversation.get_conversation_offline_push_user_ids(caller, req)
