@@ -58,7 +58,8 @@ from openim.storage import Storage, open_storage
 from openim.storage.db import Db
 from openim.storage.migrate import current_revision, head_revision
 from openim.storage.msg import MsgRevoke
-from openim.storage.rows import ObjectInfo, ObjectUpload, User
+from openim.storage.rows import ClientLog, ObjectInfo, ObjectUpload, User, UserCommand
+from openim.storage.token import TokenRepo
 from openim.storage.schema import metadata
 
 PG_SOURCE, PG_TARGET = "test_backup", "test_backup_restore"
@@ -166,6 +167,19 @@ async def populate(storage: Storage, *, scale: int = 1) -> None:
             NOW,
             NOW + 86_400_000,
         )
+    )
+    await storage.user_command.add(UserCommand("u0", 1, "fav-1", "收藏 ★", '{"x": 1}', NOW // 1000), max_per_user=100)
+    tokens = TokenRepo(storage.db, lambda: NOW)
+    await tokens.set_tokens("u0", "Web", {"eyJ.u0.web": 0, "eyJ.u0.kicked": 2}, ttl_s=86_400 * 90)
+    await tokens.add_temporary("imAdmin", "Admin", "eyJ.admin", ttl_s=2**31)
+    await storage.third.set_fcm_token("u1", 2, "fcm-tok-✓", expire_time=0)
+    await storage.third.set_badge("u1", 7)
+    await storage.third.add_logs(
+        [
+            ClientLog(
+                "1234567890", "Android", "u1", NOW, "https://x/log.zip", "log.zip", "android", "flutter", "3.8.5", "{}"
+            )
+        ]
     )
 
 
