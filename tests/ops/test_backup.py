@@ -59,8 +59,8 @@ from openim.storage.db import Db
 from openim.storage.migrate import current_revision, head_revision
 from openim.storage.msg import MsgRevoke
 from openim.storage.rows import ClientLog, ObjectInfo, ObjectUpload, User, UserCommand
-from openim.storage.token import TokenRepo
 from openim.storage.schema import metadata
+from openim.storage.token import TokenRepo
 
 PG_SOURCE, PG_TARGET = "test_backup", "test_backup_restore"
 NOW = 1_700_000_000_000
