@@ -115,6 +115,8 @@ def _api_base(request: Request) -> str:
 
 ObjectDep = Annotated[ObjectService, Depends(_object)]
 ApiBase = Annotated[str, Depends(_api_base)]
+
+
 def _third(request: Request) -> ThirdService:
     return _services(request).third
 
