@@ -123,6 +123,21 @@ async def test_thumbnail_has_the_asked_size_and_is_made_once(obj_api: ObjApi) ->
     assert (await obj_api.http.get(url + "?type=image&width=10&height=10", follow_redirects=True)).status_code == 200
 
 
+async def test_thumbnail_of_a_jpeg_photo(obj_api: ObjApi) -> None:
+    """A JPEG camera picture (the common case) is scaled into the box too, as PNG when asked."""
+    img = Image.open(io.BytesIO(png(300, 400))).convert("RGB")
+    out = io.BytesIO()
+    img.save(out, format="JPEG", quality=90)
+    url = await obj_api.upload(out.getvalue(), "alice/photo.jpg", content_type="image/jpeg")
+    thumb = await obj_api.download(url + "?type=image&width=60&height=60&format=png")
+    assert thumb.status_code == 200
+    assert thumb.headers["content-type"] == "image/png"
+    assert (Image.open(io.BytesIO(thumb.content)).format, Image.open(io.BytesIO(thumb.content)).size) == (
+        "PNG",
+        (45, 60),
+    )
+
+
 async def test_form_data_upload(obj_api: ObjApi) -> None:
     """initiate_form_data → a browser-style multipart POST to the policy URL → complete_form_data → same bytes."""
     data = _data(5000)
