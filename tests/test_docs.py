@@ -1,7 +1,7 @@
 """The docs stay true to the tree: their relative links resolve, and the project cites nothing outside itself.
 
-A clone must stand alone: no file may point at a developer's machine (`/work/…`) or at a `../shared` directory
-that a clone does not have. Cite docs/ by relative path, OpenIM by its public file names.
+A clone must stand alone: no file may point at a developer's workspace directory or at the shared directory
+beside the repository, which a clone does not have. Cite docs/ by relative path, OpenIM by its public file names.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 # Strings no tracked file may contain. This file names them, so it is the one file not searched.
-FORBIDDEN = ("/work/", "../shared")
+# Spelled in pieces so that this file does not contain them either (and so needs no exception).
+FORBIDDEN = ("/" + "work/", ".." + "/shared")
 LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)\)")
 FENCE = re.compile(r"^```.*?^```", flags=re.DOTALL | re.MULTILINE)
 HEADING = re.compile(r"^#{1,6}\s+(.*?)\s*#*\s*$", flags=re.MULTILINE)
@@ -98,12 +99,9 @@ def test_docs_index_lists_every_doc() -> None:
 
 
 def test_no_file_cites_a_path_outside_the_project() -> None:
-    """No tracked file contains `/work/` or `../shared`: a clone has neither."""
-    own = Path(__file__).resolve().relative_to(ROOT).as_posix()
+    """No tracked file contains a FORBIDDEN path: a clone has neither."""
     problems = []
     for name in tracked_files():
-        if name == own:
-            continue
         path = ROOT / name
         if not path.is_file():
             continue
