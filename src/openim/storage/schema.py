@@ -145,8 +145,8 @@ msg = Table(
     Index(None, "client_msg_id", "send_id", unique=True),  # resend check: client_msg_id IN (…)
     Index(None, "send_id", "send_time"),  # search_msg by sender, newest first
     Index(None, "recv_id", "send_time"),  # search_msg by receiver or group
-    Index(None, "send_time"),  # search_msg by day alone
-    # /statistics/*/active (revision 0010): a time range read from the index alone, never the `data` blobs.
+    # /statistics/*/active (revision 0010): a time range read from the index alone, never the `data` blobs;
+    # search_msg by day alone uses it too (it replaced revision 0006's (send_time) index).
     Index(None, "send_time", "send_id", "conversation_id"),
 )
 
