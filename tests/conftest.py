@@ -6,6 +6,9 @@ missing or unreachable server fails them.
 
 Redis: `redis_url` is OPENIM_TEST_REDIS_URL (a database tests may flush: `make test` uses db 15) with that
 database flushed; use it from tests or params marked `redis`. Skips and failures as for PostgreSQL.
+
+Parallel runs (pytest-xdist, `make test`): each worker gets a PostgreSQL database and a Redis database of its
+own, derived from those two variables (tests/databases.py), so workers never empty each other's data.
 """
 
 from __future__ import annotations
@@ -16,15 +19,28 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
+import asyncpg
 import pytest
 import redis
 from sqlalchemy import text
+from tests.databases import create_database, isolate_worker
 
 from openim.infra.redis import mask_url as mask_redis_url
 from openim.storage import Storage, open_storage
 from openim.storage.db import Db
 from openim.storage.migrate import upgrade
 from openim.storage.schema import metadata
+
+# --- parallel workers ------------------------------------------------------------------------------------
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """In an xdist worker, OPENIM_TEST_POSTGRES_URL and OPENIM_TEST_REDIS_URL become the worker's own."""
+    try:
+        isolate_worker()
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from exc
+
 
 # --- databases -------------------------------------------------------------------------------------------
 
@@ -51,12 +67,15 @@ def _postgres() -> _Postgres:
 
 
 async def _prepare_postgres(pg: _Postgres) -> None:
-    """First use: drop and recreate schema `public`, migrate. Later uses: empty every table of `metadata`."""
+    """First use: create the database if missing (an xdist worker's), drop and recreate schema `public`, migrate.
+    Later uses: empty every table of `metadata`."""
     if pg.error:
         _unavailable(pg.error)
     try:
+        if not pg.ready:
+            await create_database(pg.url)
         db = await Db.connect(pg.url, pool_size=1)
-    except ConnectionError as exc:
+    except (ConnectionError, OSError, asyncpg.PostgresError) as exc:
         pg.error = str(exc)
         _unavailable(pg.error)
     try:

@@ -1,5 +1,6 @@
 """Roles split over real processes: `openim start api`, `openim start admin` and two `openim start msggateway`
-sharing PostgreSQL (database `test_split`) and Redis (db 14): tokens, pushes, kicks and presence cross processes.
+sharing PostgreSQL (a database of their own, `<test database>_split`) and the test Redis database: tokens, pushes,
+kicks and presence cross processes.
 
 Without `redis.url` the same split starts but cannot work, and says so: each process that runs only some roles
 warns on stderr and in its log. Token states are in the shared database then, so the gateway accepts a token the
@@ -17,12 +18,10 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import httpx
 import pytest
-import redis
+from tests.databases import create_database, side_database_url
 from tests.gateway.conftest import PingCountingConnection, Sdk
 from tests.gateway.test_push import new_text
 from tests.process import OPENIM, clean_env, free_port
@@ -34,14 +33,7 @@ from openim.protocol.constants import ReqIdentifier
 from openim.protocol.pb import sdkws_pb2
 
 ANDROID, WEB = 2, 5
-SPLIT_DB = "test_split"
-SPLIT_REDIS_DB = 14
 HANDSHAKE_OK = '{"errCode":0,"errMsg":"","errDlt":""}'
-
-
-def _with_path(url: str, path: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, parts.fragment))
 
 
 @dataclass
@@ -128,25 +120,18 @@ def _split(tmp_path: Path, **env: str) -> Split:
 
 
 async def _fresh_database(postgres_url: str) -> str:
-    """(Re)create database `test_split` on the test server; its URL."""
-    conn = await asyncpg.connect(_with_path(postgres_url, "/postgres"))
-    try:
-        await conn.execute(f"DROP DATABASE IF EXISTS {SPLIT_DB} WITH (FORCE)")
-        await conn.execute(f"CREATE DATABASE {SPLIT_DB}")
-    finally:
-        await conn.close()
-    return _with_path(postgres_url, f"/{SPLIT_DB}")
+    """(Re)create our database `<test database>_split` on the test server; its URL."""
+    url = side_database_url(postgres_url, "split")
+    await create_database(url, fresh=True)
+    return url
 
 
 @pytest.fixture
 async def deployment(tmp_path: Path, redis_url: str, _postgres: Any) -> AsyncIterator[Split]:
-    """api, admin and two gateways as four processes on PostgreSQL `test_split` and Redis db 14, stopped after."""
+    """api, admin and two gateways as four processes on our PostgreSQL database and the (flushed) test Redis
+    database, stopped after."""
     database_url = await _fresh_database(_postgres.url)
-    shared_redis = _with_path(redis_url, f"/{SPLIT_REDIS_DB}")
-    flush = redis.Redis.from_url(shared_redis)
-    flush.flushdb()
-    flush.close()
-    split = _split(tmp_path, OPENIM_DATABASE_URL=database_url, OPENIM_REDIS_URL=shared_redis)
+    split = _split(tmp_path, OPENIM_DATABASE_URL=database_url, OPENIM_REDIS_URL=redis_url)
     try:
         split.start("api", port=split.api, OPENIM_API_PORTS=str(split.api))  # first: it migrates the database
         for port in split.gateways:

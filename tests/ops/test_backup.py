@@ -1,8 +1,8 @@
 """Backup and restore for real: snapshot, wipe, restore and compare every table, on SQLite and PostgreSQL.
 
-PostgreSQL tests use their own databases (`test_backup` as the source, `test_backup_restore` as a second target)
-on the server of OPENIM_TEST_POSTGRES_URL, so they never touch the shared `test` database; each test starts from
-an empty `public` schema there.
+PostgreSQL tests use databases of their own beside the test database of OPENIM_TEST_POSTGRES_URL (`<it>_backup` as
+the source, `<it>_backup_restore` as a second target: `test_gw1_backup` in xdist worker gw1), so they never touch
+the database `db_url` empties, nor another worker's; each test starts from an empty `public` schema there.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from rich.console import Console
 from rich.progress import Progress
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
+from tests.databases import create_database, side_database_url
 from tests.factories import (
     add_member,
     make_black,
@@ -62,31 +63,25 @@ from openim.storage.rows import ClientLog, ObjectInfo, ObjectUpload, User, UserC
 from openim.storage.schema import metadata
 from openim.storage.token import TokenRepo
 
-PG_SOURCE, PG_TARGET = "test_backup", "test_backup_restore"
+PG_SOURCE, PG_TARGET = "backup", "backup_restore"  # suffixes of the test database's name (tests/databases.py)
 NOW = 1_700_000_000_000
 
 # --- databases -----------------------------------------------------------------------------------------------
 
 
-def _pg_url(database: str) -> str:
+def _pg_url(purpose: str) -> str:
     base = os.environ.get("OPENIM_TEST_POSTGRES_URL", "")
     if not base:
         if os.environ.get("CI") == "true":
             pytest.fail("PostgreSQL is required in CI: OPENIM_TEST_POSTGRES_URL is not set")
         pytest.skip("set OPENIM_TEST_POSTGRES_URL (e.g. postgresql://postgres@127.0.0.1:5432/test) to run it")
-    return make_url(base).set(database=database).render_as_string(hide_password=False)
+    return side_database_url(base, purpose)
 
 
-async def _empty_pg(database: str) -> str:
-    """The URL of `database` on the test server, created if missing, with an empty `public` schema."""
-    url = _pg_url(database)
-    admin = await asyncpg.connect(make_url(url).set(drivername="postgresql", database="postgres").render_as_string(
-        hide_password=False))  # fmt: skip
-    try:
-        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", database):
-            await admin.execute(f'CREATE DATABASE "{database}"')
-    finally:
-        await admin.close()
+async def _empty_pg(purpose: str) -> str:
+    """The URL of our database for `purpose` on the test server, created if missing, with an empty `public` schema."""
+    url = _pg_url(purpose)
+    await create_database(url)
     conn = await asyncpg.connect(make_url(url).set(drivername="postgresql").render_as_string(hide_password=False))
     try:
         await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
@@ -104,7 +99,7 @@ async def _url(kind: str, tmp_path: Path, name: str) -> str:
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def source(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Storage]:
-    """A migrated, empty Storage on SQLite or on PostgreSQL database `test_backup`."""
+    """A migrated, empty Storage on SQLite or on our PostgreSQL database `<test database>_backup`."""
     storage = await open_storage(await _url(request.param, tmp_path, "source"), pool_size=5)
     yield storage
     await storage.close()
@@ -344,7 +339,7 @@ async def test_pg_dump_is_taken_in_the_same_snapshot(tmp_path: Path) -> None:
         "PGUSER": parsed.username or "",
     }
     proc = await asyncio.create_subprocess_exec(
-        "pg_restore", "--no-owner", "-d", PG_TARGET, str(result.path / "postgres.dump"), env=env
+        "pg_restore", "--no-owner", "-d", parsed.database or "", str(result.path / "postgres.dump"), env=env
     )
     assert await proc.wait() == 0
     db = await Db.connect(target, pool_size=1)

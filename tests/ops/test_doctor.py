@@ -15,6 +15,7 @@ import shutil
 import socket
 import sqlite3
 import subprocess
+import sys
 import textwrap
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -24,6 +25,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
+from tests.databases import create_database, side_database_url
 from tests.process import OPENIM, ServerProcess, clean_env, free_port, start_server
 
 from openim.ops.doctor import Check, Context, Status, Thresholds, check_clock, exit_code, run_checks
@@ -181,7 +183,7 @@ async def test_port_taken_names_the_process(tmp_path: Path) -> None:
         check = checks[f"port.api:{port}"]
         assert check.status is Status.FAIL
         assert f"127.0.0.1:{port} is held by another program, pid {os.getpid()}" in check.saw
-        assert "pytest" in check.saw
+        assert " ".join(sys.orig_argv[:2]) in check.saw  # `…/python -m` (pytest), or an xdist worker's `…/python -u`
         assert f"kill {os.getpid()}" in check.remedy and "$OPENIM_API_PORTS" in check.remedy
         # The CLI, another process, names this one too and exits 2.
         result = cli("--json", "--config", str(config), cwd=tmp_path, OPENIM_API_PORTS=str(port))
@@ -406,16 +408,10 @@ async def test_schema_revisions(tmp_path: Path) -> None:
 
 @pytest.fixture
 async def pg_url(_postgres: object) -> AsyncIterator[str]:
-    """A freshly migrated database `test_doctor` of its own on the test PostgreSQL server."""
-    base = make_url(os.environ["OPENIM_TEST_POSTGRES_URL"])
-    admin = await asyncpg.connect(base.set(drivername="postgresql").render_as_string(hide_password=False))
-    try:
-        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = 'test_doctor'"):
-            await admin.execute("CREATE DATABASE test_doctor")
-    finally:
-        await admin.close()
-    url = base.set(database="test_doctor").render_as_string(hide_password=False)
-    conn = await asyncpg.connect(base.set(drivername="postgresql", database="test_doctor").render_as_string(False))
+    """A freshly migrated database of its own, `<test database>_doctor`, on the test PostgreSQL server."""
+    url = side_database_url(os.environ["OPENIM_TEST_POSTGRES_URL"], "doctor")
+    await create_database(url)
+    conn = await asyncpg.connect(make_url(url).set(drivername="postgresql").render_as_string(False))
     try:
         await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
     finally:
@@ -496,10 +492,9 @@ async def test_redis_not_configured_and_absent_queue_etcd(tmp_path: Path) -> Non
 
 
 @pytest.mark.redis
-async def test_redis_reachable(tmp_path: Path) -> None:
+async def test_redis_reachable(tmp_path: Path, redis_url: str) -> None:
     """A reachable Redis answers PONG; memory and the eviction policy are reported; its clock is compared."""
-    url = _redis_url()
-    checks = await doctor(await healthy(tmp_path), OPENIM_REDIS_URL=url)
+    checks = await doctor(await healthy(tmp_path), OPENIM_REDIS_URL=redis_url)  # flushed: no queue left by others
     assert checks["redis"].status is Status.OK and "PONG" in checks["redis"].saw
     assert "used" in checks["redis.memory"].saw
     assert "maxmemory-policy" in checks["redis.policy"].saw

@@ -1,0 +1,95 @@
+"""Which PostgreSQL databases and which Redis database a test process may use, so that parallel pytest-xdist
+workers (and developers sharing one server) never empty each other's data.
+
+OPENIM_TEST_POSTGRES_URL names a base database (`make test`: `test`). A plain `pytest` uses it as it is; xdist
+worker gwK uses `<base>_gwK` instead, created on first use. Tests that need more databases than the one
+`db_url` empties name theirs after it with a suffix (`side_database_url("backup")` → `test_gw1_backup`).
+
+OPENIM_TEST_REDIS_URL names a Redis database B (`make test`: 15); worker gwK uses B−K (15, 14, 13, … with
+`make test`), so `-n N` needs B ≥ N−1 and the N databases B−N+1 … B to itself.
+
+tests/conftest.py rewrites both variables in each worker at start-up (`isolate_worker`), so code that reads
+them (fixtures, `ops/doctor` tests) sees the worker's own URL.
+"""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+from sqlalchemy.engine import make_url
+
+POSTGRES_VAR = "OPENIM_TEST_POSTGRES_URL"
+REDIS_VAR = "OPENIM_TEST_REDIS_URL"
+
+
+def worker_index() -> int | None:
+    """K of xdist worker `gwK` (pytest-xdist sets PYTEST_XDIST_WORKER in each worker); None outside xdist."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    return int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else None
+
+
+def with_database(url: str, database: str) -> str:
+    """`url` naming `database` instead of its own."""
+    return make_url(url).set(database=database).render_as_string(hide_password=False)
+
+
+def worker_postgres_url(url: str, index: int) -> str:
+    """Worker `index`'s database: the base database's name with `_gw<index>`."""
+    return with_database(url, f"{make_url(url).database}_gw{index}")
+
+
+def worker_redis_url(url: str, index: int) -> str:
+    """Worker `index`'s Redis database: the URL's database number (0 if it names none) minus `index`."""
+    parts = urlsplit(url)
+    db = parts.path.strip("/")
+    base = int(db) if db.isdigit() else 0
+    if base < index:
+        raise ValueError(
+            f"{REDIS_VAR} names Redis database {base}, so worker gw{index} would have none of its own: "
+            f"worker gwK uses database {base}-K; name a database >= {index} (make test uses 15) or run fewer workers"
+        )
+    return urlunsplit(parts._replace(path=f"/{base - index}"))
+
+
+def isolate_worker() -> None:
+    """In an xdist worker, point both variables at the worker's own PostgreSQL and Redis databases."""
+    index = worker_index()
+    if index is None:
+        return
+    if os.environ.get(POSTGRES_VAR):
+        os.environ[POSTGRES_VAR] = worker_postgres_url(os.environ[POSTGRES_VAR], index)
+    if os.environ.get(REDIS_VAR):
+        os.environ[REDIS_VAR] = worker_redis_url(os.environ[REDIS_VAR], index)
+
+
+def side_database_url(base_url: str, purpose: str) -> str:
+    """A database of this process's own beside the test database: `<its name>_<purpose>` on the same server."""
+    return with_database(base_url, f"{make_url(base_url).database}_{purpose}")
+
+
+def _dsn(url: str, database: str | None = None) -> str:
+    """`url` as asyncpg takes it (plain postgresql://), optionally naming another database."""
+    parsed = make_url(url).set(drivername="postgresql")
+    if database is not None:
+        parsed = parsed.set(database=database)
+    return parsed.render_as_string(hide_password=False)
+
+
+async def create_database(url: str, *, fresh: bool = False) -> None:
+    """Create the database `url` names if it is missing (through the server's `postgres` database); with `fresh`,
+    drop it first (closing its connections), so that it starts empty."""
+    name = make_url(url).database
+    assert name, url
+    admin = await asyncpg.connect(_dsn(url, "postgres"))
+    try:
+        if fresh:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            try:
+                await admin.execute(f'CREATE DATABASE "{name}"')
+            except asyncpg.DuplicateDatabaseError:
+                pass  # another process created it between the check and here
+    finally:
+        await admin.close()
