@@ -7,7 +7,8 @@
 #   make lock   re-resolve requirements/*.txt from pyproject.toml (after changing a dependency there)
 #   make bench  every `openim bench` scenario on SQLite and PostgreSQL, server and load on a core each → bench/RESULTS.md
 #
-# Variables: PYTHON (the interpreter to build .venv with), PYTEST_ARGS (e.g. PYTEST_ARGS="-k settings -x"),
+# Variables: PYTHON (the interpreter to build .venv with), PYTEST_ARGS (default: 4 pytest-xdist workers, a file per
+# worker at a time; e.g. PYTEST_ARGS="-k settings -x" for one process), E2E_ARGS (the same for the e2e step),
 # BENCH_ARGS (e.g. BENCH_ARGS="--runs 1 --databases sqlite --scenarios rest").
 # .ci/run is `make test` with CI=true: there a PostgreSQL or Redis that cannot be started is a failure.
 
@@ -17,7 +18,11 @@ SHELL := bash
 .DEFAULT_GOAL := help
 
 PYTHON ?= python3
-PYTEST_ARGS ?= -q
+# More workers than cores: the tests mostly wait on servers, databases and sleeps (docs/development.md#parallel-runs).
+# --dist loadfile keeps a file's tests, and its module-scoped
+# servers, in one worker. Each worker has its own PostgreSQL and Redis database (tests/databases.py).
+PYTEST_ARGS ?= -q -n 4 --dist loadfile --durations=25
+E2E_ARGS ?= -q -n 2
 VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
@@ -44,7 +49,7 @@ test: $(VENV)/.installed-test
 	scripts/test-tools || failed+=(test-tools)
 	scripts/check || failed+=(check)
 	$(BIN)/python -m pytest $(PYTEST_ARGS) || failed+=(pytest)
-	$(BIN)/python -m pytest -q -m e2e tests/e2e || failed+=(e2e)
+	$(BIN)/python -m pytest $(E2E_ARGS) -m e2e tests/e2e || failed+=(e2e)
 	if (( $${#failed[@]} )); then echo "make test: FAILED: $${failed[*]}" >&2; exit 1; fi
 	echo "make test: all green" >&2
 
