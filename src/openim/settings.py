@@ -102,9 +102,28 @@ class MultiLogin(_Section):
         return value
 
 
+class FieldLimits(_Section):
+    """Most characters a REST request's string fields hold, by kind (api/limits.py lists the fields of each)."""
+
+    id: int = Field(default=64, ge=1)
+    conversationID: int = Field(default=256, ge=1)
+    name: int = Field(default=255, ge=1)
+    url: int = Field(default=1024, ge=1)
+    ex: int = Field(default=1024, ge=1)
+    text: int = Field(default=4096, ge=1)
+
+
 class Api(_Section):
     listenIP: str = "0.0.0.0"
     ports: list[Port] = Field(default_factory=lambda: [10002], min_length=1)
+    maxConnections: int = Field(default=10000, ge=1, description="open REST connections per process")
+    maxConnectionsPerIP: int = Field(default=1000, ge=1, description="open REST connections per client IP")
+    headerTimeout: float = Field(default=10, gt=0, description="seconds for a request's line and headers")
+    requestTimeout: float = Field(default=60, gt=0, description="seconds for a request's body, after its head")
+    keepAliveTimeout: float = Field(default=5, gt=0, description="seconds an idle keep-alive connection stays open")
+    maxBodyBytes: int = Field(default=4 << 20, ge=1024, description="largest request body (not /storage uploads)")
+    maxOperationIDLen: int = Field(default=128, ge=16, description="longest operationID header")
+    fieldLimits: FieldLimits = Field(default_factory=FieldLimits)
 
 
 class MsgGateway(_Section):

@@ -22,7 +22,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from openim import context
 from openim.api.envelope import CORS_HEADERS, error_body
-from openim.metrics import observe_http
+from openim.api.limits import BodyTooLarge, RestLimits
+from openim.metrics import HTTP_BODY_TOO_LARGE, observe_http
 from openim.protocol.errors import ArgsError, OpenIMError, ServerInternalError
 from openim.services.auth import Caller
 
@@ -30,7 +31,8 @@ __all__ = ["TOKEN_WHITELIST", "OpenIMMiddleware"]
 
 TOKEN_WHITELIST = ("/auth/get_admin_token", "/auth/parse_token")
 # A browser's POST-policy upload to the local object store carries its signature in the form, not a token.
-UNTRACED_POSTS = ("/storage/",)
+STORAGE_PREFIX = "/storage/"
+UNTRACED_POSTS = (STORAGE_PREFIX,)
 _CORS = [(k.lower().encode(), v.encode()) for k, v in CORS_HEADERS.items()]
 _JSON = (b"content-type", b"application/json")
 
@@ -40,9 +42,10 @@ Authenticate = Callable[[str], Awaitable[Caller]]
 
 
 class OpenIMMiddleware:
-    def __init__(self, app: ASGIApp, *, authenticate: Authenticate) -> None:
+    def __init__(self, app: ASGIApp, *, authenticate: Authenticate, limits: RestLimits | None = None) -> None:
         self.app = app
         self.authenticate = authenticate
+        self.limits = limits or RestLimits()
         self._known_paths: frozenset[str] | None = None  # the app's routes, read once from its OpenAPI schema
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -67,11 +70,16 @@ class OpenIMMiddleware:
             return
         op_token = user_token = None
         try:
+            if not path.startswith(STORAGE_PREFIX):  # uploads to the local object store bound their own size
+                receive = self._bounded(scope, receive)
             if method == "POST" and not path.startswith(UNTRACED_POSTS):
                 headers = _headers(scope)
                 operation_id = headers.get("operationid", "")
                 if not operation_id:
                     raise ArgsError("header must have operationID")
+                if len(operation_id) > self.limits.max_operation_id:
+                    # It is copied into every log line of the request: a 100 KB one would flood the log.
+                    raise ArgsError(f"operationID longer than {self.limits.max_operation_id} characters")
                 state["operation_id"] = operation_id
                 op_token = context.operation_id.set(operation_id)
                 if not path.startswith(TOKEN_WHITELIST):
@@ -114,6 +122,30 @@ class OpenIMMiddleware:
                 context.user_id.reset(user_token)
             if op_token is not None:
                 context.operation_id.reset(op_token)
+
+    def _bounded(self, scope: Scope, receive: Receive) -> Receive:
+        """`receive` refusing (BodyTooLarge, 1001) a body over api.maxBodyBytes: at once when Content-Length says
+        so, else as soon as the chunks read add up to more, so a large body is never held in memory whole."""
+        limit = self.limits.max_body_bytes
+        for key, value in scope["headers"]:
+            if key == b"content-length":
+                if not value.isdigit() or int(value) > limit:
+                    HTTP_BODY_TOO_LARGE.inc()
+                    raise BodyTooLarge(limit)
+                break
+        seen = 0
+
+        async def bounded_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    HTTP_BODY_TOO_LARGE.inc()
+                    raise BodyTooLarge(limit)
+            return message
+
+        return bounded_receive
 
     def _route_template(self, scope: Scope) -> str:
         """The matched route's path template; for a request refused before routing (a bad token), its path when
