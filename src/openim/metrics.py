@@ -11,6 +11,7 @@ queue, build info) are `openim.ops.metrics`'s; process CPU / RSS / open fds are 
 | openim_http_request_seconds | histogram | route | api/middleware.py |
 | openim_http_refused_connections_total | counter | reason | api/http_guard.py: caps hit, head/body deadlines missed |
 | openim_http_body_too_large_total | counter | | api/limits.py: bodies refused for their size |
+| openim_rate_limited_total | counter | rule | infra/ratelimit.py: requests refused by a rate limit |
 | openim_ws_requests_total | counter | reqIdentifier, errCode | gateway/dispatch.py, every WS request |
 | openim_ws_request_seconds | histogram | reqIdentifier | gateway/dispatch.py |
 | openim_gateway_connections | gauge | platform | gateway/hub.py (register / remove) |
@@ -58,6 +59,7 @@ __all__ = [
     "MSG_SENT",
     "QUEUE_DEPTH",
     "QUEUE_JOBS",
+    "RATE_LIMITED",
     "WS_REQUESTS",
     "WS_REQUEST_SECONDS",
     "child",
@@ -80,6 +82,9 @@ HTTP_REFUSED_CONNECTIONS = Counter(
     "openim_http_refused_connections_total",
     "REST connections refused (max_connections, max_connections_per_ip) or closed (header_timeout, body_timeout)",
     ["reason"],
+)
+RATE_LIMITED = Counter(
+    "openim_rate_limited_total", "Requests refused by a rate limit (ratelimiter.enable), by rule", ["rule"]
 )
 HTTP_BODY_TOO_LARGE = Counter("openim_http_body_too_large_total", "REST request bodies refused for their size")
 WS_REQUESTS = Counter(

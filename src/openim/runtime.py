@@ -46,6 +46,7 @@ from openim.infra.objects import LocalStore, ObjectStore
 from openim.infra.presence import MemoryPresence, Presence
 from openim.infra.pushers import LogPusher
 from openim.infra.queue import JobQueue, MemoryQueue
+from openim.infra.ratelimit import MemoryRateLimiter, Rates, RedisRateLimiter
 from openim.infra.redis import RedisPresence, RedisTokenStore, connect
 from openim.infra.redis.bus import RedisBus
 from openim.infra.redis.queue import RedisStreamQueue
@@ -209,6 +210,14 @@ def _bind(host: str, port: int, what: str) -> socket.socket:
     return sock
 
 
+def _rates(settings: Settings, runtime: Runtime) -> Rates | None:
+    """The rate limits when `ratelimiter.enable`: shared through Redis when configured, else this process's."""
+    if not settings.ratelimiter.enable:
+        return None
+    limiter = RedisRateLimiter(runtime.redis) if runtime.redis is not None else MemoryRateLimiter()
+    return Rates.of(settings.ratelimiter, limiter)
+
+
 def _raise_fd_limit(settings: Settings) -> None:
     """Lift the soft open-files limit to the hard one (often 1,024 → far more), and say when the REST cap leaves
     the gateway too few: a flood of REST sockets must stop at api.maxConnections, not at the process's last fd."""
@@ -290,7 +299,9 @@ async def run(settings: Settings, roles: tuple[str, ...] = ROLES, *, ready: asyn
     bind_metrics(runtime.storage.db, runtime.services.msg.writer)
     front: list[_Running] = []  # api and msggateway: stopped first
     back: list[_Running] = []  # msgtransfer and admin: stopped last, so /readyz reports "stopping" during the drain
-    api_app = create_app(runtime.services, RestLimits.of(settings.api)) if "api" in roles else None
+    rates = _rates(settings, runtime)
+    rest_rate = (rates.limiter, rates.ip_requests) if rates is not None else None
+    api_app = create_app(runtime.services, RestLimits.of(settings.api), rest_rate) if "api" in roles else None
     api_guard = ConnectionGuard(
         GuardLimits(
             settings.api.maxConnections,
@@ -322,6 +333,7 @@ async def run(settings: Settings, roles: tuple[str, ...] = ROLES, *, ready: asyn
                 presence=runtime.presence,
                 clock=runtime.clock,
                 multi_login_policy=settings.multiLogin.policy,
+                rates=rates,
             )
             runtime.services.user.subscriptions = gateway.hub  # REST subscriptions act on this gateway's connections
             front.append(_Running(_in_role(role, gateway.serve(sock)), gateway.close))

@@ -113,6 +113,20 @@ class FieldLimits(_Section):
     text: int = Field(default=4096, ge=1)
 
 
+class RateRule(_Section):
+    rate: float = Field(gt=0, description="sustained requests per second")
+    burst: int = Field(ge=1, description="requests allowed at once")
+
+
+class RateLimits(_Section):
+    # OpenIM: openim-api.yml / openim-msggateway.yml `ratelimiter.enable` (off by default there too).
+    enable: bool = False
+    ipRequests: RateRule = Field(default_factory=lambda: RateRule(rate=100, burst=400))
+    ipConnects: RateRule = Field(default_factory=lambda: RateRule(rate=10, burst=50))
+    userSends: RateRule = Field(default_factory=lambda: RateRule(rate=20, burst=100))
+    connFrames: RateRule = Field(default_factory=lambda: RateRule(rate=50, burst=200))
+
+
 class Api(_Section):
     listenIP: str = "0.0.0.0"
     ports: list[Port] = Field(default_factory=lambda: [10002], min_length=1)
@@ -231,6 +245,7 @@ class Settings(_Section):
     group: Group = Field(default_factory=Group)
     admin: Admin = Field(default_factory=Admin)
     prometheus: Prometheus = Field(default_factory=Prometheus)
+    ratelimiter: RateLimits = Field(default_factory=RateLimits)
     database: Database = Field(default_factory=Database)
     redis: Redis = Field(default_factory=Redis)
     log: Log = Field(default_factory=Log)

@@ -25,6 +25,7 @@ from openim.api.routes import auth, conversation, friend, group, jssdk, msg, sta
 from openim.api.routes import object as object_routes
 from openim.api.routes import storage as storage_routes
 from openim.infra.objects.local import STORAGE_PATH
+from openim.infra.ratelimit import RateLimiter, Rule
 from openim.protocol.errors import ArgsError, OpenIMError
 from openim.services import Services
 
@@ -35,8 +36,11 @@ __all__ = ["DOCS_ASSETS", "create_app"]
 DOCS_ASSETS = "/docs/static"
 
 
-def create_app(services: Services, limits: RestLimits | None = None) -> FastAPI:
-    """The REST app; `limits` (body, operationID, field sizes) default to config.yaml's defaults."""
+def create_app(
+    services: Services, limits: RestLimits | None = None, rate: tuple[RateLimiter, Rule] | None = None
+) -> FastAPI:
+    """The REST app; `limits` (body, operationID, field sizes) default to config.yaml's defaults; `rate`, when
+    given, limits requests per client IP (ratelimiter.ipRequests)."""
     limits = limits or RestLimits()
     configure_field_limits(limits.fields)
     app = FastAPIOffline(
@@ -67,7 +71,7 @@ def create_app(services: Services, limits: RestLimits | None = None) -> FastAPI:
 
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_middleware(OpenIMMiddleware, authenticate=services.auth.authenticate, limits=limits)
+    app.add_middleware(OpenIMMiddleware, authenticate=services.auth.authenticate, limits=limits, rate=rate)
     # Added last, so it wraps everything: the Go SDK sends Accept-Encoding: gzip, as OpenIM's gin gzip expects.
     app.add_middleware(_GZipExceptStorage)
     return app

@@ -14,6 +14,7 @@ in `openim.context` for its duration, so whatever a service or repository logs m
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -23,8 +24,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from openim import context
 from openim.api.envelope import CORS_HEADERS, error_body
 from openim.api.limits import BodyTooLarge, RestLimits
+from openim.infra.ratelimit import RateLimiter, Rule
 from openim.metrics import HTTP_BODY_TOO_LARGE, observe_http
-from openim.protocol.errors import ArgsError, OpenIMError, ServerInternalError
+from openim.protocol.errors import ArgsError, OpenIMError, ServerInternalError, TooManyRequests
 from openim.services.auth import Caller
 
 __all__ = ["TOKEN_WHITELIST", "OpenIMMiddleware"]
@@ -42,10 +44,18 @@ Authenticate = Callable[[str], Awaitable[Caller]]
 
 
 class OpenIMMiddleware:
-    def __init__(self, app: ASGIApp, *, authenticate: Authenticate, limits: RestLimits | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        authenticate: Authenticate,
+        limits: RestLimits | None = None,
+        rate: tuple[RateLimiter, Rule] | None = None,
+    ) -> None:
         self.app = app
         self.authenticate = authenticate
         self.limits = limits or RestLimits()
+        self.rate = rate  # ratelimiter.enable: the limiter and the per-IP rule; None costs nothing
         self._known_paths: frozenset[str] | None = None  # the app's routes, read once from its OpenAPI schema
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -65,6 +75,14 @@ class OpenIMMiddleware:
 
         method = scope["method"]
         path: str = scope["path"]
+        if self.rate is not None:
+            limiter, rule = self.rate
+            client = scope.get("client")
+            if not await limiter.allow(rule, client[0] if client else ""):
+                state["err_code"] = TooManyRequests.code
+                await _respond(send_with_cors, error_body(TooManyRequests()), status=429, retry_after=rule.interval)
+                observe_http(self._route_template(scope), TooManyRequests.code, time.perf_counter() - started_at)
+                return
         if method == "OPTIONS":
             await _respond(send_with_cors, b'"Options Request!"')
             return
@@ -165,12 +183,9 @@ def _headers(scope: Scope) -> dict[str, str]:
     return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
 
 
-async def _respond(send: Send, body: bytes) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 200,
-            "headers": [_JSON, (b"content-length", str(len(body)).encode())],
-        }
-    )
+async def _respond(send: Send, body: bytes, *, status: int = 200, retry_after: float = 0) -> None:
+    headers = [_JSON, (b"content-length", str(len(body)).encode())]
+    if retry_after:
+        headers.append((b"retry-after", str(max(1, math.ceil(retry_after))).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
