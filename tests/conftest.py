@@ -156,6 +156,14 @@ def redis_url(_redis: _Redis) -> str:
 # --- CI runs every test ------------------------------------------------------------------------------------
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Registered here rather than in pyproject.toml's list, beside the test it marks.
+    config.addinivalue_line(
+        "markers",
+        "soak: minutes of connection churn against a real server (tests/test_soak.py; long run: bench/README.md)",
+    )
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     """With CI=true a skip is a failure: a tool or service that CI lacks must not pass unnoticed.

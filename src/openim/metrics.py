@@ -9,6 +9,9 @@ queue, build info) are `openim.ops.metrics`'s; process CPU / RSS / open fds are 
 |---|---|---|---|
 | openim_http_requests_total | counter | route, errCode | api/middleware.py, every REST request |
 | openim_http_request_seconds | histogram | route | api/middleware.py |
+| openim_http_refused_connections_total | counter | reason | api/http_guard.py: caps hit, head/body deadlines missed |
+| openim_http_body_too_large_total | counter | | api/limits.py: bodies refused for their size |
+| openim_rate_limited_total | counter | rule | infra/ratelimit.py: requests refused by a rate limit |
 | openim_ws_requests_total | counter | reqIdentifier, errCode | gateway/dispatch.py, every WS request |
 | openim_ws_request_seconds | histogram | reqIdentifier | gateway/dispatch.py |
 | openim_gateway_connections | gauge | platform | gateway/hub.py (register / remove) |
@@ -42,6 +45,8 @@ __all__ = [
     "GATEWAY_CONNECTIONS",
     "GATEWAY_HANDSHAKES",
     "GATEWAY_ONLINE_USERS",
+    "HTTP_BODY_TOO_LARGE",
+    "HTTP_REFUSED_CONNECTIONS",
     "HTTP_REQUESTS",
     "HTTP_REQUEST_SECONDS",
     "LATENCY_BUCKETS",
@@ -54,6 +59,7 @@ __all__ = [
     "MSG_SENT",
     "QUEUE_DEPTH",
     "QUEUE_JOBS",
+    "RATE_LIMITED",
     "WS_REQUESTS",
     "WS_REQUEST_SECONDS",
     "child",
@@ -72,6 +78,15 @@ HTTP_REQUESTS = Counter(
 HTTP_REQUEST_SECONDS = Histogram(
     "openim_http_request_seconds", "REST response time by route template", ["route"], buckets=LATENCY_BUCKETS
 )
+HTTP_REFUSED_CONNECTIONS = Counter(
+    "openim_http_refused_connections_total",
+    "REST connections refused (max_connections, max_connections_per_ip) or closed (header_timeout, body_timeout)",
+    ["reason"],
+)
+RATE_LIMITED = Counter(
+    "openim_rate_limited_total", "Requests refused by a rate limit (ratelimiter.enable), by rule", ["rule"]
+)
+HTTP_BODY_TOO_LARGE = Counter("openim_http_body_too_large_total", "REST request bodies refused for their size")
 WS_REQUESTS = Counter(
     "openim_ws_requests_total", "WebSocket requests by reqIdentifier and errCode", ["reqIdentifier", "errCode"]
 )

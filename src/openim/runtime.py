@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import contextvars
 import logging
+import resource
 import signal
 import socket
 import sys
@@ -36,6 +37,8 @@ from redis.asyncio import Redis
 
 from openim import context
 from openim.api.app import create_app
+from openim.api.http_guard import ConnectionGuard, GuardLimits, guarded_protocol
+from openim.api.limits import RestLimits
 from openim.gateway.server import GatewayServer
 from openim.infra.bus import Bus, MemoryBus
 from openim.infra.clock import Clock, SystemClock
@@ -43,6 +46,7 @@ from openim.infra.objects import LocalStore, ObjectStore
 from openim.infra.presence import MemoryPresence, Presence
 from openim.infra.pushers import LogPusher
 from openim.infra.queue import JobQueue, MemoryQueue
+from openim.infra.ratelimit import MemoryRateLimiter, Rates, RedisRateLimiter
 from openim.infra.redis import RedisPresence, RedisTokenStore, connect
 from openim.infra.redis.bus import RedisBus
 from openim.infra.redis.queue import RedisStreamQueue
@@ -206,7 +210,35 @@ def _bind(host: str, port: int, what: str) -> socket.socket:
     return sock
 
 
-def _uvicorn(app: object, sock: socket.socket) -> tuple[_Server, Awaitable[None]]:
+def _rates(settings: Settings, runtime: Runtime) -> Rates | None:
+    """The rate limits when `ratelimiter.enable`: shared through Redis when configured, else this process's."""
+    if not settings.ratelimiter.enable:
+        return None
+    limiter = RedisRateLimiter(runtime.redis) if runtime.redis is not None else MemoryRateLimiter()
+    return Rates.of(settings.ratelimiter, limiter)
+
+
+def _raise_fd_limit(settings: Settings) -> None:
+    """Lift the soft open-files limit to the hard one (often 1,024 → far more), and say when the REST cap leaves
+    the gateway too few: a flood of REST sockets must stop at api.maxConnections, not at the process's last fd."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+    if settings.api.maxConnections > soft // 2:
+        log.warning(
+            "api.maxConnections (%d) is more than half the open-files limit (%d): a REST flood could leave the "
+            "gateway and the database without file descriptors; lower it or raise `ulimit -n`",
+            settings.api.maxConnections,
+            soft,
+        )
+
+
+def _uvicorn(
+    app: object, sock: socket.socket, guard: ConnectionGuard | None = None, keep_alive: float = 5
+) -> tuple[_Server, Awaitable[None]]:
     config = uvicorn.Config(
         app,  # type: ignore[arg-type]
         lifespan="off",
@@ -214,6 +246,9 @@ def _uvicorn(app: object, sock: socket.socket) -> tuple[_Server, Awaitable[None]
         access_log=False,
         server_header=False,
         timeout_graceful_shutdown=10,
+        timeout_keep_alive=keep_alive,  # type: ignore[arg-type]  # uvicorn reads it as seconds, int or float
+        ws="none",  # the gateway has its own listener; an upgrade here is refused, not served
+        http=guarded_protocol(guard) if guard is not None else "h11",
     )
     server = _Server(config)
     return server, server.serve(sockets=[sock])
@@ -239,6 +274,7 @@ async def run(settings: Settings, roles: tuple[str, ...] = ROLES, *, ready: asyn
         if warning:
             log.warning("%s", warning)
             print(f"openim: warning: {warning}", file=sys.stderr, flush=True)
+    _raise_fd_limit(settings)
     sockets: list[tuple[str, socket.socket]] = []
     try:
         if "api" in roles:
@@ -263,14 +299,24 @@ async def run(settings: Settings, roles: tuple[str, ...] = ROLES, *, ready: asyn
     bind_metrics(runtime.storage.db, runtime.services.msg.writer)
     front: list[_Running] = []  # api and msggateway: stopped first
     back: list[_Running] = []  # msgtransfer and admin: stopped last, so /readyz reports "stopping" during the drain
-    api_app = create_app(runtime.services) if "api" in roles else None
+    rates = _rates(settings, runtime)
+    rest_rate = (rates.limiter, rates.ip_requests) if rates is not None else None
+    api_app = create_app(runtime.services, RestLimits.of(settings.api), rest_rate) if "api" in roles else None
+    api_guard = ConnectionGuard(
+        GuardLimits(
+            settings.api.maxConnections,
+            settings.api.maxConnectionsPerIP,
+            settings.api.headerTimeout,
+            settings.api.requestTimeout,
+        )
+    )  # one for every API port of the process: the cap is the process's
     if api_app is not None:
         for route in health_routes(readiness):
             if getattr(route, "path", "") == "/readyz":
                 api_app.router.routes.append(route)
     for role, sock in sockets:
         if role == "api":
-            server, serve = _uvicorn(api_app, sock)
+            server, serve = _uvicorn(api_app, sock, api_guard, settings.api.keepAliveTimeout)
             front.append(_Running(_in_role(role, serve), _exit_setter(server)))
         elif role == "admin":
             admin_app = create_admin_app(readiness, authenticate=runtime.services.auth.authenticate)
@@ -287,6 +333,7 @@ async def run(settings: Settings, roles: tuple[str, ...] = ROLES, *, ready: asyn
                 presence=runtime.presence,
                 clock=runtime.clock,
                 multi_login_policy=settings.multiLogin.policy,
+                rates=rates,
             )
             runtime.services.user.subscriptions = gateway.hub  # REST subscriptions act on this gateway's connections
             front.append(_Running(_in_role(role, gateway.serve(sock)), gateway.close))

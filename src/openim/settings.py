@@ -102,9 +102,42 @@ class MultiLogin(_Section):
         return value
 
 
+class FieldLimits(_Section):
+    """Most characters a REST request's string fields hold, by kind (api/limits.py lists the fields of each)."""
+
+    id: int = Field(default=64, ge=1)
+    conversationID: int = Field(default=256, ge=1)
+    name: int = Field(default=255, ge=1)
+    url: int = Field(default=1024, ge=1)
+    ex: int = Field(default=1024, ge=1)
+    text: int = Field(default=4096, ge=1)
+
+
+class RateRule(_Section):
+    rate: float = Field(gt=0, description="sustained requests per second")
+    burst: int = Field(ge=1, description="requests allowed at once")
+
+
+class RateLimits(_Section):
+    # OpenIM: openim-api.yml / openim-msggateway.yml `ratelimiter.enable` (off by default there too).
+    enable: bool = False
+    ipRequests: RateRule = Field(default_factory=lambda: RateRule(rate=100, burst=400))
+    ipConnects: RateRule = Field(default_factory=lambda: RateRule(rate=10, burst=50))
+    userSends: RateRule = Field(default_factory=lambda: RateRule(rate=20, burst=100))
+    connFrames: RateRule = Field(default_factory=lambda: RateRule(rate=50, burst=200))
+
+
 class Api(_Section):
     listenIP: str = "0.0.0.0"
     ports: list[Port] = Field(default_factory=lambda: [10002], min_length=1)
+    maxConnections: int = Field(default=10000, ge=1, description="open REST connections per process")
+    maxConnectionsPerIP: int = Field(default=1000, ge=1, description="open REST connections per client IP")
+    headerTimeout: float = Field(default=10, gt=0, description="seconds for a request's line and headers")
+    requestTimeout: float = Field(default=60, gt=0, description="seconds for a request's body, after its head")
+    keepAliveTimeout: float = Field(default=5, gt=0, description="seconds an idle keep-alive connection stays open")
+    maxBodyBytes: int = Field(default=4 << 20, ge=1024, description="largest request body (not /storage uploads)")
+    maxOperationIDLen: int = Field(default=128, ge=16, description="longest operationID header")
+    fieldLimits: FieldLimits = Field(default_factory=FieldLimits)
 
 
 class MsgGateway(_Section):
@@ -212,6 +245,7 @@ class Settings(_Section):
     group: Group = Field(default_factory=Group)
     admin: Admin = Field(default_factory=Admin)
     prometheus: Prometheus = Field(default_factory=Prometheus)
+    ratelimiter: RateLimits = Field(default_factory=RateLimits)
     database: Database = Field(default_factory=Database)
     redis: Redis = Field(default_factory=Redis)
     log: Log = Field(default_factory=Log)

@@ -18,12 +18,15 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from openim import __version__
 from openim.api.envelope import EnvelopeResponse, error_body
+from openim.api.limits import RestLimits
+from openim.api.limits import configure as configure_field_limits
 from openim.api.middleware import OpenIMMiddleware
 from openim.api.routes import auth, conversation, friend, group, jssdk, msg, statistics, third, user
 from openim.api.routes import object as object_routes
 from openim.api.routes import storage as storage_routes
 from openim.infra.objects.local import STORAGE_PATH
-from openim.protocol.errors import ArgsError
+from openim.infra.ratelimit import RateLimiter, Rule
+from openim.protocol.errors import ArgsError, OpenIMError
 from openim.services import Services
 
 __all__ = ["DOCS_ASSETS", "create_app"]
@@ -33,7 +36,13 @@ __all__ = ["DOCS_ASSETS", "create_app"]
 DOCS_ASSETS = "/docs/static"
 
 
-def create_app(services: Services) -> FastAPI:
+def create_app(
+    services: Services, limits: RestLimits | None = None, rate: tuple[RateLimiter, Rule] | None = None
+) -> FastAPI:
+    """The REST app; `limits` (body, operationID, field sizes) default to config.yaml's defaults; `rate`, when
+    given, limits requests per client IP (ratelimiter.ipRequests)."""
+    limits = limits or RestLimits()
+    configure_field_limits(limits.fields)
     app = FastAPIOffline(
         title="openim-py REST API",
         version=__version__,
@@ -62,7 +71,7 @@ def create_app(services: Services) -> FastAPI:
 
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_middleware(OpenIMMiddleware, authenticate=services.auth.authenticate)
+    app.add_middleware(OpenIMMiddleware, authenticate=services.auth.authenticate, limits=limits, rate=rate)
     # Added last, so it wraps everything: the Go SDK sends Accept-Encoding: gzip, as OpenIM's gin gzip expects.
     app.add_middleware(_GZipExceptStorage)
     return app
@@ -91,6 +100,10 @@ async def _invalid_request(request: Request, exc: Exception) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if isinstance(exc.__cause__, OpenIMError):
+        # FastAPI turns whatever reading the body raised into a 400; a limit of ours (BodyTooLarge) keeps its code.
+        request.state.err_code = exc.__cause__.code
+        return Response(error_body(exc.__cause__), media_type="application/json")
     if exc.status_code in (404, 405):
         # gin answers an unknown route (or method) with a plain 404; the request log says 404, not errCode 0.
         request.state.err_code = 404

@@ -14,6 +14,7 @@ in `openim.context` for its duration, so whatever a service or repository logs m
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -22,15 +23,18 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from openim import context
 from openim.api.envelope import CORS_HEADERS, error_body
-from openim.metrics import observe_http
-from openim.protocol.errors import ArgsError, OpenIMError, ServerInternalError
+from openim.api.limits import BodyTooLarge, RestLimits
+from openim.infra.ratelimit import RateLimiter, Rule
+from openim.metrics import HTTP_BODY_TOO_LARGE, observe_http
+from openim.protocol.errors import ArgsError, OpenIMError, ServerInternalError, TooManyRequests
 from openim.services.auth import Caller
 
 __all__ = ["TOKEN_WHITELIST", "OpenIMMiddleware"]
 
 TOKEN_WHITELIST = ("/auth/get_admin_token", "/auth/parse_token")
 # A browser's POST-policy upload to the local object store carries its signature in the form, not a token.
-UNTRACED_POSTS = ("/storage/",)
+STORAGE_PREFIX = "/storage/"
+UNTRACED_POSTS = (STORAGE_PREFIX,)
 _CORS = [(k.lower().encode(), v.encode()) for k, v in CORS_HEADERS.items()]
 _JSON = (b"content-type", b"application/json")
 
@@ -40,9 +44,18 @@ Authenticate = Callable[[str], Awaitable[Caller]]
 
 
 class OpenIMMiddleware:
-    def __init__(self, app: ASGIApp, *, authenticate: Authenticate) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        authenticate: Authenticate,
+        limits: RestLimits | None = None,
+        rate: tuple[RateLimiter, Rule] | None = None,
+    ) -> None:
         self.app = app
         self.authenticate = authenticate
+        self.limits = limits or RestLimits()
+        self.rate = rate  # ratelimiter.enable: the limiter and the per-IP rule; None costs nothing
         self._known_paths: frozenset[str] | None = None  # the app's routes, read once from its OpenAPI schema
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -62,16 +75,29 @@ class OpenIMMiddleware:
 
         method = scope["method"]
         path: str = scope["path"]
+        if self.rate is not None:
+            limiter, rule = self.rate
+            client = scope.get("client")
+            if not await limiter.allow(rule, client[0] if client else ""):
+                state["err_code"] = TooManyRequests.code
+                await _respond(send_with_cors, error_body(TooManyRequests()), status=429, retry_after=rule.interval)
+                observe_http(self._route_template(scope), TooManyRequests.code, time.perf_counter() - started_at)
+                return
         if method == "OPTIONS":
             await _respond(send_with_cors, b'"Options Request!"')
             return
         op_token = user_token = None
         try:
+            if not path.startswith(STORAGE_PREFIX):  # uploads to the local object store bound their own size
+                receive = self._bounded(scope, receive)
             if method == "POST" and not path.startswith(UNTRACED_POSTS):
                 headers = _headers(scope)
                 operation_id = headers.get("operationid", "")
                 if not operation_id:
                     raise ArgsError("header must have operationID")
+                if len(operation_id) > self.limits.max_operation_id:
+                    # It is copied into every log line of the request: a 100 KB one would flood the log.
+                    raise ArgsError(f"operationID longer than {self.limits.max_operation_id} characters")
                 state["operation_id"] = operation_id
                 op_token = context.operation_id.set(operation_id)
                 if not path.startswith(TOKEN_WHITELIST):
@@ -115,6 +141,30 @@ class OpenIMMiddleware:
             if op_token is not None:
                 context.operation_id.reset(op_token)
 
+    def _bounded(self, scope: Scope, receive: Receive) -> Receive:
+        """`receive` refusing (BodyTooLarge, 1001) a body over api.maxBodyBytes: at once when Content-Length says
+        so, else as soon as the chunks read add up to more, so a large body is never held in memory whole."""
+        limit = self.limits.max_body_bytes
+        for key, value in scope["headers"]:
+            if key == b"content-length":
+                if not value.isdigit() or int(value) > limit:
+                    HTTP_BODY_TOO_LARGE.inc()
+                    raise BodyTooLarge(limit)
+                break
+        seen = 0
+
+        async def bounded_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    HTTP_BODY_TOO_LARGE.inc()
+                    raise BodyTooLarge(limit)
+            return message
+
+        return bounded_receive
+
     def _route_template(self, scope: Scope) -> str:
         """The matched route's path template; for a request refused before routing (a bad token), its path when
         that is a route of the app (OpenIM's routes are static paths); else "unmatched"."""
@@ -133,12 +183,9 @@ def _headers(scope: Scope) -> dict[str, str]:
     return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
 
 
-async def _respond(send: Send, body: bytes) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 200,
-            "headers": [_JSON, (b"content-length", str(len(body)).encode())],
-        }
-    )
+async def _respond(send: Send, body: bytes, *, status: int = 200, retry_after: float = 0) -> None:
+    headers = [_JSON, (b"content-length", str(len(body)).encode())]
+    if retry_after:
+        headers.append((b"retry-after", str(max(1, math.ceil(retry_after))).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

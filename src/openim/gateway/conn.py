@@ -31,6 +31,7 @@ from websockets.frames import Frame
 from websockets.protocol import State
 
 from openim.gateway.frames import FrameCodec, FrameError, Req, Resp, parse_text_heartbeat, pong_text
+from openim.infra.ratelimit import Bucket
 from openim.protocol.constants import WEB, ReqIdentifier
 from openim.services.auth import Caller
 
@@ -119,6 +120,7 @@ class Conn:
         self.background = False
         self.online = False  # set by the Hub while presence has this connection online
         self.subscriptions: set[str] = set()  # user IDs whose online status this connection watches (2005)
+        self.frames: Bucket | None = None  # its request budget, once ratelimiter.enable made one
         self.close_reason = ""
         self._queue: deque[bytes | str | _Control] = deque()
         self._writer: asyncio.Task[None] | None = None  # only while the queue is not empty

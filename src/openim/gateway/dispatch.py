@@ -25,9 +25,10 @@ from openim import context
 from openim.gateway.conn import Conn, ProtocolViolation
 from openim.gateway.frames import Req, Resp
 from openim.gateway.hub import Hub
+from openim.infra.ratelimit import Bucket, Rates
 from openim.metrics import observe_ws
 from openim.protocol.constants import ReqIdentifier
-from openim.protocol.errors import ArgsError, OpenIMError, ServerInternalError
+from openim.protocol.errors import ArgsError, OpenIMError, ServerInternalError, TooManyRequests
 from openim.protocol.pb import msg_pb2, push_pb2, sdkws_pb2
 from openim.services.msg import MsgService
 from openim.services.third import ThirdService
@@ -47,13 +48,17 @@ def _decode(cls: type[M], data: bytes) -> M:
         raise ArgsError(f"{cls.DESCRIPTOR.full_name}: {exc}") from None
 
 
+_SENDS = frozenset((ReqIdentifier.SEND_MSG, ReqIdentifier.SEND_SIGNAL_MSG))
+
+
 class Dispatcher:
     """Handles one decoded request of one connection and returns its reply (None: no reply)."""
 
-    def __init__(self, *, msg: MsgService, third: ThirdService, hub: Hub) -> None:
+    def __init__(self, *, msg: MsgService, third: ThirdService, hub: Hub, rates: Rates | None = None) -> None:
         self._msg = msg
         self._third = third
         self._hub = hub
+        self._rates = rates
         self._routes: dict[int, _Route] = {
             ReqIdentifier.GET_NEWEST_SEQ: self._get_newest_seq,
             ReqIdentifier.PULL_MSG_BY_RANGE: self._pull_by_ranges,
@@ -76,6 +81,8 @@ class Dispatcher:
         op_token = context.operation_id.set(req.operation_id)
         user_token = context.user_id.set(conn.user_id)
         try:
+            if self._rates is not None:
+                await self._check_rates(conn, req)
             data = await route(conn, req)
         except OpenIMError as exc:
             err_code, err_msg = exc.code, exc.message
@@ -111,6 +118,17 @@ class Dispatcher:
             conn.close("logout")
             return None
         return resp
+
+    async def _check_rates(self, conn: Conn, req: Req) -> None:
+        """TooManyRequests (429, the request unanswered otherwise) over the connection's frame budget or, for a
+        send, over the user's send budget (shared by the user's connections, and processes with Redis)."""
+        assert self._rates is not None
+        if conn.frames is None:
+            conn.frames = Bucket(self._rates.conn_frames)
+        if not conn.frames.allow():
+            raise TooManyRequests("ratelimiter.connFrames")
+        if req.req_identifier in _SENDS and not await self._rates.limiter.allow(self._rates.user_sends, conn.user_id):
+            raise TooManyRequests("ratelimiter.userSends")
 
     # ---- routes -------------------------------------------------------------------------------------------
 

@@ -52,9 +52,16 @@ from openim.gateway.push import PushDelivery
 from openim.infra.bus import TOPIC_KICK, TOPIC_PUSH, Bus
 from openim.infra.clock import Clock
 from openim.infra.presence import PRESENCE_REFRESH_INTERVAL_S, Presence
+from openim.infra.ratelimit import Rates
 from openim.metrics import GATEWAY_HANDSHAKES, child
 from openim.protocol.constants import PLATFORM_NAMES
-from openim.protocol.errors import ConnArgsError, ConnOverMaxNumLimit, OpenIMError, TokenInvalidError
+from openim.protocol.errors import (
+    ConnArgsError,
+    ConnOverMaxNumLimit,
+    OpenIMError,
+    TokenInvalidError,
+    TooManyRequests,
+)
 from openim.services.auth import AuthService, Caller
 from openim.services.msg import MsgService
 from openim.services.third import ThirdService
@@ -260,13 +267,15 @@ class GatewayServer:
         clock: Clock,
         multi_login_policy: int,
         timing: Timing | None = None,
+        rates: Rates | None = None,
     ) -> None:
         self.settings = settings
         self.auth = auth
         self.clock = clock
         self.timing = timing or Timing()
         self.hub = Hub(auth=auth, presence=presence, policy=multi_login_policy)
-        self.dispatcher = Dispatcher(msg=msg, third=third, hub=self.hub)
+        self.rates = rates  # ratelimiter.enable; None costs nothing
+        self.dispatcher = Dispatcher(msg=msg, third=third, hub=self.hub, rates=rates)
         self.delivery = PushDelivery(self.hub)
         self._bus = bus
         self._pending: dict[ServerConnection, _Accepted | HandshakeError] = {}
@@ -289,6 +298,11 @@ class GatewayServer:
         upgrade = "websocket" in request.headers.get("Upgrade", "").lower()
         if not upgrade and url.path == "/health":
             return _json_response({"status": "ok", "role": "msggateway", "connections": self.hub.count})
+        if self.rates is not None:
+            ip = connection.remote_address[0] if connection.remote_address else ""
+            if not await self.rates.limiter.allow(self.rates.ip_connects, ip):
+                _count_handshake(TooManyRequests.code)
+                return _json_response(TooManyRequests().to_wire(), HTTPStatus.TOO_MANY_REQUESTS)
         try:
             self._pending[connection] = _Accepted(*await self._check(url.query, request.headers))
         except HandshakeError as exc:

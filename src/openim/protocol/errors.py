@@ -5,6 +5,7 @@ SDKs and app servers that switch on errCode keep working. Raise where the rule l
 (`api/app.py`, `gateway/dispatch.py`) are the only places that turn them into wire errors.
 
     OpenIMError
+    ├── TooManyRequests            429
     ├── ServerInternalError        500
     ├── ArgsError                  1001
     ├── NoPermissionError          1002
@@ -80,6 +81,7 @@ __all__ = [
     "TokenNotExistError",
     "TokenNotValidYetError",
     "TokenUnknownError",
+    "TooManyRequests",
     "UserIDNotFoundError",
     "by_code",
 ]
@@ -100,6 +102,11 @@ class OpenIMError(Exception):
     def to_wire(self) -> dict[str, object]:
         """The envelope fields OpenIM sends for this error: errDlt falls back to errMsg, as OpenIM's RPC errors do."""
         return {"errCode": self.code, "errMsg": self.message, "errDlt": self.detail or self.message}
+
+
+class TooManyRequests(OpenIMError):
+    # OpenIM's rate limiter (internal/api/ratelimit.go): errs.NewCodeError(429, this text), HTTP status 429.
+    code, msg = 429, "too many requests, please try again later"
 
 
 class ServerInternalError(OpenIMError):

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from openim.api.limits import check_fields, kind_of
 from openim.services.paging import Page
 
 __all__ = ["Pagination", "Req", "Resp", "page_of"]
@@ -20,15 +21,18 @@ class Req(BaseModel):
 
     model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
     _lower_names: ClassVar[dict[str, str]] = {}
+    _limit_kinds: ClassVar[dict[str, str]] = {}  # field → kind of its size limit (api/limits.py)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls._lower_names = {}
+        cls._limit_kinds = {}
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
         cls._lower_names = {name.lower(): name for name in cls.model_fields}
+        cls._limit_kinds = {name: kind for name in cls.model_fields if (kind := kind_of(name)) is not None}
 
     @model_validator(mode="before")
     @classmethod
@@ -47,6 +51,8 @@ class Req(BaseModel):
             name = cls._lower_names.get(key.lower()) if isinstance(key, str) else None
             if name is not None and name not in data:
                 out.setdefault(name, value)
+        if cls._limit_kinds:
+            check_fields(out, cls._limit_kinds)
         return out
 
 
