@@ -1,7 +1,7 @@
 # openim-py — the two commands of the README, and a few for developers.
 #
 #   make run    create .venv (Python >= 3.11), install, run `openim start` (every role, embedded defaults)
-#   make test   install the test tools, start PostgreSQL/Redis if needed, run every check and test
+#   make test   install the test tools, start PostgreSQL/Redis/etcd if needed, run every check and test
 #   make lint   ruff + mypy + import-linter (scripts/check)
 #   make fmt    ruff format + ruff's safe fixes
 #   make lock   re-resolve requirements/*.txt from pyproject.toml (after changing a dependency there)
@@ -10,7 +10,7 @@
 # Variables: PYTHON (the interpreter to build .venv with), PYTEST_ARGS (default: 4 pytest-xdist workers, a file per
 # worker at a time; e.g. PYTEST_ARGS="-k settings -x" for one process), E2E_ARGS (the same for the e2e step),
 # BENCH_ARGS (e.g. BENCH_ARGS="--runs 1 --databases sqlite --scenarios rest").
-# .ci/run is `make test` with CI=true: there a PostgreSQL or Redis that cannot be started is a failure.
+# .ci/run is `make test` with CI=true: there a PostgreSQL, Redis or etcd that cannot be started is a failure.
 
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
@@ -42,11 +42,12 @@ run: $(VENV)/.installed
 
 # Every step runs even when an earlier one failed, so one CI run shows every failure; the exit code is 1 if any did.
 # A new step (the Node.js e2e tests, say) is one more `|| failed+=(name)` line before the summary.
+# The tools first: scripts/test-services starts the etcd that scripts/test-tools installs.
 test: $(VENV)/.installed-test
-	@services=$$(scripts/test-services)
-	eval "$$services"
-	failed=()
+	@failed=()
 	scripts/test-tools || failed+=(test-tools)
+	services=$$(scripts/test-services)
+	eval "$$services"
 	scripts/check || failed+=(check)
 	$(BIN)/python -m pytest $(PYTEST_ARGS) || failed+=(pytest)
 	$(BIN)/python -m pytest $(E2E_ARGS) -m e2e tests/e2e || failed+=(e2e)

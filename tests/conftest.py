@@ -9,17 +9,24 @@ database flushed; use it from tests or params marked `redis`. Skips and failures
 
 Parallel runs (pytest-xdist, `make test`): each worker gets a PostgreSQL database and a Redis database of its
 own, derived from those two variables (tests/databases.py), so workers never empty each other's data.
+
+etcd: `etcd_url` is OPENIM_TEST_ETCD_URL (scripts/test-services starts one on 127.0.0.1:12379), checked once;
+`etcd_root` is a root directory of the test's own whose keys are deleted afterwards (the etcd may be shared).
+Marker `etcd`; skips and failures as for PostgreSQL.
 """
 
 from __future__ import annotations
 
+import base64
 import os
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
 import asyncpg
+import httpx
 import pytest
 import redis
 from sqlalchemy import text
@@ -151,6 +158,34 @@ def redis_url(_redis: _Redis) -> str:
     finally:
         client.close()
     return _redis.url
+
+
+# --- etcd ------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def etcd_url() -> str:
+    """The test etcd's client URL, once it answered /health."""
+    url = os.environ.get("OPENIM_TEST_ETCD_URL", "")
+    if not url:
+        _unavailable("set OPENIM_TEST_ETCD_URL (scripts/test-services starts one: http://127.0.0.1:12379)", "etcd")
+    try:
+        healthy = httpx.get(f"{url}/health", timeout=5, trust_env=False).json().get("health") == "true"
+    except (httpx.HTTPError, ValueError) as exc:
+        _unavailable(f"cannot reach etcd at {url}: {type(exc).__name__}: {exc}", "etcd")
+    if not healthy:
+        _unavailable(f"etcd at {url} does not report itself healthy", "etcd")
+    return url
+
+
+@pytest.fixture
+def etcd_root(etcd_url: str) -> Iterator[str]:
+    """A root directory (`openim-test-<random>`) for this test alone; its keys are deleted afterwards."""
+    root = f"openim-test-{uuid.uuid4().hex[:12]}"
+    yield root
+    prefix = base64.b64encode(f"/{root}/".encode()).decode()
+    end = base64.b64encode(f"/{root}0".encode()).decode()
+    httpx.post(f"{etcd_url}/v3/kv/deleterange", json={"key": prefix, "range_end": end}, timeout=5, trust_env=False)
 
 
 # --- CI runs every test ------------------------------------------------------------------------------------

@@ -423,3 +423,58 @@ def test_masked_hides_redis_passwords() -> None:
     s = load_settings(None, {"OPENIM_REDIS_URL": "redis://:hunter2@127.0.0.1:6379/0"})
     assert s.masked()["redis"]["url"] == "redis://:***@127.0.0.1:6379/0"
     assert Settings().masked()["redis"]["url"] is None
+
+
+def test_masked_hides_the_etcd_password() -> None:
+    """discovery.etcd.password is masked; an empty one stays empty."""
+    s = load_settings(None, {"OPENIM_DISCOVERY_ETCD_PASSWORD": "etcd-pw-1"})
+    assert s.masked()["discovery"]["etcd"]["password"] == "***"
+    assert "etcd-pw-1" not in json.dumps(s.masked())
+    assert Settings().masked()["discovery"]["etcd"]["password"] == ""
+
+
+# --- discovery --------------------------------------------------------------------------------------------------
+
+
+def test_openim_discovery_section_carries_over(tmp_path: Path) -> None:
+    """OpenIM's discovery.yml etcd section loads as written there: blank username/password, its address list."""
+    path = write(
+        tmp_path,
+        """
+        discovery:
+          enable: etcd
+          etcd:
+            rootDirectory: openim
+            address: [localhost:12379, http://10.0.0.7:2379]
+            username:
+            password:
+        """,
+    )
+    d = load_settings(path, {}).discovery
+    assert (d.enable, d.etcd.rootDirectory, d.etcd.address) == (
+        "etcd",
+        "openim",
+        ["localhost:12379", "http://10.0.0.7:2379"],
+    )
+    assert (d.etcd.username, d.etcd.password.get_secret_value(), d.ttl) == ("", "", 30)
+
+
+def test_discovery_root_directory_loses_its_slashes() -> None:
+    """rootDirectory /openim/ is openim: keys are always /<root>/..., however the setting is slashed."""
+    assert load_settings(None, {"OPENIM_DISCOVERY_ETCD_ROOTDIRECTORY": "/im/"}).discovery.etcd.rootDirectory == "im"
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"OPENIM_DISCOVERY_ENABLE": "kubernetes"}, "discovery.enable: kubernetes is not supported by openim-py"),
+        ({"OPENIM_DISCOVERY_ENABLE": "redis"}, "discovery.enable is redis but redis.url is not set"),
+        ({"OPENIM_DISCOVERY_ETCD_ADDRESS": "localhost"}, "'localhost' is not host:port"),
+        ({"OPENIM_DISCOVERY_ETCD_ROOTDIRECTORY": "//"}, "must be a path segment"),
+        ({"OPENIM_DISCOVERY_TTL": "1"}, "discovery.ttl: Input should be greater than or equal to 2"),
+    ],
+)
+def test_discovery_mistakes_are_refused(env: dict[str, str], expected: str) -> None:
+    """A backend openim-py lacks, Redis discovery without Redis, an address without a port, a TTL under 2 s."""
+    [problem] = problems_of(None, env)
+    assert expected in problem

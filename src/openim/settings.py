@@ -17,7 +17,16 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_serializer, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
 
 __all__ = [
     "DEFAULT_CONFIG_PATH",
@@ -185,6 +194,56 @@ class Redis(_Section):
     url: str | None = Field(default=None, description="unset = in-process infra")
 
 
+class Etcd(_Section):
+    # OpenIM: discovery.yml `etcd`. Keys go under /<rootDirectory>/ (infra/etcd/discovery.py).
+    rootDirectory: str = Field(default="openim", min_length=1, description="first segment of every key")
+    address: list[str] = Field(default_factory=lambda: ["localhost:12379"], min_length=1)
+    username: str = ""
+    password: SecretStr = SecretStr("")
+
+    @field_validator("username", "password", mode="before")
+    @classmethod
+    def _blank_is_empty(cls, value: object) -> object:
+        return "" if value is None else value  # OpenIM's discovery.yml leaves them blank (YAML null)
+
+    @field_validator("rootDirectory")
+    @classmethod
+    def _plain_root(cls, value: str) -> str:
+        root = value.strip("/")
+        if not root or any(c.isspace() for c in root):
+            raise ValueError("must be a path segment such as openim (no spaces, not only slashes)")
+        return root
+
+    @field_validator("address")
+    @classmethod
+    def _host_ports(cls, value: list[str]) -> list[str]:
+        for address in value:
+            rest = address.split("://", 1)[-1]
+            host, sep, port = rest.rstrip("/").rpartition(":")
+            if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"{address!r} is not host:port (or http://host:port)")
+        return value
+
+
+class Discovery(_Section):
+    # OpenIM: discovery.yml. enable: "" = Redis when redis.url is set, else in this process;
+    # etcd = the etcd cluster below; redis = Redis (redis.url required); standalone = in this process.
+    enable: Literal["", "etcd", "redis", "standalone"] = ""
+    etcd: Etcd = Field(default_factory=Etcd)
+    # openim-py's: seconds an entry lives without a refresh (refreshed every ttl/3); OpenIM's lease is 30 s.
+    ttl: int = Field(default=30, ge=2, le=3600, description="seconds; a killed process disappears within it")
+    # OpenIM: `rpc.registerIP` of each service file. The address other hosts reach this one at; empty = the
+    # listen IP when it names one, else this host's first non-loopback IPv4 address.
+    registerIP: str = ""
+
+    @field_validator("enable", mode="before")
+    @classmethod
+    def _known_backend(cls, value: object) -> object:
+        if value == "kubernetes":
+            raise ValueError("kubernetes is not supported by openim-py; use etcd, redis or standalone")
+        return "" if value is None else value
+
+
 class Log(_Section):
     storageLocation: str = "./logs/"
     rotationTime: int = Field(default=24, ge=1, description="hours")
@@ -248,6 +307,7 @@ class Settings(_Section):
     ratelimiter: RateLimits = Field(default_factory=RateLimits)
     database: Database = Field(default_factory=Database)
     redis: Redis = Field(default_factory=Redis)
+    discovery: Discovery = Field(default_factory=Discovery)
     log: Log = Field(default_factory=Log)
     object: Object = Field(default_factory=Object)
     minio: Minio = Field(default_factory=Minio)
@@ -259,6 +319,12 @@ class Settings(_Section):
             raise ValueError("must not be empty: tokens are signed with it")
         return value
 
+    @model_validator(mode="after")
+    def _discovery_backend_configured(self) -> Settings:
+        if self.discovery.enable == "redis" and not self.redis.url:
+            raise ValueError("discovery.enable is redis but redis.url is not set: set redis.url, or leave enable empty")
+        return self
+
     def masked(self) -> dict[str, Any]:
         """The effective settings as plain data, secrets and URL passwords replaced by '***'."""
         data = self.model_dump(mode="json")
@@ -269,6 +335,8 @@ class Settings(_Section):
         data["database"]["url"] = mask_url(self.database.url)
         if self.redis.url:
             data["redis"]["url"] = mask_url(self.redis.url)
+        etcd = data["discovery"]["etcd"]
+        etcd["password"] = "***" if etcd["password"] else ""
         return data
 
 
