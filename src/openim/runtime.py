@@ -35,13 +35,14 @@ from typing import Any
 import uvicorn
 from redis.asyncio import Redis
 
-from openim import context
+from openim import __version__, context
 from openim.api.app import create_app
 from openim.api.http_guard import ConnectionGuard, GuardLimits, guarded_protocol
 from openim.api.limits import RestLimits
 from openim.gateway.server import GatewayServer
 from openim.infra.bus import Bus, MemoryBus
 from openim.infra.clock import Clock, SystemClock
+from openim.infra.discovery import Announcer, Registry
 from openim.infra.objects import LocalStore, ObjectStore
 from openim.infra.presence import MemoryPresence, Presence
 from openim.infra.pushers import LogPusher
@@ -55,6 +56,7 @@ from openim.jobs.object_cleanup import ObjectCleanup
 from openim.jobs.offline_push import OfflinePushHandler
 from openim.jobs.worker import Worker
 from openim.ops.admin import Readiness, create_admin_app, health_routes
+from openim.ops.discovery import local_instances, open_registry
 from openim.ops.logging import setup_logging
 from openim.ops.metrics import bind as bind_metrics
 from openim.ops.metrics import probe_loop_lag
@@ -68,6 +70,7 @@ from openim.services.msg import MsgService
 from openim.services.msg.offline_push import TOPIC_OFFLINE_PUSH
 from openim.services.notification import NotificationSender
 from openim.services.object import ObjectLimits, ObjectService
+from openim.services.prometheus_discovery import PrometheusDiscoveryService
 from openim.services.statistics import StatisticsService
 from openim.services.third import ThirdService
 from openim.services.user import UserService
@@ -98,6 +101,7 @@ class Runtime:
     bus: Bus
     presence: Presence
     queue: JobQueue
+    registry: Registry
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     redis: Redis | None = None  # the shared client when redis.url is set (readiness pings it)
 
@@ -130,6 +134,8 @@ class Runtime:
             tokens, presence, memory_bus = TokenRepo(storage.db, clock.now_ms), MemoryPresence(), MemoryBus()
             bus, queue = memory_bus, MemoryQueue()
             closers.append(memory_bus.close)
+        registry = open_registry(settings, redis=client)
+        closers.append(registry.close)
         auth = AuthService(
             tokens,
             storage,
@@ -175,10 +181,11 @@ class Runtime:
             object=ObjectService(storage, await object_store(settings, clock), clock, limits=object_limits(settings)),
             third=ThirdService(storage, clock, grafana_url=settings.prometheus.grafanaURL),
             statistics=StatisticsService(storage),
+            prometheus_discovery=PrometheusDiscoveryService(registry),
         )
         closers.append(msg.drain_jobs)  # after the writer: the offline-push jobs of its last commits are queued
         closers.append(writer.close)  # first at close: what it accepted is committed, then pushed by the bus
-        return cls(settings, clock, storage, tokens, services, bus, presence, queue, closers, client)
+        return cls(settings, clock, storage, tokens, services, bus, presence, queue, registry, closers, client)
 
     async def close(self) -> None:
         for closer in reversed(self._closers):
@@ -346,6 +353,12 @@ async def run(settings: Settings, roles: tuple[str, ...] = ROLES, *, ready: asyn
         cleanup = ObjectCleanup(runtime.services.object, runtime.clock)
         back.append(_Running(_in_role("msgtransfer", cleanup.run()), cleanup.stop))
         log.info("msgtransfer consuming %s as %s of group %s", worker.topic, worker.consumer, worker.group)
+
+    # Announced once every listener is bound; stopped with the front roles, so the entries go first at a stop.
+    bound = [(role, int(sock.getsockname()[1])) for role, sock in sockets]
+    instances = local_instances(settings, roles, bound, version=__version__, start_time_ms=runtime.clock.now_ms())
+    announcer = Announcer(runtime.registry, instances)
+    front.append(_Running(_in_role(roles[0], announcer.run()), announcer.stop))
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

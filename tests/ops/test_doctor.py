@@ -112,7 +112,7 @@ SETUP_CHECKS = (
     "database.connections",
     "redis",
     "queue",
-    "etcd",
+    "discovery",
     "clock",
 )
 
@@ -471,7 +471,7 @@ async def test_postgres_long_transaction_warns(tmp_path: Path, pg_url: str) -> N
     assert "pg_terminate_backend" in check.remedy
 
 
-# --- Redis, queue, etcd, clock -----------------------------------------------------------------------------
+# --- Redis, queue, discovery, clock -----------------------------------------------------------------------------
 
 
 def _redis_url() -> str:
@@ -483,12 +483,13 @@ def _redis_url() -> str:
     return url
 
 
-async def test_redis_not_configured_and_absent_queue_etcd(tmp_path: Path) -> None:
-    """Without redis.url Redis is "not configured", the queue is in-process, and etcd says openim-py has none yet."""
+async def test_redis_not_configured_and_in_process_queue_and_registry(tmp_path: Path) -> None:
+    """Without redis.url Redis is "not configured", and the queue and the process registry are in-process."""
     checks = await doctor(await healthy(tmp_path))
     assert checks["redis"].status is Status.OK and checks["redis"].saw.startswith("not configured")
     assert checks["queue"].saw.startswith("not configured") and "in-process" in checks["queue"].saw
-    assert checks["etcd"].saw.startswith("not configured")
+    assert checks["discovery"].saw.startswith("in-process")
+    assert "discovery.processes" not in checks
 
 
 @pytest.mark.redis

@@ -21,7 +21,18 @@ from openim.api.envelope import EnvelopeResponse, error_body
 from openim.api.limits import RestLimits
 from openim.api.limits import configure as configure_field_limits
 from openim.api.middleware import OpenIMMiddleware
-from openim.api.routes import auth, conversation, friend, group, jssdk, msg, statistics, third, user
+from openim.api.routes import (
+    auth,
+    conversation,
+    friend,
+    group,
+    jssdk,
+    msg,
+    prometheus_discovery,
+    statistics,
+    third,
+    user,
+)
 from openim.api.routes import object as object_routes
 from openim.api.routes import storage as storage_routes
 from openim.infra.objects.local import STORAGE_PATH
@@ -64,6 +75,7 @@ def create_app(
     app.include_router(storage_routes.router)
     app.include_router(third.router)
     app.include_router(statistics.router)
+    app.include_router(prometheus_discovery.router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> Response:

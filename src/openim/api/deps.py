@@ -14,6 +14,7 @@ from openim.services.friend import FriendService
 from openim.services.group import GroupService
 from openim.services.msg import MsgService
 from openim.services.object import ObjectService
+from openim.services.prometheus_discovery import PrometheusDiscoveryService
 from openim.services.statistics import StatisticsService
 from openim.services.third import ThirdService
 from openim.services.user import UserService
@@ -29,6 +30,7 @@ __all__ = [
     "MsgDep",
     "ObjectDep",
     "OperationID",
+    "PrometheusDiscoveryDep",
     "StatisticsDep",
     "ThirdDep",
     "UserDep",
@@ -127,3 +129,10 @@ def _statistics(request: Request) -> StatisticsService:
 
 ThirdDep = Annotated[ThirdService, Depends(_third)]
 StatisticsDep = Annotated[StatisticsService, Depends(_statistics)]
+
+
+def _prometheus_discovery(request: Request) -> PrometheusDiscoveryService:
+    return _services(request).prometheus_discovery
+
+
+PrometheusDiscoveryDep = Annotated[PrometheusDiscoveryService, Depends(_prometheus_discovery)]

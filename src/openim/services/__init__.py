@@ -10,6 +10,7 @@ from openim.services.friend import FriendService
 from openim.services.group import GroupService
 from openim.services.msg import MsgService
 from openim.services.object import ObjectService
+from openim.services.prometheus_discovery import PrometheusDiscoveryService
 from openim.services.statistics import StatisticsService
 from openim.services.third import ThirdService
 from openim.services.user import UserService
@@ -30,3 +31,4 @@ class Services:
     object: ObjectService
     third: ThirdService
     statistics: StatisticsService
+    prometheus_discovery: PrometheusDiscoveryService

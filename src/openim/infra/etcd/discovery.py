@@ -43,6 +43,10 @@ class EtcdRegistry:
         self._mine: list[Instance] = []
         self._lease = 0
 
+    @property
+    def client(self) -> EtcdClient:
+        return self._client
+
     async def register(self, instances: Sequence[Instance]) -> None:
         await self.unregister()
         self._mine = list(instances)

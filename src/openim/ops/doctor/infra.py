@@ -1,4 +1,4 @@
-"""Doctor checks of what sits beside the database: Redis (when `redis.url` is set), the queue and etcd.
+"""Doctor checks of what sits beside the database: Redis (when `redis.url` is set) and the queue.
 
 Redis: the guide's `redis-cli ping` and `redis-cli info memory`, and its eviction advice. OpenIM can run Redis
 with `allkeys-lru` because its Redis is partly a cache; openim-py keeps token states (a kicked or logged-out
@@ -12,7 +12,7 @@ The queue (OpenIM's Kafka, here the job queue of the msgtransfer role): with `re
 offline-push topic and its consumer group `msgtransfer` — jobs kept, lag (not yet taken) and pending (taken, not
 acknowledged), as the guide's `kafka-consumer-groups.sh --describe`; WARN past `QUEUE_DEPTH_WARN` unfinished jobs
 (no worker runs, or they cannot keep up). Without it the queue is in the `openim start` process (depth on
-/metrics, `openim_queue_depth`). etcd (OpenIM's service discovery) has no counterpart yet: the check says so.
+/metrics, `openim_queue_depth`). etcd and the process registry are checked by `ops/doctor/discovery.py`.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from openim.infra.redis.queue import RedisStreamQueue, stream_key
 from openim.ops.doctor import Check, Context, Status
 from openim.services.msg.offline_push import TOPIC_OFFLINE_PUSH
 
-__all__ = ["check_etcd", "check_queue", "check_redis"]
+__all__ = ["check_queue", "check_redis"]
 
 _SAFE_POLICIES = ("noeviction",)
 QUEUE_GROUP = "msgtransfer"
@@ -220,13 +220,3 @@ async def check_queue(ctx: Context) -> Check:
             "redis.url? `journalctl -u openim-msgtransfer`; run more workers if they cannot keep up",
         )
     return Check("queue", Status.OK, saw)
-
-
-def check_etcd(ctx: Context) -> Check:
-    """The guide's `etcdctl endpoint health`: openim-py uses no service discovery yet."""
-    return Check(
-        "etcd",
-        Status.OK,
-        "not configured: openim-py has no RPC services to discover (OpenIM registers its services in etcd); roles "
-        "in one process call each other directly",
-    )
