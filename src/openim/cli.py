@@ -17,6 +17,8 @@ config_app = typer.Typer(no_args_is_help=True, help="Inspect the configuration."
 app.add_typer(config_app, name="config")
 logs_app = typer.Typer(no_args_is_help=True, help="Read the server's logs.")
 app.add_typer(logs_app, name="logs")
+queue_app = typer.Typer(no_args_is_help=True, help="Inspect and rewind the job queue (Redis streams).")
+app.add_typer(queue_app, name="queue")
 
 ConfigOption = Annotated[
     Path | None,
@@ -245,6 +247,82 @@ def logs_analyze(
         raise typer.Exit(1)
     report = ops.analyze(paths, since=window, latest=top)
     typer.echo(ops.render_json(report) if as_json else ops.render_text(report, top=top))
+
+
+def _queue_call(config: Path | None, work: Any) -> Any:
+    """Run `work(client)` against the Redis of redis.url; exit 1 with the reason when there is none or it fails."""
+    from redis.exceptions import RedisError
+
+    from openim.infra.redis import connect
+    from openim.ops.queue import QueueError
+
+    settings = _settings(config)
+    if not settings.redis.url:
+        typer.echo(
+            "redis.url is not set: the job queue lives inside the `openim start` process (its depth is "
+            "openim_queue_depth on the admin role's /metrics); there is no stream to read or reset",
+            err=True,
+        )
+        raise typer.Exit(1)
+    url = settings.redis.url
+
+    async def call() -> Any:
+        client = await connect(url)
+        try:
+            return await work(client)
+        finally:
+            await client.aclose()
+
+    try:
+        return asyncio.run(call())
+    except (ConnectionError, RedisError, QueueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+@queue_app.command("status")
+def queue_status(
+    config: ConfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Each job stream and consumer group: length, lag, pending, consumers, oldest pending age; the bus channels.
+
+    OpenIM's guide: `kafka-consumer-groups.sh --describe --group ...`.
+    """
+    import json
+
+    from openim.ops import queue as ops
+
+    status = _queue_call(config, ops.read_status)
+    typer.echo(json.dumps(status.as_json(), indent=2) if as_json else ops.render_status(status))
+
+
+@queue_app.command("reset")
+def queue_reset(
+    group: Annotated[str, typer.Option("--group", help="the consumer group (msgtransfer)")],
+    to: Annotated[
+        str, typer.Option("--to", help="latest: skip every queued job; earliest: deliver again every job kept")
+    ],
+    topic: Annotated[str | None, typer.Option("--topic", help="only this topic's stream (default: all)")] = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="do it (without: print what it would do, change nothing)")
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Move a consumer group to the latest or earliest job of its streams; refuses without --yes.
+
+    OpenIM's guide: `kafka-consumer-groups.sh --reset-offsets --to-latest --group ... --execute`.
+    """
+    from openim.ops import queue as ops
+
+    if to not in ("latest", "earliest"):
+        typer.echo(f"--to must be latest or earliest, not {to!r}", err=True)
+        raise typer.Exit(2)
+    position: Any = to
+    results = _queue_call(config, lambda client: ops.reset_group(client, group, position, topic=topic, execute=yes))
+    typer.echo(ops.render_reset(results, executed=yes), err=not yes)
+    if not yes:
+        raise typer.Exit(1)
 
 
 @app.command(
