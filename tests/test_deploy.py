@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from openim.ops.doctor import Thresholds
 from openim.ops.doctor.host import LISTEN_BACKLOG
@@ -80,11 +81,16 @@ def test_unit_runs_known_roles_with_the_limits(unit: Path) -> None:
 
 
 def test_units_cover_every_role_once_split() -> None:
-    """openim.service runs every role; the split units together run each role exactly once."""
+    """openim.service runs every role; the split units together run each role exactly once, and each adds the
+    admin role on a port of its own, so every process has /metrics for Prometheus to discover."""
     roles = {u.name: parse_unit(u)["Service"]["ExecStart"][0].split()[2:] for u in UNITS}
     assert roles["openim.service"] == []  # no roles named: all of them
-    split = roles["openim-api.service"] + roles["openim-msggateway.service"] + roles["openim-msgtransfer.service"]
-    assert sorted(split) == sorted(ROLES)
+    split = ("openim-api.service", "openim-msggateway.service", "openim-msgtransfer.service")
+    assert all(roles[name][-1] == "admin" for name in split)
+    assert sorted(r for name in split for r in roles[name][:-1]) == sorted(set(ROLES) - {"admin"})
+    ports = {name: parse_unit(DEPLOY / "systemd" / name)["Service"].get("Environment", []) for name in split}
+    admin_ports = [next((e for e in env if e.startswith("OPENIM_ADMIN_PORT=")), "6060") for env in ports.values()]
+    assert len(set(admin_ports)) == 3
     for name in ("openim-api.service", "openim-msggateway.service", "openim-msgtransfer.service"):
         assert parse_unit(DEPLOY / "systemd" / name)["Unit"]["Conflicts"] == ["openim.service"]
 
@@ -332,3 +338,33 @@ def test_operations_doc_names_real_commands() -> None:
     text = (ROOT / "docs" / "operations.md").read_text()
     used = set(re.findall(r"`openim ([a-z][a-z-]*)", text))
     assert used and used <= known, used - known
+
+
+# --- Prometheus: deploy/prometheus/prometheus.yml ---------------------------------------------------------------
+
+PROMETHEUS_CONFIG = DEPLOY / "prometheus" / "prometheus.yml"
+
+
+@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool (Debian: prometheus) is not installed")
+def test_prometheus_config_passes_promtool() -> None:
+    """`promtool check config` accepts the scrape config, and with it the rules file it names."""
+    result = subprocess.run(
+        ["promtool", "check", "config", str(PROMETHEUS_CONFIG)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 rule files found" in result.stdout
+
+
+def test_prometheus_config_discovers_through_the_routes() -> None:
+    """Job "openim" (the name alerts.yml's rules use) finds its targets with http_sd_configs on our
+    /prometheus_discovery routes, one per kind of process: api, msg_gateway, msg_transfer."""
+    from openim.services.prometheus_discovery import NAMES, SERVICE_ROLES
+
+    config = yaml.safe_load(PROMETHEUS_CONFIG.read_text())
+    [job] = [j for j in config["scrape_configs"] if j["job_name"] == "openim"]
+    urls = [sd["url"] for sd in job["http_sd_configs"]]
+    names = [url.rsplit("/prometheus_discovery/", 1)[1] for url in urls]
+    assert set(names) <= set(NAMES)
+    assert sorted(SERVICE_ROLES[n] for n in names) == sorted(set(ROLES) - {"admin"})
+    assert config["rule_files"] == ["alerts.yml"]
+    assert 'job="openim"' in (DEPLOY / "prometheus" / "alerts.yml").read_text()

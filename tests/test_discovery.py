@@ -1,6 +1,7 @@
 """Discovery end to end: a real `openim start` with `discovery.enable: etcd` is listed by the guide's
 `etcdctl get --prefix /openim/`, serves its own /metrics address on /prometheus_discovery, is flagged stale by
-`openim doctor` once killed with SIGKILL and vanishes within its TTL; a graceful stop removes it at once.
+`openim doctor` once killed with SIGKILL and vanishes within its TTL; a graceful stop removes it at once. And a
+real Prometheus on deploy/prometheus/prometheus.yml scrapes what the routes name.
 
 The etcd is the shared test one (scripts/test-services); these processes write under the guide's /openim/
 with their own ports, so other entries there are told apart by port.
@@ -19,12 +20,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.process import ServerProcess, clean_env, start_server
+import yaml
+from tests.process import ServerProcess, clean_env, free_port, start_server
 
 from openim.ops.doctor import Status, run_checks
 
-pytestmark = pytest.mark.etcd
 TTL_S = 3
+DEPLOY_PROMETHEUS = Path(__file__).resolve().parents[1] / "deploy" / "prometheus" / "prometheus.yml"
 
 
 def etcdctl_get(etcd_url: str) -> dict[str, dict[str, object]]:
@@ -65,6 +67,7 @@ def wait_until(predicate: object, timeout_s: float) -> float:
     return time.monotonic() - start
 
 
+@pytest.mark.etcd
 def test_etcdctl_lists_the_process_and_it_vanishes_after_kill_9(tmp_path: Path, etcd_url: str) -> None:
     """Every role of the process is under /openim/<role>/ with its address; /prometheus_discovery/api names its
     /metrics; after kill -9 the doctor flags it (its pid is gone from this host) and etcd drops it within the TTL."""
@@ -102,6 +105,7 @@ def test_etcdctl_lists_the_process_and_it_vanishes_after_kill_9(tmp_path: Path, 
         server.stop()
 
 
+@pytest.mark.etcd
 def test_a_graceful_stop_removes_the_entries_at_once(tmp_path: Path, etcd_url: str) -> None:
     """SIGTERM: the process revokes its lease while it drains, before its TTL would have run out."""
     server = start_server(tmp_path, "api", "admin", **discovery_env(etcd_url))
@@ -111,4 +115,49 @@ def test_a_graceful_stop_removes_the_entries_at_once(tmp_path: Path, etcd_url: s
         assert server.proc.wait(timeout=30) == 0
         assert mine(etcdctl_get(etcd_url), server) == []  # gone by the time it exited, not TTL_S later
     finally:
+        server.stop()
+
+
+def test_prometheus_scrapes_what_the_routes_name(tmp_path: Path) -> None:
+    """A real Prometheus, on deploy/prometheus/prometheus.yml pointed at a real `openim start` (in-process registry:
+    one process, itself), discovers the process's /metrics through /prometheus_discovery and scrapes it: up."""
+    if shutil.which("prometheus") is None:
+        pytest.skip("prometheus is not installed (Debian: prometheus; scripts/test-tools installs it)")
+    (tmp_path / "openim").mkdir()
+    server = start_server(tmp_path / "openim")
+    shipped = yaml.safe_load(DEPLOY_PROMETHEUS.read_text())
+    [job] = [j for j in shipped["scrape_configs"] if j["job_name"] == "openim"]
+    for sd in job["http_sd_configs"]:
+        sd["url"] = sd["url"].replace("127.0.0.1:10002", f"127.0.0.1:{server.api}")
+        sd["refresh_interval"] = "1s"
+    job["scrape_interval"] = "1s"
+    config = {"global": shipped["global"], "scrape_configs": [job]}  # no rules, no node_exporter here
+    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
+    web = free_port()
+    log = (tmp_path / "prometheus.log").open("w")
+    prometheus = subprocess.Popen(
+        [
+            "prometheus",
+            f"--config.file={tmp_path / 'prometheus.yml'}",
+            f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+            f"--web.listen-address=127.0.0.1:{web}",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+
+        def admin_is_up() -> bool:
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{web}/api/v1/targets", timeout=1).json()
+            except (httpx.HTTPError, ValueError):
+                return False
+            active = answer["data"]["activeTargets"]
+            return [(t["labels"]["instance"], t["health"]) for t in active] == [(f"127.0.0.1:{server.admin}", "up")]
+
+        wait_until(admin_is_up, 30)  # the all-in-one process is in all three lists: one target
+    finally:
+        prometheus.terminate()
+        prometheus.wait(10)
+        log.close()
         server.stop()
