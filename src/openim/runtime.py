@@ -15,6 +15,11 @@ the job queue — `MemoryQueue` without `redis.url`, `RedisStreamQueue` (Redis S
 "msgtransfer") with it — and the role `msgtransfer` consumes them (`jobs/worker.py`, `jobs/offline_push.py`),
 handing offline recipients to `LogPusher`. An in-process queue is served only by a msgtransfer role of the same
 process, so `openim start msgtransfer` alone needs `redis.url`.
+
+Discovery: the registry `ops/discovery.py` `open_registry` names (etcd with `discovery.enable: etcd`, else Redis
+with `redis.url`, else in this process) holds an entry per role of every process; `run` announces this one's
+once its ports are bound (`Announcer`, refreshed every ttl/3) and removes them first at a stop. The API's
+`/prometheus_discovery/*` reads it. A registry that does not answer is logged and retried, never fatal.
 """
 
 from __future__ import annotations

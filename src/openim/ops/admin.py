@@ -1,9 +1,10 @@
 """The admin role (127.0.0.1:6060 by default): health, readiness, Prometheus metrics and debug profiles.
 
 - `/healthz`: liveness — 200 while the process's event loop answers.
-- `/readyz`: readiness — each dependency (database now; Redis, queue, discovery join `Readiness`'s checks when
+- `/readyz`: readiness — each dependency (database now; Redis and the queue join `Readiness`'s checks when
   they are configured) is checked concurrently with its latency; 503 when one fails or times out, and 503 with
-  status "stopping" once a graceful stop began, so a load balancer takes the node out before it closes.
+  status "stopping" once a graceful stop began, so a load balancer takes the node out before it closes. The
+  process registry (discovery) is not one of them: an etcd outage must not take every process out of service.
 - `/metrics`: Prometheus text (openim.metrics, openim.ops.metrics, process and Python collectors).
 - `/debug/pprof/*`: ops/debug.py, loopback or admin token only.
 
