@@ -186,7 +186,7 @@ class Runtime:
             object=ObjectService(storage, await object_store(settings, clock), clock, limits=object_limits(settings)),
             third=ThirdService(storage, clock, grafana_url=settings.prometheus.grafanaURL),
             statistics=StatisticsService(storage),
-            prometheus_discovery=PrometheusDiscoveryService(registry),
+            prometheus_discovery=PrometheusDiscoveryService(registry, clock),
         )
         closers.append(msg.drain_jobs)  # after the writer: the offline-push jobs of its last commits are queued
         closers.append(writer.close)  # first at close: what it accepted is committed, then pushed by the bus

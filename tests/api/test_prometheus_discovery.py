@@ -3,10 +3,13 @@ to callers without operationID or token (Prometheus sends neither), with OpenIM'
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from tests.api.conftest import Api
 
-from openim.infra.discovery import Instance, MemoryRegistry
+from openim.infra.clock import FakeClock
+from openim.infra.discovery import Entry, Instance, MemoryRegistry
 from openim.infra.etcd import EtcdClient, EtcdRegistry
 from openim.services.prometheus_discovery import NAMES, PrometheusDiscoveryService
 
@@ -84,10 +87,14 @@ async def test_targets_are_the_metrics_addresses_of_each_role(api: Api) -> None:
 
 
 async def test_a_stopped_process_leaves_the_targets(api: Api) -> None:
-    """A process that unregisters (a graceful stop) is no longer a target."""
+    """A process that unregisters (a graceful stop) is no longer a target once the 1 s read of the registry that
+    every route shares (the routes are open: callers cannot make it read more often) is over."""
     other = await announce(api, instance("msggateway", "10.0.0.7:6061", port=10011))
     assert (await api.http.get("/prometheus_discovery/msg_gateway")).json()[0]["targets"] == ["10.0.0.7:6061"]
     await other.unregister()
+    assert (await api.http.get("/prometheus_discovery/msg_gateway")).json() != []  # read less than 1 s ago
+    assert isinstance(api.runtime.clock, FakeClock)
+    api.runtime.clock.advance(1.0)
     assert (await api.http.get("/prometheus_discovery/msg_gateway")).json() == []
 
 
@@ -113,6 +120,29 @@ async def test_an_unreachable_registry_is_network_error_in_the_envelope() -> Non
     registry = EtcdRegistry(EtcdClient([f"127.0.0.1:{port}"], timeout_s=1))
     try:
         with pytest.raises(NetworkError, match="discovery registry unavailable"):
-            await PrometheusDiscoveryService(registry).targets("api")
+            await PrometheusDiscoveryService(registry, FakeClock()).targets("api")
     finally:
         await registry.close()
+
+
+class CountingRegistry(MemoryRegistry):
+    """The in-process registry, counting how often it is read."""
+
+    reads = 0
+
+    async def list(self) -> list[Entry]:
+        self.reads += 1
+        await asyncio.sleep(0.01)  # a read takes a moment, as over the network
+        return await super().list()
+
+
+async def test_concurrent_callers_share_one_read() -> None:
+    """However many requests arrive within a second, on however many routes, the registry is read once."""
+    registry, clock = CountingRegistry(ttl_s=30), FakeClock()
+    await registry.register([instance("api", "10.0.0.5:6060")])
+    service = PrometheusDiscoveryService(registry, clock)
+    answers = await asyncio.gather(*(service.targets(name) for name in OPENIM_ROUTES * 5))
+    assert registry.reads == 1 and answers[0] == [{"targets": ["10.0.0.5:6060"], "labels": {"namespace": "default"}}]
+    clock.advance(1.0)
+    await service.targets("api")
+    assert registry.reads == 2

@@ -14,7 +14,7 @@ import pytest
 from openim.infra.discovery import Announcer, Instance, MemoryRegistry, Registry, RegistryUnavailable
 from openim.infra.etcd import EtcdClient, EtcdRegistry
 from openim.infra.redis import connect
-from openim.infra.redis.discovery import KEY_PREFIX, RedisRegistry, registry_key
+from openim.infra.redis.discovery import INDEX_KEY, KEY_PREFIX, RedisRegistry, registry_key
 
 TTL_S = 2  # etcd's shortest lease (it grants at least ~2 s whatever is asked)
 
@@ -128,17 +128,22 @@ async def test_register_again_replaces_what_was_announced(backend: Backend) -> N
 
 
 @pytest.mark.redis
-async def test_redis_keys_and_foreign_values(redis_url: str) -> None:
-    """Redis entries are string keys openim:discovery:<name> with a PX TTL; a value that is not an entry is skipped."""
+async def test_redis_keys_index_and_foreign_values(redis_url: str) -> None:
+    """Redis entries are string keys openim:discovery:<name> with a PX TTL, named in the set
+    openim:discovery-index (no SCAN of the keyspace); a value that is not an entry is skipped, and a name whose
+    key expired leaves the index at the next list."""
     client = await connect(redis_url)
     try:
         registry = RedisRegistry(client, ttl_s=30)
         await registry.register([instance("api", 10002)])
         key = registry_key("api/10.0.0.5:10002")
         assert 29_000 < await client.pttl(key) <= 30_000
+        assert await client.smembers(INDEX_KEY) == {b"api/10.0.0.5:10002"}
         await client.set(KEY_PREFIX + "api/junk", b"not json")
         await client.set(KEY_PREFIX + "api/other", b'{"role": "api"}')
+        await client.sadd(INDEX_KEY, "api/junk", "api/other", "api/expired")
         assert [e.key for e in await registry.list()] == [key]
+        assert await client.smembers(INDEX_KEY) == {b"api/10.0.0.5:10002", b"api/junk", b"api/other"}
     finally:
         await client.aclose()
 

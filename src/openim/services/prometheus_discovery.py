@@ -13,16 +13,23 @@ run inside the `api` role (and the gateway calls the msg service in its own proc
 A target is the `/metrics` address of a process that runs the role and the admin role (the only one that
 serves /metrics); a process without the admin role has none. The answer is OpenIM's: `[]` when no target,
 else one group `[{"targets": [...], "labels": {"namespace": "default"}}]` (targets sorted, no duplicates).
+
+The routes are open (Prometheus sends no token), so the registry is read at most once per `CACHE_S` second
+whatever the request rate: the 11 routes and concurrent callers share that read.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
-from openim.infra.discovery import Registry, RegistryUnavailable
+from openim.infra.clock import Clock
+from openim.infra.discovery import Entry, Registry, RegistryUnavailable
 from openim.protocol.errors import NetworkError
 
-__all__ = ["NAMES", "SERVICE_ROLES", "PrometheusDiscoveryService"]
+__all__ = ["CACHE_S", "NAMES", "SERVICE_ROLES", "PrometheusDiscoveryService"]
+
+CACHE_S = 1.0  # seconds one read of the registry answers every route
 
 # OpenIM's route names (internal/api/router.go, /prometheus_discovery group) → the role whose processes serve them.
 SERVICE_ROLES: dict[str, str] = {
@@ -43,17 +50,30 @@ LABELS = {"namespace": "default"}  # OpenIM's default target labels (prommetrics
 
 
 class PrometheusDiscoveryService:
-    """Targets of one OpenIM service name, read from the registry on every call (Prometheus polls every 60 s)."""
+    """Targets of one OpenIM service name, from the registry as read at most `cache_s` seconds ago."""
 
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: Registry, clock: Clock, *, cache_s: float = CACHE_S) -> None:
         self._registry = registry
+        self._clock = clock
+        self._cache_ms = int(cache_s * 1000)
+        self._read: tuple[int, list[Entry]] | None = None  # (when, entries)
+        self._lock = asyncio.Lock()
+
+    async def _entries(self) -> list[Entry]:
+        async with self._lock:  # callers arriving during a read wait for it instead of reading again
+            now = self._clock.now_ms()
+            if self._read is not None and now - self._read[0] < self._cache_ms:
+                return self._read[1]
+            try:
+                entries = await self._registry.list()
+            except RegistryUnavailable as exc:
+                raise NetworkError(f"discovery registry unavailable: {exc}") from None
+            self._read = (now, entries)
+            return entries
 
     async def targets(self, name: str) -> list[dict[str, Any]]:
         """HTTP-SD target groups for `name` (one of NAMES); NetworkError (90004) when the registry does not answer."""
         role = SERVICE_ROLES[name]
-        try:
-            entries = await self._registry.list()
-        except RegistryUnavailable as exc:
-            raise NetworkError(f"discovery registry unavailable: {exc}") from None
+        entries = await self._entries()
         found = sorted({e.instance.metrics for e in entries if e.instance.role == role and e.instance.metrics})
         return [{"targets": found, "labels": dict(LABELS)}] if found else []

@@ -2,8 +2,10 @@
 
 Entry `<role>/<instance>` is the string key `openim:discovery:<role>/<instance>` (`registry_key`) holding the
 instance's JSON, set with `PX` = the TTL. A refresh sets every key again with a fresh TTL, so entries lost with
-a Redis restart come back at the next refresh. `list` walks the keys with `SCAN` (bounded by `MAX_ENTRIES`) and
-reads each value with its `PTTL`.
+a Redis restart come back at the next refresh. The names are also members of the set `openim:discovery-index`
+(`INDEX_KEY`), so that `list` reads the entries without walking the keyspace (`SCAN` would step through every
+token and presence key): it reads each indexed key with its `PTTL` and removes from the set the names whose key
+has expired (a killed process's). At most `MAX_ENTRIES` are read.
 
 The client is the caller's (`openim.infra.redis.connect`, bytes responses) and stays open.
 """
@@ -19,9 +21,10 @@ from redis.exceptions import RedisError
 from openim.infra.discovery import Entry, Instance, RegistryUnavailable
 from openim.infra.redis.client import mask_url
 
-__all__ = ["KEY_PREFIX", "MAX_ENTRIES", "RedisRegistry", "registry_key"]
+__all__ = ["INDEX_KEY", "KEY_PREFIX", "MAX_ENTRIES", "RedisRegistry", "registry_key"]
 
 KEY_PREFIX = "openim:discovery:"
+INDEX_KEY = "openim:discovery-index"  # outside KEY_PREFIX: `--scan --pattern 'openim:discovery:*'` lists entries
 MAX_ENTRIES = 10_000  # a list stops there: far more processes than one deployment runs
 
 
@@ -51,6 +54,7 @@ class RedisRegistry:
             async with self._client.pipeline(transaction=False) as pipe:
                 for instance in self._mine:
                     pipe.set(registry_key(instance.name), instance.to_json(self.ttl_s), px=self.ttl_s * 1000)
+                pipe.sadd(INDEX_KEY, *(i.name for i in self._mine))
                 await pipe.execute()
         except (RedisError, OSError) as exc:
             raise RegistryUnavailable(f"{self.where}: {type(exc).__name__}: {exc}") from exc
@@ -59,35 +63,42 @@ class RedisRegistry:
         if not self._mine:
             return
         try:
-            await self._client.delete(*(registry_key(i.name) for i in self._mine))
+            async with self._client.pipeline(transaction=False) as pipe:
+                pipe.delete(*(registry_key(i.name) for i in self._mine))
+                pipe.srem(INDEX_KEY, *(i.name for i in self._mine))
+                await pipe.execute()
         except (RedisError, OSError) as exc:
             raise RegistryUnavailable(f"{self.where}: {type(exc).__name__}: {exc}") from exc
 
     async def list(self) -> list[Entry]:
         try:
-            keys: list[bytes] = []
-            async for key in self._client.scan_iter(match=KEY_PREFIX + "*", count=500):
-                keys.append(key)
-                if len(keys) >= MAX_ENTRIES:
-                    break
-            if not keys:
+            members: Any = await self._client.srandmember(INDEX_KEY, MAX_ENTRIES)  # distinct, at most that many
+            names = sorted(_text(n) for n in members or [])
+            if not names:
                 return []
             async with self._client.pipeline(transaction=False) as pipe:
-                for key in keys:
-                    pipe.get(key)
-                    pipe.pttl(key)
+                for name in names:
+                    pipe.get(registry_key(name))
+                    pipe.pttl(registry_key(name))
                 replies: list[Any] = await pipe.execute()
+            gone = [name for index, name in enumerate(names) if replies[2 * index + 1] == -2]
+            if gone:  # expired entries (processes killed or cut off): forget them
+                await self._client.srem(INDEX_KEY, *gone)
         except (RedisError, OSError) as exc:
             raise RegistryUnavailable(f"{self.where}: {type(exc).__name__}: {exc}") from exc
         entries = []
-        for index, key in enumerate(keys):
+        for index, name in enumerate(names):
             raw, pttl = replies[2 * index], replies[2 * index + 1]
             found = Instance.from_json(raw, self.ttl_s) if isinstance(raw, bytes) else None
             if found is None or pttl == -2:  # gone meanwhile, or not ours
                 continue
             instance, ttl_s = found
-            entries.append(Entry(key.decode(), instance, pttl / 1000 if pttl >= 0 else None, ttl_s))
-        return sorted(entries, key=lambda e: e.key)
+            entries.append(Entry(registry_key(name), instance, pttl / 1000 if pttl >= 0 else None, ttl_s))
+        return entries
 
     async def close(self) -> None:
         self._mine = []
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
