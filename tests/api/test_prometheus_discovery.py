@@ -130,10 +130,10 @@ class CountingRegistry(MemoryRegistry):
 
     reads = 0
 
-    async def list(self) -> list[Entry]:
+    async def list(self, *, ttl: bool = True) -> list[Entry]:
         self.reads += 1
         await asyncio.sleep(0.01)  # a read takes a moment, as over the network
-        return await super().list()
+        return await super().list(ttl=ttl)
 
 
 async def test_concurrent_callers_share_one_read() -> None:

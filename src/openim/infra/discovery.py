@@ -144,8 +144,10 @@ class Registry(Protocol):
         """Remove this registry's entries now."""
         ...
 
-    async def list(self) -> list[Entry]:
-        """Every live entry of every process, sorted by key; RegistryUnavailable when the backend does not answer."""
+    async def list(self, *, ttl: bool = True) -> list[Entry]:
+        """Every live entry of every process, sorted by key; RegistryUnavailable when the backend does not answer.
+
+        `ttl=False` may leave `ttl_left_s` None where reading it costs a call per process (etcd's leases)."""
         ...
 
     async def close(self) -> None:
@@ -185,7 +187,7 @@ class MemoryRegistry:
         for instance in self._mine:
             self._entries.pop(instance.name, None)
 
-    async def list(self) -> list[Entry]:
+    async def list(self, *, ttl: bool = True) -> list[Entry]:
         now = self._clock()
         for name in [n for n, held in self._entries.items() if held.expires_at <= now]:
             del self._entries[name]

@@ -65,7 +65,7 @@ class PrometheusDiscoveryService:
             if self._read is not None and now - self._read[0] < self._cache_ms:
                 return self._read[1]
             try:
-                entries = await self._registry.list()
+                entries = await self._registry.list(ttl=False)
             except RegistryUnavailable as exc:
                 raise NetworkError(f"discovery registry unavailable: {exc}") from None
             self._read = (now, entries)

@@ -9,17 +9,21 @@ does not match; openim-py follows the guide.
 
 A keep-alive that finds the lease gone (etcd restarted without its data, a pause longer than the TTL) grants a
 new lease and puts the entries again, as OpenIM's registry re-registers. `list` reads every key under the root
-and asks each lease for its time to live, so `openim doctor` can tell an entry kept fresh from one counting down.
+and, unless told not to, asks each lease for its time to live, so `openim doctor` can tell an entry kept fresh
+from one counting down.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 from openim.infra.discovery import Entry, Instance, RegistryUnavailable
 from openim.infra.etcd.client import EtcdClient, EtcdError
 
 __all__ = ["EtcdRegistry", "entry_key", "root_prefix"]
+
+_CONCURRENT_CALLS = 16  # lease look-ups in flight at once while listing
 
 
 def root_prefix(root_directory: str) -> str:
@@ -56,8 +60,9 @@ class EtcdRegistry:
         try:
             lease = await self._client.grant(self.ttl_s)
             self._lease = lease
-            for instance in self._mine:
-                await self._client.put(self.prefix + instance.name, instance.to_json(self.ttl_s), lease=lease)
+            await asyncio.gather(
+                *(self._client.put(self.prefix + i.name, i.to_json(self.ttl_s), lease=lease) for i in self._mine)
+            )
         except EtcdError as exc:
             raise RegistryUnavailable(f"{self.where}: {exc}") from exc
 
@@ -79,22 +84,29 @@ class EtcdRegistry:
             except EtcdError as exc:
                 raise RegistryUnavailable(f"{self.where}: {exc}") from exc
 
-    async def list(self) -> list[Entry]:
+    async def list(self, *, ttl: bool = True) -> list[Entry]:
         try:
             found = await self._client.get_prefix(self.prefix)
-            ttl_left: dict[int, int] = {}
-            entries = []
-            for kv in found:
-                parsed = Instance.from_json(kv.value, self.ttl_s)
-                if parsed is None:
-                    continue  # not an entry of ours (another tool's key under the same root)
-                if kv.lease and kv.lease not in ttl_left:
-                    ttl_left[kv.lease] = await self._client.time_to_live(kv.lease)
-                left = ttl_left.get(kv.lease, -1)
-                instance, ttl_s = parsed
-                entries.append(Entry(kv.key, instance, float(left) if left >= 0 else None, ttl_s))
+            parsed = [(kv, Instance.from_json(kv.value, self.ttl_s)) for kv in found]
+            # One lease per process; etcd answers lease look-ups one after the other (~10 ms each), so they are
+            # made only when asked for (the doctor), not for Prometheus's reads.
+            leases = sorted({kv.lease for kv, p in parsed if p is not None and kv.lease}) if ttl else []
+            limit = asyncio.Semaphore(_CONCURRENT_CALLS)
+
+            async def time_left(lease: int) -> int:
+                async with limit:
+                    return await self._client.time_to_live(lease)
+
+            ttl_left = dict(zip(leases, await asyncio.gather(*map(time_left, leases)), strict=True))
         except EtcdError as exc:
             raise RegistryUnavailable(f"{self.where}: {exc}") from exc
+        entries = []
+        for kv, found_instance in parsed:
+            if found_instance is None:
+                continue  # not an entry of ours (another tool's key under the same root)
+            instance, ttl_s = found_instance
+            left = ttl_left.get(kv.lease, -1)
+            entries.append(Entry(kv.key, instance, float(left) if left >= 0 else None, ttl_s))
         return entries
 
     async def close(self) -> None:

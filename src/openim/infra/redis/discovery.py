@@ -70,7 +70,7 @@ class RedisRegistry:
         except (RedisError, OSError) as exc:
             raise RegistryUnavailable(f"{self.where}: {type(exc).__name__}: {exc}") from exc
 
-    async def list(self) -> list[Entry]:
+    async def list(self, *, ttl: bool = True) -> list[Entry]:
         try:
             members: Any = await self._client.srandmember(INDEX_KEY, MAX_ENTRIES)  # distinct, at most that many
             names = sorted(_text(n) for n in members or [])
