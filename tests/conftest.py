@@ -42,7 +42,13 @@ from openim.storage.schema import metadata
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """In an xdist worker, OPENIM_TEST_POSTGRES_URL and OPENIM_TEST_REDIS_URL become the worker's own."""
+    """In an xdist worker, OPENIM_TEST_POSTGRES_URL and OPENIM_TEST_REDIS_URL become the worker's own; and the
+    `soak` marker is registered (one hook: a second `pytest_configure` in this module would replace this one)."""
+    # Registered here rather than in pyproject.toml's list, beside the test it marks.
+    config.addinivalue_line(
+        "markers",
+        "soak: minutes of connection churn against a real server (tests/test_soak.py; long run: bench/README.md)",
+    )
     try:
         isolate_worker()
     except ValueError as exc:
@@ -189,14 +195,6 @@ def etcd_root(etcd_url: str) -> Iterator[str]:
 
 
 # --- CI runs every test ------------------------------------------------------------------------------------
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    # Registered here rather than in pyproject.toml's list, beside the test it marks.
-    config.addinivalue_line(
-        "markers",
-        "soak: minutes of connection churn against a real server (tests/test_soak.py; long run: bench/README.md)",
-    )
 
 
 @pytest.hookimpl(hookwrapper=True)
