@@ -178,7 +178,7 @@ def _args_from_json(data: str) -> dict[str, Any]:
     try:
         raw = base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))
         decoded = json.loads(raw)
-    except (binascii.Error, ValueError):
+    except (binascii.Error, ValueError, RecursionError):  # nested past Python's stack: not OpenIM's JSON either
         raise _conn_args_error("data is not json") from None
     if decoded is None:
         decoded = {}

@@ -394,7 +394,7 @@ class MsgRepo:
                 continue
             try:
                 body = json.loads(m.content)
-            except ValueError:
+            except (ValueError, RecursionError):  # any bytes a client sent; nested past Python's stack too
                 continue
             quoted = body.get("quoteMessage") if isinstance(body, dict) else None
             if isinstance(quoted, dict):
@@ -402,7 +402,7 @@ class MsgRepo:
         if not quotes:
             return
         targets = {q["quoteMessage"].get("seq") for q in quotes.values()}
-        target_seqs = [s for s in targets if isinstance(s, int) and s > 0]
+        target_seqs = [s for s in targets if isinstance(s, int) and 0 < s < 1 << 63]  # client-written: any number
         revoked: dict[int, bytes] = {}
         for seq, s in (await self._stored(conn, cid, target_seqs)).items():
             if s.revoke is not None:
