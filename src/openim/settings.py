@@ -112,7 +112,14 @@ class MsgGateway(_Section):
     ports: list[Port] = Field(default_factory=lambda: [10001], min_length=1)
     websocketMaxConnNum: int = Field(default=100000, ge=1)
     websocketMaxMsgLen: int = Field(default=OPENIM_READ_LIMIT, ge=1024, le=4 << 20, description="read limit, bytes")
+    # openim-py's own: a gzip frame may inflate to at most websocketMaxMsgLen × this (OpenIM has no cap).
+    websocketMaxInflateRatio: int = Field(default=4, ge=1, le=16, description="inflated / read limit")
     websocketTimeout: int = Field(default=10, ge=1, description="seconds allowed for the handshake")
+
+    @property
+    def max_inflated_len(self) -> int:
+        """Bytes a gzip'd frame may inflate to: websocketMaxMsgLen × websocketMaxInflateRatio."""
+        return self.websocketMaxMsgLen * self.websocketMaxInflateRatio
 
 
 class Msg(_Section):
