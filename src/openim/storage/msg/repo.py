@@ -21,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, delete, func, insert, null, select, update
+from sqlalchemy import and_, bindparam, case, delete, func, insert, null, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openim.protocol.constants import ContentType, SessionType
@@ -38,6 +38,18 @@ from openim.storage.version import KIND_CONVERSATION, STATE_INSERT, record_many
 __all__ = ["MsgRepo"]
 
 _IN_CHUNK = 500
+_STORED = select(msg.c.seq, msg.c.data, msg.c.is_read, msg.c.revoke).where(
+    msg.c.conversation_id == bindparam("cid"), msg.c.seq.in_(bindparam("seqs", expanding=True))
+)
+_STORED_WITHIN = select(
+    msg.c.seq,
+    case((func.length(msg.c.data) <= bindparam("max_each"), msg.c.data), else_=null()),
+    msg.c.is_read,
+    msg.c.revoke,
+).where(msg.c.conversation_id == bindparam("cid"), msg.c.seq.in_(bindparam("seqs", expanding=True)))
+_SIZES = select(msg.c.conversation_id, msg.c.seq, func.length(msg.c.data)).where(
+    tuple_(msg.c.conversation_id, msg.c.seq).in_(bindparam("pairs", expanding=True))
+)
 
 
 def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterator[Sequence[Any]]:
@@ -331,18 +343,18 @@ class MsgRepo:
         return out
 
     async def msg_sizes(self, wanted: Mapping[str, Sequence[int]]) -> dict[str, dict[int, int]]:
-        """Per conversation, the stored size in bytes of the message at each of `seqs` that exists."""
-        out: dict[str, dict[int, int]] = {}
+        """Per conversation, the stored size in bytes of the message at each of `seqs` that exists.
+
+        One query per _IN_CHUNK (conversation, seq) pairs, whatever the number of conversations (a pull names up to
+        hundreds); the statement is the same each time, so it is compiled once.
+        """
+        out: dict[str, dict[int, int]] = {cid: {} for cid in wanted}
+        pairs = [(cid, seq) for cid, seqs in wanted.items() for seq in sorted(set(seqs))]
         async with self.db.read("msg.msg_sizes") as conn:
-            for cid, seqs in wanted.items():
-                sizes = out.setdefault(cid, {})
-                for chunk in _chunks(sorted(set(seqs))):
-                    result = await conn.execute(
-                        select(msg.c.seq, func.length(msg.c.data)).where(
-                            msg.c.conversation_id == cid, msg.c.seq.in_(chunk)
-                        )
-                    )
-                    sizes.update((seq, int(size)) for seq, size in result)
+            for chunk in _chunks(pairs):
+                result = await conn.execute(_SIZES, {"pairs": list(chunk)})
+                for cid, seq, size in result:
+                    out[cid][seq] = int(size)
         return out
 
     async def last_seqs(self, user_id: str, spans: Mapping[str, tuple[int, int]]) -> dict[str, int]:
@@ -399,13 +411,11 @@ class MsgRepo:
     ) -> dict[int, StoredMsg]:
         found: dict[int, StoredMsg] = {}
         # With max_each, an oversized message's data is never fetched: the database measures it and returns NULL.
-        data = case((func.length(msg.c.data) <= max_each, msg.c.data), else_=null()) if max_each > 0 else msg.c.data
+        query, params = (
+            (_STORED_WITHIN, {"cid": cid, "max_each": max_each}) if max_each > 0 else (_STORED, {"cid": cid})
+        )
         for chunk in _chunks(sorted(set(seqs))):
-            result = await conn.execute(
-                select(msg.c.seq, data, msg.c.is_read, msg.c.revoke).where(
-                    msg.c.conversation_id == cid, msg.c.seq.in_(chunk)
-                )
-            )
+            result = await conn.execute(query, {**params, "seqs": list(chunk)})
             for seq, blob, is_read, revoke in result:
                 if blob is not None:
                     found[seq] = StoredMsg(cid, seq, parse_msg(blob), bool(is_read), revoke_from_json(revoke))
