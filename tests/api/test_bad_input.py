@@ -97,4 +97,3 @@ async def test_text_is_kept_whole(api: Api) -> None:
     assert (await api.post("/user/update_user_info", token=token, raw=raw))["errCode"] == 0
     users = await api.ok("/user/get_users_info", {"userIDs": ["u1"]}, token=token)
     assert users["usersInfo"][0]["nickname"] == "\U0001f600 \u4e2d\n\x01"
-

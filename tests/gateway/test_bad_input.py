@@ -43,7 +43,9 @@ async def test_nul_in_a_request_is_1001_and_the_connection_stays(gateway: Gatewa
         ),
         (
             ReqIdentifier.GET_CONV_MAX_READ_SEQ,
-            msg_pb2.GetConversationsHasReadAndMaxSeqReq(userID="alice", conversationIDs=["a", "b\x00"]).SerializeToString(),
+            msg_pb2.GetConversationsHasReadAndMaxSeqReq(
+                userID="alice", conversationIDs=["a", "b\x00"]
+            ).SerializeToString(),
         ),
     ]
     for identifier, data in requests:

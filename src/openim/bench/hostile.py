@@ -196,9 +196,9 @@ HOSTILE: Final[tuple[Hostile, ...]] = (
     Hostile("json nested 1,000", lambda: json_deep(1000), kind="json", expect="decoded"),
     Hostile(
         "json largest valid",
-        lambda: b'{"reqIdentifier":1003,"sendID":"u1","data":"'
-        + base64.b64encode(bytes(3 * READ_LIMIT // 4 - 200))
-        + b'"}',
+        lambda: (
+            b'{"reqIdentifier":1003,"sendID":"u1","data":"' + base64.b64encode(bytes(3 * READ_LIMIT // 4 - 200)) + b'"}'
+        ),
         kind="json",
         expect="decoded",
     ),
