@@ -71,7 +71,7 @@ from openim.services.auth import AuthService
 from openim.services.conversation import ConversationService
 from openim.services.friend import FriendService
 from openim.services.group import GroupService
-from openim.services.msg import MsgService
+from openim.services.msg import MsgLimits, MsgService
 from openim.services.msg.offline_push import TOPIC_OFFLINE_PUSH
 from openim.services.notification import NotificationSender
 from openim.services.object import ObjectLimits, ObjectService
@@ -162,6 +162,11 @@ class Runtime:
             admin_user_ids=list(admins.userIDs),
             friend_verify=settings.msg.friendVerify,
             queue=queue,
+            limits=MsgLimits(
+                max_msg_len=settings.msg.maxMsgLen,
+                pull_max_bytes=settings.msg.pullMaxBytes,
+                **settings.msg.maxContentLen.model_dump(),
+            ),
         )
         notifications = NotificationSender(msg, clock)
         friend = FriendService(storage, notifications, clock)

@@ -154,12 +154,42 @@ class MsgGateway(_Section):
     ports: list[Port] = Field(default_factory=lambda: [10001], min_length=1)
     websocketMaxConnNum: int = Field(default=100000, ge=1)
     websocketMaxMsgLen: int = Field(default=OPENIM_READ_LIMIT, ge=1024, le=4 << 20, description="read limit, bytes")
+    # openim-py's own: a gzip frame may inflate to at most websocketMaxMsgLen × this (OpenIM has no cap).
+    websocketMaxInflateRatio: int = Field(default=4, ge=1, le=16, description="inflated / read limit")
     websocketTimeout: int = Field(default=10, ge=1, description="seconds allowed for the handshake")
+
+    @property
+    def max_inflated_len(self) -> int:
+        """Bytes a gzip'd frame may inflate to: websocketMaxMsgLen × websocketMaxInflateRatio."""
+        return self.websocketMaxMsgLen * self.websocketMaxInflateRatio
+
+
+class MaxContentLen(_Section):
+    # openim-py's own (OpenIM has none): bytes of a message's `content`, after decompression, by content type.
+    text: int = Field(default=32 << 10, ge=1, description="101 text, 106 @text, 117 advanced text, 118 markdown")
+    quote: int = Field(default=128 << 10, ge=1, description="107 merged messages, 114 quote")
+    media: int = Field(default=16 << 10, ge=1, description="102-105 picture, voice, video, file; 108, 109, 115")
+    custom: int = Field(default=64 << 10, ge=1, description="110 custom, 119, 120")
+    notification: int = Field(default=64 << 10, ge=1, description="1000-5000 sent through the API (1400, 2001)")
+    other: int = Field(default=16 << 10, ge=1, description="every other content type (113 typing, ...)")
 
 
 class Msg(_Section):
     # OpenIM: openim-rpc-msg.yml `friendVerify`.
     friendVerify: bool = Field(default=False, description="single-chat messages only between friends (else 1303)")
+    # openim-py's own: the whole message as stored (serialized MsgData), and what one pull answer may hold.
+    maxMsgLen: int = Field(default=192 << 10, ge=1024, le=1 << 20, description="bytes of one message")
+    maxContentLen: MaxContentLen = Field(default_factory=MaxContentLen)
+    pullMaxBytes: int = Field(default=700 << 10, ge=64 << 10, le=768 << 10, description="bytes of messages per pull")
+
+    @model_validator(mode="after")
+    def _message_fits_a_pull(self) -> Msg:
+        if self.maxMsgLen > self.pullMaxBytes:
+            raise ValueError(
+                f"maxMsgLen ({self.maxMsgLen}) must not exceed pullMaxBytes ({self.pullMaxBytes}): "
+                "a message larger than a pull answer could never be delivered"
+            )
+        return self
 
 
 class Group(_Section):

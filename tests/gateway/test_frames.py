@@ -10,8 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from openim.bench import hostile
 from openim.gateway import _gob
 from openim.gateway.frames import (
+    MAX_GZIP_MEMBERS,
     FrameCodec,
     FrameError,
     Heartbeat,
@@ -19,10 +21,12 @@ from openim.gateway.frames import (
     Resp,
     decode_gob_struct,
     gob_struct_typedef,
+    gunzip,
     handshake_text,
     parse_text_heartbeat,
     pong_text,
 )
+from openim.settings import Settings
 
 # --- Go's vectors ----------------------------------------------------------------------------------------
 
@@ -211,14 +215,67 @@ def _bomb(elements: int) -> bytes:
 
 
 def test_unknown_collections_are_capped_per_frame() -> None:
-    """Skipping unknown elements stops at MAX_SKIPPED_ELEMENTS: a type-table bomb is refused, not walked."""
-    assert GOB.decode_req(_bomb(_gob.MAX_SKIPPED_ELEMENTS)) == Req(1003, send_id="u1")
-    with pytest.raises(FrameError, match="more than"):
-        GOB.decode_req(_bomb(_gob.MAX_SKIPPED_ELEMENTS + 1))
+    """Skipping unknown values stops at MAX_SKIPPED_VALUES (the field and its elements): refused, not walked."""
+    assert GOB.decode_req(_bomb(_gob.MAX_SKIPPED_VALUES - 1)) == Req(1003, send_id="u1")
+    with pytest.raises(FrameError, match="more than 1024 values"):
+        GOB.decode_req(_bomb(_gob.MAX_SKIPPED_VALUES))
     bomb = gzip.compress(_bomb(4_000_000))
     assert len(bomb) < 8 << 10
     with pytest.raises(FrameError, match="more than"):  # refused before walking any element
         FrameCodec("gob", gzip=True).decode_req(bomb)
+
+
+def test_the_issues_bomb_is_refused_by_the_inflate_limit() -> None:
+    """The 4 KB gzip frame of a 4-million-element []int stops inflating at the gateway's limit (200 KiB)."""
+    bomb = hostile.gzip(hostile.int_slice(4_000_000))
+    assert len(bomb) < 8 << 10
+    with pytest.raises(FrameError, match="inflates past 204800 bytes"):
+        FrameCodec("gob", gzip=True, max_decompressed=Settings().msggateway.max_inflated_len).decode_req(bomb)
+
+
+@pytest.mark.parametrize("frame", hostile.HOSTILE, ids=lambda h: h.name)
+def test_hostile_frames(frame: hostile.Hostile) -> None:
+    """Each hostile frame of openim.bench.hostile (bench/hostile_frames.py times them) ends as it must: the attacks
+    raise FrameError (the connection closes), the frames at each cap still decode."""
+    data = frame.build()
+    assert len(data) <= hostile.READ_LIMIT  # each fits the default read limit: only decoding can stop it
+    codec = frame.codec()
+    if frame.expect == "decoded":
+        assert codec.decode_req(data).send_id == "u1"
+    else:
+        with pytest.raises(FrameError):
+            codec.decode_req(data)
+
+
+def test_type_definitions_are_capped_per_frame() -> None:
+    """At most MAX_TYPES_PER_FRAME type definitions: the request's struct may be the 16th, not the 17th."""
+    assert GOB.decode_req(hostile.type_table(_gob.MAX_TYPES_PER_FRAME - 1)) == Req(0, send_id="u1")
+    with pytest.raises(FrameError, match="more than 16 type definitions"):
+        GOB.decode_req(hostile.type_table(_gob.MAX_TYPES_PER_FRAME))
+
+
+def test_struct_fields_are_capped() -> None:
+    """A struct may declare MAX_STRUCT_FIELDS fields; one more is refused while its type is read."""
+    assert GOB.decode_req(hostile.wide_struct(_gob.MAX_STRUCT_FIELDS)) == Req(0, send_id="u1")
+    with pytest.raises(FrameError, match="more than 64 fields"):
+        GOB.decode_req(hostile.wide_struct(_gob.MAX_STRUCT_FIELDS + 1))
+
+
+def test_nesting_is_capped() -> None:
+    """A self-referential type nests values at most 64 deep."""
+    assert GOB.decode_req(hostile.deep_value(64)) == Req(0, send_id="u1")
+    with pytest.raises(FrameError, match="nested too deeply"):
+        GOB.decode_req(hostile.deep_value(70))
+
+
+def test_large_type_definitions_are_not_cached() -> None:
+    """Only small type definitions are kept between frames, so distinct large ones cannot fill memory."""
+    _gob._typedef_cache.clear()
+    GOB.decode_req(hostile.wide_struct(_gob.MAX_STRUCT_FIELDS))  # a definition of about 600 bytes: kept
+    assert len(_gob._typedef_cache) == 1
+    fields = (*((f"F{i:0>40}", 2) for i in range(40)), ("SendID", 6))
+    GOB.decode_req(gob_struct_typedef("Req", fields) + _struct_value(65, [(40, _s("u1"))]))
+    assert len(_gob._typedef_cache) == 1  # about 2 KB: parsed, not kept
 
 
 @pytest.mark.parametrize(
@@ -307,10 +364,23 @@ def test_bad_gzip_is_a_frame_error(frame: bytes) -> None:
 
 
 def test_gzip_inflation_is_capped() -> None:
-    """A frame that inflates past the cap is refused before it is fully inflated."""
+    """A frame that inflates past the cap is refused before it is fully inflated; one of exactly the cap is not."""
     bomb = gzip.compress(bytes(1 << 20))
     with pytest.raises(FrameError):
         FrameCodec("gob", gzip=True, max_decompressed=64 << 10).decode_req(bomb)
+    assert gunzip(gzip.compress(bytes(64 << 10)), 64 << 10) == bytes(64 << 10)
+    with pytest.raises(FrameError, match="inflates past"):
+        gunzip(gzip.compress(bytes((64 << 10) + 1)), 64 << 10)
+
+
+def test_gzip_members_are_capped() -> None:
+    """At most MAX_GZIP_MEMBERS members per frame: each re-reads the rest of the frame."""
+    members = [gzip.compress(EXAMPLE_A[i : i + 1]) for i in range(len(EXAMPLE_A))]
+    assert gunzip(b"".join(members[: MAX_GZIP_MEMBERS - 1]) + gzip.compress(EXAMPLE_A[MAX_GZIP_MEMBERS - 1 :])) == (
+        EXAMPLE_A
+    )
+    with pytest.raises(FrameError, match="more than 8 members"):
+        gunzip(b"".join(members))
 
 
 # --- JSON (sdkType=js) ------------------------------------------------------------------------------------

@@ -134,7 +134,13 @@ async def test_bad_is_background_is_500(gateway: Gateway, value: str) -> None:
     assert body["errMsg"] == f'strconv.ParseBool: parsing "{value}": invalid syntax'
 
 
-@pytest.mark.parametrize(("v", "detail"), [("!!", "data is not base64"), (v_param() + "x", "data is not json")])
+_DEEP_V = base64.urlsafe_b64encode(b"[" * 1500 + b"]" * 1500).decode().rstrip("=")  # past Python's recursion limit
+
+
+@pytest.mark.parametrize(
+    ("v", "detail"),
+    [("!!", "data is not base64"), (v_param() + "x", "data is not json"), (_DEEP_V, "data is not json")],
+)
 async def test_bad_v_parameter_is_1602(gateway: Gateway, v: str, detail: str) -> None:
     """A `v` that is not base64 RawURL, or not JSON, is 1602."""
     body = await refusal(gateway, f"v={v}")

@@ -275,11 +275,22 @@ def test_small_websocket_max_msg_len_draws_a_warning(tmp_path: Path) -> None:
     path = write(tmp_path, "secret: s3cret\nmsggateway:\n  websocketMaxMsgLen: 4096\n")
     report = check_config(path, {})
     assert report.ok
-    [warning] = report.warnings
+    warning, inflate = report.warnings  # 4 x 4096 bytes is also too little for the largest message
     assert (warning.key, warning.line) == ("msggateway.websocketMaxMsgLen", 3)
     assert "below the 51200 bytes" in str(warning)
+    assert inflate.key == "msggateway.websocketMaxInflateRatio"
     assert check_config(None, {"OPENIM_SECRET": "s", "OPENIM_MSGGATEWAY_WEBSOCKETMAXMSGLEN": "65536"}).warnings == []
     assert not check_config(None, {"OPENIM_SECRET": "s", "OPENIM_MSGGATEWAY_WEBSOCKETMAXMSGLEN": "100"}).ok
+
+
+def test_inflate_limit_below_the_largest_message_draws_a_warning() -> None:
+    """A gzip'd frame that may not inflate to msg.maxMsgLen is flagged: the largest messages could not be sent."""
+    env = {"OPENIM_SECRET": "s", "OPENIM_MSGGATEWAY_WEBSOCKETMAXINFLATERATIO": "1"}
+    [warning] = check_config(None, env).warnings
+    assert warning.key == "msggateway.websocketMaxInflateRatio"
+    assert "51200 bytes, less than msg.maxMsgLen (196608)" in str(warning)
+    assert check_config(None, {**env, "OPENIM_MSG_MAXMSGLEN": "51200"}).warnings == []
+    assert not check_config(None, {**env, "OPENIM_MSG_MAXMSGLEN": "800000"}).ok  # more than a pull may hold
 
 
 def test_unknown_variables_draw_a_warning() -> None:

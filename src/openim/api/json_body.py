@@ -7,6 +7,11 @@ parses a pydantic body as JSON only for `application/json` (or `+json`) and pass
 which then fails as "Input should be a valid dictionary". This route class presents the body to FastAPI as JSON
 for routes that take a pydantic body. Routes without one (the protobuf routes of `api/pb.py`, which decode the
 body themselves and let /jssdk choose protobuf by Content-Type) are left as they are.
+
+The body is decoded here, by `openim.protocol.inputs.load_json` (orjson and the input rules: UTF-8, no NUL, int64,
+depth), not by FastAPI's `json.loads`: what Starlette's parser let through (lone surrogates, NUL, integers of any
+size, nesting up to the recursion limit) became errCode 500 further down, and what it refused (invalid UTF-8, deep
+nesting) an HTTP 400 text/plain answer. Every such body is now 1001 ArgsError in the envelope.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from typing import Any
 from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
+
+from openim.protocol.inputs import load_json
 
 __all__ = ["JsonBodyRoute", "as_json_request"]
 
@@ -33,7 +40,12 @@ class JsonBodyRoute(APIRoute):
             return handler
 
         async def json_handler(request: Request) -> Response:
-            return await handler(as_json_request(request))
+            request = as_json_request(request)
+            body = await request.body()
+            if body:  # an empty body is FastAPI's to report ("request body is empty")
+                # Starlette's Request.json() returns this cached value instead of parsing the body again.
+                request._json = load_json(body)
+            return await handler(request)
 
         return json_handler
 

@@ -6,7 +6,8 @@ bridge reads the body — JSON decoded with `gojson.from_go` (OpenIM's Go `encod
 route allows it as /jssdk does, `application/x-protobuf` bytes — calls the endpoint, and answers the envelope
 with `data` = `gojson.to_go(resp)` (absent when the response message has no fields), or, for a protobuf request,
 `data` = base64 of the serialized response (an empty string for an empty one, as Go's `[]byte` prints). Bodies
-that do not decode are 1001 ArgsError with a readable errDlt. The OpenAPI operation names the request and
+that do not decode, or break the input rules of `openim.protocol.inputs` (NUL in text, integers past int64, deep
+nesting), are 1001 ArgsError with a readable errDlt. The OpenAPI operation names the request and
 response messages and carries a JSON schema derived from their descriptors. No business logic here.
 """
 
@@ -26,6 +27,7 @@ from starlette.responses import Response
 
 from openim.protocol import gojson
 from openim.protocol.errors import ArgsError
+from openim.protocol.inputs import check_message, load_json
 
 __all__ = ["PROTOBUF_TYPES", "PbRouter", "decode_body", "decode_json", "json_schema", "render"]
 
@@ -85,6 +87,7 @@ async def decode_body(request: Request, cls: type[M], *, protobuf: bool = False)
                 message.ParseFromString(body)
             except DecodeError as exc:
                 raise ArgsError(f"request body is not a valid protobuf {cls.DESCRIPTOR.full_name}: {exc}") from None
+            check_message(message, body)
             return message, True
         if content_type and "application/json" not in content_type:
             raise ArgsError(f"unsupported content type {content_type!r}")
@@ -95,11 +98,7 @@ def decode_json(body: bytes, cls: type[M]) -> M:
     """Go's `json.Unmarshal` into the request struct: an empty body is an error, `null` the zero message."""
     if not body.strip():
         raise ArgsError("request body is empty")
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise ArgsError(f"request body is not valid JSON: {exc}") from None
-    return gojson.from_go(cls, data)
+    return gojson.from_go(cls, load_json(body))
 
 
 def render(resp: Message | None, *, protobuf: bool = False) -> Response:

@@ -5,6 +5,12 @@ then one value. `decode_gob_struct` reads the struct value generically, from the
 type definition (field order not assumed, struct name not checked, unknown fields of any gob type skipped, a
 known field of another kind refused, as Go's decoder does); `gob_struct_typedef` writes the type definition of a
 flat struct as Go's encoder does. Everything malformed raises `FrameError`. Used by `frames.py`.
+
+Cost is bounded by the frame, whatever it declares (docs/security.md, "Hostile frames"): at most
+MAX_TYPES_PER_FRAME type definitions of at most MAX_STRUCT_FIELDS fields each, at most MAX_SKIPPED_VALUES values
+of unknown fields skipped, nesting at most 64 deep, and every declared length checked against the bytes left
+before anything is walked. Past these the frame is refused, so the Python-level work per frame is a constant
+and the rest (slicing, int parsing) is linear in its bytes: bench/hostile_frames.py measures it.
 """
 
 from __future__ import annotations
@@ -20,6 +26,10 @@ __all__ = [
     "FLOAT",
     "INT",
     "INTERFACE",
+    "MAX_SKIPPED_ELEMENTS",
+    "MAX_SKIPPED_VALUES",
+    "MAX_STRUCT_FIELDS",
+    "MAX_TYPES_PER_FRAME",
     "STRING",
     "UINT",
     "FrameError",
@@ -45,9 +55,15 @@ RESP_TYPE_ID: Final = 65
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 _INT32_MIN, _INT32_MAX = -(1 << 31), (1 << 31) - 1
 _MAX_DEPTH: Final = 64
-# Elements of unknown collections skipped per frame. OpenIM's clients send no unknown collections at all; without
-# a cap a 4 KB gzip frame declaring a 4-million-element []int field kept the event loop busy for seconds.
-MAX_SKIPPED_ELEMENTS: Final = 1024
+# Values of unknown fields (scalars, collection elements, struct fields) skipped per frame. OpenIM's clients
+# send no unknown fields at all; without a cap a 4 KB gzip frame declaring a 4-million-element []int field kept
+# the event loop busy for seconds.
+MAX_SKIPPED_VALUES: Final = 1024
+MAX_SKIPPED_ELEMENTS: Final = MAX_SKIPPED_VALUES  # the name of the first version of this cap
+# Type definitions per frame and fields per struct: OpenIM's SDKs send one definition of 6 fields. Without these a
+# frame of tens of thousands of tiny definitions (or one struct of 30,000 fields) cost tens of ms of Python.
+MAX_TYPES_PER_FRAME: Final = 16
+MAX_STRUCT_FIELDS: Final = 64
 _NOTHING: Final[Mapping[str, int]] = {}
 
 
@@ -162,6 +178,8 @@ def _read_schema(b: bytes, pos: int, end: int, schema: _Schema) -> tuple[list[An
             values[field], pos = _get_int(b, pos, end)
         elif kind[0] == "[]":
             n, pos = _get_uint(b, pos, end)
+            if n > MAX_STRUCT_FIELDS:
+                raise FrameError(f"gob: a struct of more than {MAX_STRUCT_FIELDS} fields")
             if n > end - pos:
                 raise FrameError("gob: truncated (slice in type definition)")
             items = []
@@ -195,13 +213,17 @@ def _parse_wire_type(b: bytes, pos: int, end: int) -> _WireType:
     return _Opaque(name=name)
 
 
-# Type definitions are identical in every frame of a connection: parse each distinct one once.
+# Type definitions are identical in every frame of a connection: parse each distinct one once. Only small ones
+# are kept (OpenIM's envelope definitions are about 100 bytes), so the cache holds at most 512 KiB of keys.
 _typedef_cache: dict[bytes, _WireType] = {}
 _TYPEDEF_CACHE_MAX: Final = 512
+_TYPEDEF_CACHE_KEY_MAX: Final = 1024
 
 
 def _typedef(b: bytes, pos: int, end: int) -> _WireType:
     """The wire type defined by the message body b[pos:end] (just after its negative type id)."""
+    if end - pos > _TYPEDEF_CACHE_KEY_MAX:
+        return _parse_wire_type(b, pos, end)
     key = b[pos:end]
     hit = _typedef_cache.get(key)
     if hit is None:
@@ -212,15 +234,32 @@ def _typedef(b: bytes, pos: int, end: int) -> _WireType:
     return hit
 
 
+def _skip_bytes(b: bytes, pos: int, end: int) -> int:
+    """The position after a string or byte slice, without copying it."""
+    n, pos = _get_uint(b, pos, end)
+    stop = pos + n
+    if stop > end:
+        raise FrameError("gob: truncated (string or bytes)")
+    return stop
+
+
+def _spend(budget: list[int], n: int) -> None:
+    budget[0] -= n
+    if budget[0] < 0:
+        raise FrameError(f"gob: unknown fields hold more than {MAX_SKIPPED_VALUES} values")
+
+
 def _skip(b: bytes, pos: int, end: int, tid: int, types: Mapping[int, _WireType], depth: int, budget: list[int]) -> int:
     """Skip one value of type `tid` (an unknown field); returns the position after it.
 
-    `budget[0]` is how many more collection elements this frame may skip; past it the frame is refused.
+    `budget[0]` is how many more values (unknown fields, collection elements) this frame may skip: the caller spent
+    one for this value; a collection spends its length before its elements are walked, so past the budget the frame
+    is refused unwalked.
     """
     if tid in (BOOL, INT, UINT, FLOAT):
         return _get_uint(b, pos, end)[1]
     if tid in (BYTES, STRING):
-        return _get_bytes(b, pos, end)[1]
+        return _skip_bytes(b, pos, end)
     if tid == COMPLEX:  # real and imaginary parts
         return _get_uint(b, _get_uint(b, pos, end)[1], end)[1]
     if depth > _MAX_DEPTH:
@@ -231,15 +270,13 @@ def _skip(b: bytes, pos: int, end: int, tid: int, types: Mapping[int, _WireType]
     if isinstance(t, _Struct):
         return _walk_struct(b, pos, end, t, types, depth + 1, _NOTHING, {}, budget)
     if isinstance(t, _Opaque):
-        return _get_bytes(b, pos, end)[1]
+        return _skip_bytes(b, pos, end)
     n, pos = _get_uint(b, pos, end)
-    if n > end - pos:
+    if n > end - pos:  # every element takes at least one byte
         raise FrameError("gob: truncated (collection)")
     if isinstance(t, _Array) and n != t.length:
         raise FrameError("gob: array length mismatch")
-    budget[0] -= n
-    if budget[0] < 0:
-        raise FrameError(f"gob: unknown fields hold more than {MAX_SKIPPED_ELEMENTS} elements")
+    _spend(budget, n)
     for _ in range(n):
         if isinstance(t, _Map):
             pos = _skip(b, pos, end, t.key, types, depth + 1, budget)
@@ -278,6 +315,7 @@ def _walk_struct(
         name, tid = fields[field]
         want = expected.get(name)
         if want is None:
+            _spend(budget, 1)
             pos = _skip(b, pos, end, tid, types, depth, budget)
         elif tid != want:
             raise FrameError(f"gob: field {name} has type id {tid}, want {want}")
@@ -339,6 +377,8 @@ def decode_gob_struct(frame: bytes, expected: Mapping[str, int]) -> dict[str, An
                 tid = -tid
                 if tid < FIRST_USER_ID or tid in types:
                     raise FrameError(f"gob: duplicate or reserved type id {tid}")
+                if len(types) >= MAX_TYPES_PER_FRAME:
+                    raise FrameError(f"gob: more than {MAX_TYPES_PER_FRAME} type definitions")
                 types[tid] = _typedef(frame, pos, mend)
                 pos = mend
                 continue
@@ -347,7 +387,7 @@ def decode_gob_struct(frame: bytes, expected: Mapping[str, int]) -> dict[str, An
                 raise FrameError(f"gob: value of type id {tid} is not a defined struct")
             _check_fields(t, expected)
             out: dict[str, Any] = {}
-            pos = _walk_struct(frame, pos, mend, t, types, 0, expected, out, [MAX_SKIPPED_ELEMENTS])
+            pos = _walk_struct(frame, pos, mend, t, types, 0, expected, out, [MAX_SKIPPED_VALUES])
             if pos != mend:
                 raise FrameError("gob: extra data after the value")
             return out

@@ -4,8 +4,9 @@ translation.
 Each request's `Data` is decoded into the protobuf class OpenIM defines for it, one service method is called with the
 connection's Caller, and the reply carries the same ReqIdentifier, MsgIncr and OperationID (docs/protocol/gateway.md
 §2.5). Errors (house rule 2 of docs/development.md): an `OpenIMError` becomes ErrCode/ErrMsg with no Data and the
-connection stays; `Data` that is not valid protobuf is 1001 ArgsError (the envelope was fine, so no close); anything
-else is 500, logged with its operationID. An unknown ReqIdentifier raises ProtocolViolation: conn.py closes, as OpenIM
+connection stays; `Data` that is not valid protobuf, or breaks the input rules of `openim.protocol.inputs` (a NUL in
+any string), is 1001 ArgsError (the envelope was fine, so no close); anything else is 500, logged with its
+operationID. An unknown ReqIdentifier raises ProtocolViolation: conn.py closes, as OpenIM
 does, and sends nothing a Go SDK could not decode.
 
 Each handled request is counted in `openim_ws_requests_total{reqIdentifier, errCode}` and timed in
@@ -29,6 +30,7 @@ from openim.infra.ratelimit import Bucket, Rates
 from openim.metrics import observe_ws
 from openim.protocol.constants import ReqIdentifier
 from openim.protocol.errors import ArgsError, OpenIMError, ServerInternalError, TooManyRequests
+from openim.protocol.inputs import check_message
 from openim.protocol.pb import msg_pb2, push_pb2, sdkws_pb2
 from openim.services.msg import MsgService
 from openim.services.third import ThirdService
@@ -43,9 +45,11 @@ M = TypeVar("M", bound=Message)
 
 def _decode(cls: type[M], data: bytes) -> M:
     try:
-        return cls.FromString(data)
+        message = cls.FromString(data)
     except DecodeError as exc:
         raise ArgsError(f"{cls.DESCRIPTOR.full_name}: {exc}") from None
+    check_message(message, data)
+    return message
 
 
 _SENDS = frozenset((ReqIdentifier.SEND_MSG, ReqIdentifier.SEND_SIGNAL_MSG))

@@ -8,8 +8,10 @@ Binary frames carry OpenIM's envelope (docs/protocol/gateway.md §2):
   is an error). Encoding a `Resp` writes a precomputed type definition then the value (zero fields omitted).
 - `json` (`sdkType=js`): Go `encoding/json` of the same structs; `data` is standard base64 or null.
 
-Either may be gzip-wrapped per frame (`compression=gzip`). Anything malformed raises `FrameError`; the caller
-closes the connection, as OpenIM does. Text frames only carry heartbeats (`parse_text_heartbeat`,
+Either may be gzip-wrapped per frame (`compression=gzip`): the server inflates at most `max_decompressed` bytes
+(msggateway.websocketMaxMsgLen × websocketMaxInflateRatio, 200 KiB by default), streaming, so a gzip bomb costs
+what the limit costs and no more, and at most MAX_GZIP_MEMBERS members. Anything malformed raises `FrameError`;
+the caller closes the connection, as OpenIM does. Text frames only carry heartbeats (`parse_text_heartbeat`,
 `pong_text`) and the handshake result (`handshake_text`).
 
 The client side (`encode_req`, `decode_resp`) is here too, for tests and tools that play an SDK.
@@ -39,6 +41,8 @@ from openim.gateway._gob import (
 )
 
 __all__ = [
+    "MAX_DECOMPRESSED",
+    "MAX_GZIP_MEMBERS",
     "FrameCodec",
     "FrameError",
     "Heartbeat",
@@ -55,7 +59,12 @@ __all__ = [
 ]
 
 _INT32_MIN, _INT32_MAX = -(1 << 31), (1 << 31) - 1
-MAX_DECOMPRESSED: Final = 4 << 20  # a gzip frame must not inflate past this (raw: msggateway.websocketMaxMsgLen)
+# What a gzip frame may inflate to when the caller names no limit: the client side (tests, tools, `openim bench`)
+# reading server frames, which the SDKs cap at 1 MiB. The gateway passes its own, far smaller limit.
+MAX_DECOMPRESSED: Final = 4 << 20
+# Go's reader accepts concatenated gzip members; the SDKs write one. Each member re-reads the rest of the frame, so
+# their number is capped to keep the inflate linear in the frame.
+MAX_GZIP_MEMBERS: Final = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,11 +285,15 @@ def _json_decode_resp(frame: bytes) -> Resp:
 
 
 def gunzip(data: bytes, limit: int = MAX_DECOMPRESSED) -> bytes:
-    """Inflate one frame (one or more gzip members, as Go's reader accepts); `FrameError` if bad or too big."""
+    """Inflate one frame (one or more gzip members, as Go's reader accepts); `FrameError` if bad or too big.
+
+    zlib stops after `limit + 1` output bytes (`max_length`), so a bomb is refused having inflated just past
+    the limit.
+    """
     out = bytearray()
     rest = data
     try:
-        while True:
+        for _ in range(MAX_GZIP_MEMBERS):
             d = zlib.decompressobj(31)
             out += d.decompress(rest, limit - len(out) + 1)
             if len(out) > limit:
@@ -292,6 +305,7 @@ def gunzip(data: bytes, limit: int = MAX_DECOMPRESSED) -> bytes:
                 return bytes(out)
     except zlib.error as exc:
         raise FrameError(f"gzip: {exc}") from None
+    raise FrameError(f"gzip: more than {MAX_GZIP_MEMBERS} members")
 
 
 def gzip_frame(data: bytes) -> bytes:

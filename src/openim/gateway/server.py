@@ -11,7 +11,9 @@ Limits: a WebSocket message larger than `msggateway.websocketMaxMsgLen` bytes, a
 with 1009 "message too big", as gorilla's `SetReadLimit` does in OpenIM. The default is 51,200 bytes, the limit
 OpenIM's gateway actually applies (`maxMessageSize` in `internal/msggateway/constant.go`); OpenIM's
 openim-msggateway.yml lists `websocketMaxMsgLen: 4096` but its gateway never reads that value, so 4096 here would
-close SDK connections that OpenIM keeps (a 5 KB text). No permessage-deflate (the SDKs gzip frames themselves).
+close SDK connections that OpenIM keeps (a 5 KB text). No permessage-deflate (the SDKs gzip frames themselves). A
+gzip'd frame may inflate to `websocketMaxInflateRatio` times the read limit (200 KiB by default); past that it
+closes its connection as any undecodable frame does (docs/security.md, "Hostile frames").
 Connection work after the handshake is `conn.py`'s; request handling is `dispatch.py`'s.
 
 Stop (`close()`, on SIGTERM): the listening socket closes first, then every connection drains — one busy with a
@@ -185,7 +187,7 @@ def _args_from_json(data: str) -> dict[str, Any]:
     try:
         raw = base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))
         decoded = json.loads(raw)
-    except (binascii.Error, ValueError):
+    except (binascii.Error, ValueError, RecursionError):  # nested past Python's stack: not OpenIM's JSON either
         raise _conn_args_error("data is not json") from None
     if decoded is None:
         decoded = {}
@@ -359,7 +361,11 @@ class GatewayServer:
             token=args.token,
             operation_id=args.operation_id,
             caller=caller,
-            codec=FrameCodec("json" if args.sdk_type == "js" else "gob", gzip=args.compression),
+            codec=FrameCodec(
+                "json" if args.sdk_type == "js" else "gob",
+                gzip=args.compression,
+                max_decompressed=self.settings.max_inflated_len,
+            ),
             timing=self.timing,
             connected_at_ms=self.clock.now_ms(),
         )

@@ -273,6 +273,15 @@ def _advice(settings: Settings, origins: _Origins) -> list[Problem]:
                 "clients that work against OpenIM are disconnected (1009) when they send a bigger message",
             )
         )
+    inflated = settings.msggateway.max_inflated_len
+    if inflated < settings.msg.maxMsgLen:
+        warnings.append(
+            origins.problem(
+                "msggateway.websocketMaxInflateRatio",
+                f"lets a gzip'd frame inflate to {inflated} bytes, less than msg.maxMsgLen ({settings.msg.maxMsgLen}): "
+                "the largest messages the server accepts cannot be sent over a compressed WebSocket",
+            )
+        )
     return warnings
 
 

@@ -8,6 +8,8 @@ from openim.protocol.errors import ArgsError
 
 __all__ = ["Page"]
 
+_INT32_MIN, _INT32_MAX = -(1 << 31), (1 << 31) - 1
+
 
 @dataclass(frozen=True, slots=True)
 class Page:
@@ -16,11 +18,17 @@ class Page:
 
     @classmethod
     def checked(cls, number: int | None, size: int | None) -> Page:
-        """OpenIM's Check(): pagination present and pageNumber >= 1 (showNumber is not checked there)."""
+        """OpenIM's Check(): pagination present and pageNumber >= 1 (showNumber is not checked there).
+
+        Both are int32 in OpenIM's `RequestPagination`, so a larger number is refused (Go's decoder refuses it
+        too) rather than turned into an offset past int64.
+        """
         if number is None:
             raise ArgsError("pagination is empty")
-        if number < 1:
-            raise ArgsError("pageNumber is invalid")
+        if not 1 <= number <= _INT32_MAX:
+            raise ArgsError(f"pageNumber is invalid: {number} (1 to {_INT32_MAX})")
+        if size is not None and not _INT32_MIN <= size <= _INT32_MAX:
+            raise ArgsError(f"showNumber is invalid: {size} (an int32)")
         return cls(number, size or 0)
 
     @property

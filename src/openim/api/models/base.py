@@ -6,14 +6,18 @@ value (or "unset" for wrapper fields), and types are strict: `"1"` for an int or
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from openim.api.limits import check_fields, kind_of
 from openim.services.paging import Page
 
-__all__ = ["Pagination", "Req", "Resp", "page_of"]
+__all__ = ["Int32", "Pagination", "Req", "Resp", "page_of"]
+
+# An int32 field of OpenIM's request (Go's decoder refuses anything larger: 1001 here too, never a database error).
+# Integers past int64 are refused for every field when the body is decoded (openim.protocol.inputs).
+Int32 = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]
 
 
 class Req(BaseModel):
@@ -63,8 +67,8 @@ class Resp(BaseModel):
 
 
 class Pagination(Req):
-    pageNumber: int = 0
-    showNumber: int = 0
+    pageNumber: Int32 = 0
+    showNumber: Int32 = 0
 
 
 def page_of(pagination: Pagination | None) -> Page:

@@ -6,12 +6,12 @@ routes of the same OpenIM service are their own module), and these seven message
 
 from __future__ import annotations
 
-from openim.api.models.base import Pagination, Req, Resp
+from openim.api.models.base import Int32, Pagination, Req, Resp
 from openim.services.third import LogInfo as LogView
 
 
 class FcmUpdateTokenReq(Req):
-    platformID: int = 0
+    platformID: Int32 = 0
     fcmToken: str = ""
     account: str = ""
     expireTime: int = 0  # seconds the token stays valid; 0 = until replaced or logout
@@ -19,7 +19,7 @@ class FcmUpdateTokenReq(Req):
 
 class SetAppBadgeReq(Req):
     userID: str = ""
-    appUnreadCount: int = 0
+    appUnreadCount: Int32 = 0
 
 
 class FileURL(Req):
@@ -28,7 +28,7 @@ class FileURL(Req):
 
 
 class UploadLogsReq(Req):
-    platform: int = 0
+    platform: Int32 = 0
     fileURLs: list[FileURL] | None = None
     appFramework: str = ""
     version: str = ""

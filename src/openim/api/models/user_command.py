@@ -6,7 +6,7 @@ absent or null = not given, "" = the empty string.
 
 from __future__ import annotations
 
-from openim.api.models.base import Req, Resp
+from openim.api.models.base import Int32, Req, Resp
 from openim.storage.rows import UserCommand
 
 __all__ = [
@@ -22,7 +22,7 @@ __all__ = [
 
 class ProcessUserCommandAddReq(Req):
     userID: str = ""
-    type: int = 0
+    type: Int32 = 0
     uuid: str = ""
     value: str | None = None
     ex: str | None = None
@@ -30,7 +30,7 @@ class ProcessUserCommandAddReq(Req):
 
 class ProcessUserCommandDeleteReq(Req):
     userID: str = ""
-    type: int = 0
+    type: Int32 = 0
     uuid: str = ""
 
 
@@ -39,7 +39,7 @@ ProcessUserCommandUpdateReq = ProcessUserCommandAddReq
 
 class ProcessUserCommandGetReq(Req):
     userID: str = ""
-    type: int = 0
+    type: Int32 = 0
 
 
 class ProcessUserCommandGetAllReq(Req):

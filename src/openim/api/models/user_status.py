@@ -3,7 +3,7 @@ get_users_online_token_detail (protocol user/user.proto, msggateway.proto)."""
 
 from __future__ import annotations
 
-from openim.api.models.base import Req, Resp
+from openim.api.models.base import Int32, Req, Resp
 from openim.services.user_status import UserStatus
 
 __all__ = [
@@ -25,7 +25,7 @@ class GetUserStatusReq(Req):
 class SubscribeOrCancelUsersStatusReq(Req):
     userID: str = ""
     userIDs: list[str] | None = None
-    genre: int = 0  # 1 subscribe, 2 cancel
+    genre: Int32 = 0  # 1 subscribe, 2 cancel
 
 
 class GetSubscribeUsersStatusReq(Req):

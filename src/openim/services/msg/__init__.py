@@ -11,7 +11,7 @@ Wiring (runtime.py): the writer's `on_commit` is the service's, so build them in
 
     service: MsgService
     writer = MsgWriter(storage.msg, on_commit=lambda batch: service.on_commit(batch))
-    service = MsgService(storage, writer, bus, clock, admin_user_ids=..., friend_verify=..., queue=...)
+    service = MsgService(storage, writer, bus, clock, admin_user_ids=..., friend_verify=..., queue=..., limits=...)
 
 With a `queue` (infra/queue.py), each committed message whose `offlinePush` option is on also becomes an
 offline-push job for the msgtransfer role (`offline_push`, docs/protocol/messages.md §4 step 10).
@@ -22,6 +22,7 @@ from __future__ import annotations
 from openim.infra.bus import Push
 from openim.services.msg.batch import BatchMixin, BatchResult
 from openim.services.msg.core import SendStatusMap
+from openim.services.msg.limits import MsgLimits
 from openim.services.msg.manage import ManageMixin
 from openim.services.msg.search import SearchMixin
 from openim.services.msg.send import SendMixin
@@ -30,6 +31,7 @@ from openim.services.msg.tips import build_notification, notification_options
 
 __all__ = [
     "BatchResult",
+    "MsgLimits",
     "MsgService",
     "Push",
     "SendStatusMap",
@@ -42,5 +44,6 @@ class MsgService(BatchMixin, SendMixin, SearchMixin, SyncMixin, ManageMixin):
     """Every msg operation of OpenIM's msg RPC that clients reach, over storage, the writer and the bus.
 
     Built as `MsgService(storage, writer, bus, clock, *, admin_user_ids, friend_verify=False,
-    send_status_ttl_s=86400, send_status_max=100_000, queue=None)`; see the package docstring for the wiring.
+    send_status_ttl_s=86400, send_status_max=100_000, queue=None, limits=MsgLimits())`; see the package docstring for
+    the wiring.
     """

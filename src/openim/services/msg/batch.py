@@ -50,6 +50,7 @@ class BatchMixin(SendMixin):
             raise ArgsError("batch_send_msg sends to users: sessionType 1 or 4")
         if not send_all and len(recv_ids) > MAX_RECV_IDS:
             raise ArgsError(f"at most {MAX_RECV_IDS} recvIDs")
+        self.limits.check(template)  # once for all: every recipient's copy is the same size
         sent: list[tuple[str, msg_pb2.SendMsgResp]] = []
         failed: list[str] = []
         async for chunk in self._recipient_chunks(recv_ids, send_all):

@@ -46,6 +46,7 @@ from openim.protocol.ids import (
 )
 from openim.protocol.pb.sdkws_pb2 import MsgData
 from openim.services.msg import offline_push
+from openim.services.msg.limits import MsgLimits
 from openim.services.msg.tips import build_notification, notification_options
 from openim.storage import Storage
 from openim.storage.commit import Appended, MsgWriter, NewMsg
@@ -109,6 +110,7 @@ class MsgCore:
         send_status_ttl_s: float = 24 * 3600,
         send_status_max: int = 100_000,
         queue: JobQueue | None = None,
+        limits: MsgLimits | None = None,
     ) -> None:
         self.storage = storage
         self.writer = writer
@@ -119,6 +121,7 @@ class MsgCore:
         self.send_status = SendStatusMap(ttl_s=send_status_ttl_s, max_entries=send_status_max)
         self._pending: dict[tuple[str, str], deque[_Pending]] = {}
         self.queue = queue  # None: no offline push (tests, tools)
+        self.limits = limits or MsgLimits()  # message sizes and the bytes of a pull (services/msg/limits.py)
         self._enqueueing: set[asyncio.Task[None]] = set()
 
     # ---- after the commit -----------------------------------------------------------------------------------

@@ -1,13 +1,20 @@
 """SendMsg (WS 1003, REST /msg/send_msg): docs/protocol/messages.md §4, steps 1-7 and 9.
 
-Order, as OpenIM: request check (1001) → sender is the caller unless admin (1002) → encapsulate (serverMsgID,
-sendTime, option overrides by content type) → by sessionType: single (sender/receiver exist, blacklist and
+Order, as OpenIM: request check (1001; with openim-py's size limits, services/msg/limits.py) → sender is the caller
+unless admin (1002) → what only the server may set (below) → encapsulate (serverMsgID, sendTime, option overrides
+by content type) → by sessionType: single (sender/receiver exist, blacklist and
 friend policy, the receiver's receive options), group (exists, not dismissed, member, mutes), notification
 chat → store and push. Unlike OpenIM the answer comes after the commit, so an acknowledged message is durable;
 a resend of a (sendID, clientMsgID) already stored answers with the stored message and stores nothing.
 
 Every send is timed in `openim_msg_send_seconds` (checks, commit and answer, failures too); a successful one is
 counted in `openim_msg_sent_total{sessionType}` (single, group, notification).
+
+What only the server (or an imAdmin, through the REST API) may set, stricter than OpenIM, whose verify.go lets a
+user send any of it (docs/security.md, "Input limits"): a notification content type (1000-5000; 1400 stays open to
+notification accounts, which sessionType 4 checks) or msgFrom 200 is 1002 for a user; a user's sendTime is the
+server's clock (OpenIM kept a client's, so a message could claim to be from 1970 or 2100: the SDKs send 0 or their
+own clock and take the answer's), its status "sent" and isRead false; serverMsgID and seq are always the server's.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from openim.protocol.constants import (
     GroupRole,
     GroupStatus,
     GroupType,
+    MsgFrom,
     MsgStatus,
     RecvMsgOpt,
     SendMsgStatus,
@@ -111,8 +119,11 @@ class SendMixin(MsgCore):
 
     async def _send(self, caller: Caller, msg: MsgData, *, operation_id: str) -> msg_pb2.SendMsgResp:
         check_msg(msg)
-        if msg.sendID != caller.user_id and not caller.is_admin:
-            raise NoPermissionError(f"user {caller.user_id} may not send as {msg.sendID}")
+        self.limits.check(msg)
+        if not caller.is_admin:
+            if msg.sendID != caller.user_id:
+                raise NoPermissionError(f"user {caller.user_id} may not send as {msg.sendID}")
+            _server_owned(msg)
         if msg.sessionType not in (
             SessionType.SINGLE_CHAT,
             SessionType.READ_GROUP_CHAT,
@@ -220,6 +231,17 @@ class SendMixin(MsgCore):
                 raise NoPermissionError(f"{msg.sendID} is not a notification account")
         if await self.storage.user.get_user(msg.recvID) is None:
             raise RecordNotFoundError(f"userID {msg.recvID} not found")
+
+
+def _server_owned(msg: MsgData) -> None:
+    """A user's message: refuse what only the server sends, and set what only the server may set."""
+    if is_notification(msg.contentType) and msg.contentType != ContentType.OA_NOTIFICATION:
+        raise NoPermissionError(f"contentType {msg.contentType} is a notification: only the server sends it")
+    if msg.msgFrom == MsgFrom.SYSTEM:
+        raise NoPermissionError("msgFrom 200 (system) is the server's: a user's message is msgFrom 100")
+    msg.sendTime = 0  # _encapsulate sets the server's clock
+    msg.status = MsgStatus.SEND_SUCCESS
+    msg.isRead = False
 
 
 def check_msg(msg: MsgData) -> None:

@@ -7,6 +7,11 @@ conversations it cannot read. An `n_` conversation has no rows: it is readable w
 the userID of every request must be the caller (or the caller an admin), and the user's caps apply to 1001
 and 1007 too, so a user who left a group is never told about, nor shown, later messages.
 Messages returned by 1002 and 1005 are counted in `openim_msg_pulled_total`.
+
+Every answer that carries messages (1002, 1005, 1007) holds at most `msg.pullMaxBytes` of them
+(`services/msg/budget.py`): 1002 keeps each conversation's newest, 1005 the seqs nearest to what the client has
+(highest first for a Desc page, lowest first for Asc), 1007 the conversations in the order asked. A 1005
+conversation cut short says isEnd false, so the client asks again rather than take its history as complete.
 """
 
 from __future__ import annotations
@@ -17,7 +22,9 @@ from openim.metrics import MSG_PULLED
 from openim.protocol.errors import ArgsError
 from openim.protocol.ids import is_notification_conversation_id, notification_twin, self_notification_conversation_id
 from openim.protocol.pb import msg_pb2, sdkws_pb2
+from openim.protocol.pb.sdkws_pb2 import MsgData
 from openim.services.auth import Caller
+from openim.services.msg.budget import MAX_PULL_SEQS, capped, choose, trim
 from openim.services.msg.core import MsgCore
 from openim.storage.msg import SeqView
 
@@ -86,8 +93,8 @@ class SyncMixin(MsgCore):
             begin, end = max(r.begin, low), min(r.end, high)
             if end < begin:
                 continue
-            if is_notification_conversation_id(r.conversationID):
-                seqs = list(range(begin, end + 1))
+            if is_notification_conversation_id(r.conversationID):  # every seq of the range (the newest that count)
+                seqs = list(range(max(begin, end - MAX_PULL_SEQS + 1), end + 1))
             else:
                 if r.num <= 0:
                     continue
@@ -95,7 +102,7 @@ class SyncMixin(MsgCore):
             wanted[r.conversationID] = seqs
             is_end = high <= r.end if req.order == sdkws_pb2.PullOrderAsc else r.begin <= low
             ends[r.conversationID] = (is_end, 0)
-        msgs = await self.storage.msg.get_msgs_many(user_id, wanted)
+        msgs = await self._budgeted(user_id, wanted, {cid: seqs[::-1] for cid, seqs in wanted.items()})
         MSG_PULLED.inc(sum(len(got) for got in msgs.values()))
         resp = sdkws_pb2.PullMessageBySeqsResp()
         for cid, got in msgs.items():
@@ -130,12 +137,17 @@ class SyncMixin(MsgCore):
                 elif seq > high and req.order == sdkws_pb2.PullOrderAsc:
                     is_end, end_seq = True, high
             bounds[conv.conversationID] = (is_end, end_seq)
-        msgs = await self.storage.msg.get_msgs_many(user_id, {c: s for c, s in wanted.items() if s})
+        descending = req.order == sdkws_pb2.PullOrderDesc
+        priority = {cid: sorted(s, reverse=descending) for cid, s in wanted.items() if s}
+        msgs = await self._budgeted(user_id, {c: s for c, s in wanted.items() if s}, priority)
         MSG_PULLED.inc(sum(len(got) for got in msgs.values()))
         for cid, (is_end, end_seq) in bounds.items():
             target = resp.notificationMsgs if is_notification_conversation_id(cid) else resp.msgs
             pulled = target[cid]
-            pulled.Msgs.extend(msgs.get(cid, []))
+            got = msgs.get(cid, [])
+            pulled.Msgs.extend(got)
+            if len(got) < len(wanted[cid]):  # cut by the byte budget: the client must not take this as the end
+                is_end, end_seq = False, 0
             pulled.isEnd = is_end
             pulled.endSeq = end_seq
         return resp
@@ -161,10 +173,25 @@ class SyncMixin(MsgCore):
         user_id = self._user(caller, req.userID)
         views = await readable_views(self, user_id, req.conversationIDs)
         spans = {cid: (v.visible_min, v.visible_max) for cid, v in views.items() if v.visible_max > 0}
+        last = {cid: [seq] for cid, seq in (await self.storage.msg.last_seqs(user_id, spans)).items()}
         resp = msg_pb2.GetLastMessageResp()
-        for cid, m in (await self.storage.msg.last_msgs(user_id, spans)).items():
-            resp.msgs[cid].CopyFrom(m)
+        for cid, got in (await self._budgeted(user_id, last, last)).items():
+            if got:
+                resp.msgs[cid].CopyFrom(got[0])
         return resp
+
+    async def _budgeted(
+        self, user_id: str, wanted: dict[str, list[int]], priority: dict[str, list[int]]
+    ) -> dict[str, list[MsgData]]:
+        """The messages of `wanted` (seqs in answer order) that fit the pull budget, `priority` (the same seqs, most
+        wanted first) deciding which; see services/msg/budget.py."""
+        budget = self.limits.pull_max_bytes
+        priority = capped(priority)
+        picked = choose(priority, await self.storage.msg.msg_sizes(priority), budget)
+        chosen = {cid: [s for s in seqs if s in picked.get(cid, ())] for cid, seqs in wanted.items()}
+        msgs = await self.storage.msg.get_msgs_many(user_id, {c: s for c, s in chosen.items() if s}, max_each=budget)
+        trim(msgs, priority, budget)
+        return msgs
 
     async def server_time(self) -> int:
         """The server's clock in ms (/msg/get_server_time)."""

@@ -9,7 +9,9 @@ owners that have none (logging them in the owners' conversation version logs) an
 Reads return `MsgData` as a given user sees it (docs/protocol/messages.md §3): a seq with no stored message is a
 placeholder `{seq, status: 4}`, a message deleted for that user has status 4 and no content, a revoked one has
 contentType 2101 and a `MessageRevokedContent` notification body, and a quote of a revoked message is rewritten.
-Which seqs a user may read (caps, ownership) is the msg service's decision; `seq_views` gives it the numbers.
+Which seqs a user may read (caps, ownership) is the msg service's decision; `seq_views` gives it the numbers, and
+`msg_sizes` the stored size of each message, so that a pull can choose what fits its byte budget before any
+message is loaded (`max_each`: a message larger than that is read as a placeholder, its data never loaded).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import and_, bindparam, case, delete, func, insert, null, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openim.protocol.constants import ContentType, SessionType
@@ -36,6 +38,18 @@ from openim.storage.version import KIND_CONVERSATION, STATE_INSERT, record_many
 __all__ = ["MsgRepo"]
 
 _IN_CHUNK = 500
+_STORED = select(msg.c.seq, msg.c.data, msg.c.is_read, msg.c.revoke).where(
+    msg.c.conversation_id == bindparam("cid"), msg.c.seq.in_(bindparam("seqs", expanding=True))
+)
+_STORED_WITHIN = select(
+    msg.c.seq,
+    case((func.length(msg.c.data) <= bindparam("max_each"), msg.c.data), else_=null()),
+    msg.c.is_read,
+    msg.c.revoke,
+).where(msg.c.conversation_id == bindparam("cid"), msg.c.seq.in_(bindparam("seqs", expanding=True)))
+_SIZES = select(msg.c.conversation_id, msg.c.seq, func.length(msg.c.data)).where(
+    tuple_(msg.c.conversation_id, msg.c.seq).in_(bindparam("pairs", expanding=True))
+)
 
 
 def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterator[Sequence[Any]]:
@@ -317,12 +331,41 @@ class MsgRepo:
         """The messages at `seqs` as `user_id` sees them, one per seq in the order given (placeholders for gaps)."""
         return (await self.get_msgs_many(user_id, {conversation_id: seqs})).get(conversation_id, [])
 
-    async def get_msgs_many(self, user_id: str, wanted: Mapping[str, Sequence[int]]) -> dict[str, list[MsgData]]:
-        """`get_msgs` for several conversations in one read transaction."""
+    async def get_msgs_many(
+        self, user_id: str, wanted: Mapping[str, Sequence[int]], *, max_each: int = 0
+    ) -> dict[str, list[MsgData]]:
+        """`get_msgs` for several conversations in one read transaction; with `max_each`, a message stored larger
+        than that many bytes is a placeholder (its data is not read)."""
         out: dict[str, list[MsgData]] = {}
         async with self.db.read("msg.get_msgs") as conn:
             for cid, seqs in wanted.items():
-                out[cid] = await self._render_seqs(conn, user_id, cid, list(seqs))
+                out[cid] = await self._render_seqs(conn, user_id, cid, list(seqs), max_each=max_each)
+        return out
+
+    async def msg_sizes(self, wanted: Mapping[str, Sequence[int]]) -> dict[str, dict[int, int]]:
+        """Per conversation, the stored size in bytes of the message at each of `seqs` that exists.
+
+        One query per _IN_CHUNK (conversation, seq) pairs, whatever the number of conversations (a pull names up to
+        hundreds); the statement is the same each time, so it is compiled once.
+        """
+        out: dict[str, dict[int, int]] = {cid: {} for cid in wanted}
+        pairs = [(cid, seq) for cid, seqs in wanted.items() for seq in sorted(set(seqs))]
+        async with self.db.read("msg.msg_sizes") as conn:
+            for chunk in _chunks(pairs):
+                result = await conn.execute(_SIZES, {"pairs": list(chunk)})
+                for cid, seq, size in result:
+                    out[cid][seq] = int(size)
+        return out
+
+    async def last_seqs(self, user_id: str, spans: Mapping[str, tuple[int, int]]) -> dict[str, int]:
+        """Per conversation, the seq of the newest message in [low, high] not deleted for `user_id`; conversations
+        without one are omitted (what `last_msgs` would render)."""
+        out: dict[str, int] = {}
+        async with self.db.read("msg.last_seqs") as conn:
+            for cid, (low, high) in spans.items():
+                seq = await self._last_seq(conn, user_id, cid, low, high)
+                if seq is not None:
+                    out[cid] = seq
         return out
 
     async def get_stored(self, conversation_id: str, seq: int) -> StoredMsg | None:
@@ -339,39 +382,49 @@ class MsgRepo:
         out: dict[str, MsgData] = {}
         async with self.db.read("msg.last_msgs") as conn:
             for cid, (low, high) in spans.items():
-                if high < low:
-                    continue
-                hidden = select(msg_user_delete.c.seq).where(
-                    msg_user_delete.c.conversation_id == cid,
-                    msg_user_delete.c.user_id == user_id,
-                    msg_user_delete.c.seq == msg.c.seq,
-                )
-                seq = (
-                    await conn.execute(
-                        select(msg.c.seq)
-                        .where(msg.c.conversation_id == cid, msg.c.seq.between(low, high), ~hidden.exists())
-                        .order_by(msg.c.seq.desc())
-                        .limit(1)
-                    )
-                ).scalar()
+                seq = await self._last_seq(conn, user_id, cid, low, high)
                 if seq is not None:
                     out[cid] = (await self._render_seqs(conn, user_id, cid, [seq]))[0]
         return out
 
-    async def _stored(self, conn: AsyncConnection, cid: str, seqs: Sequence[int]) -> dict[int, StoredMsg]:
-        found: dict[int, StoredMsg] = {}
-        for chunk in _chunks(sorted(set(seqs))):
-            result = await conn.execute(
-                select(msg.c.seq, msg.c.data, msg.c.is_read, msg.c.revoke).where(
-                    msg.c.conversation_id == cid, msg.c.seq.in_(chunk)
-                )
+    @staticmethod
+    async def _last_seq(conn: AsyncConnection, user_id: str, cid: str, low: int, high: int) -> int | None:
+        if high < low:
+            return None
+        hidden = select(msg_user_delete.c.seq).where(
+            msg_user_delete.c.conversation_id == cid,
+            msg_user_delete.c.user_id == user_id,
+            msg_user_delete.c.seq == msg.c.seq,
+        )
+        seq: int | None = (
+            await conn.execute(
+                select(msg.c.seq)
+                .where(msg.c.conversation_id == cid, msg.c.seq.between(low, high), ~hidden.exists())
+                .order_by(msg.c.seq.desc())
+                .limit(1)
             )
-            for seq, data, is_read, revoke in result:
-                found[seq] = StoredMsg(cid, seq, parse_msg(data), bool(is_read), revoke_from_json(revoke))
+        ).scalar()
+        return seq
+
+    async def _stored(
+        self, conn: AsyncConnection, cid: str, seqs: Sequence[int], *, max_each: int = 0
+    ) -> dict[int, StoredMsg]:
+        found: dict[int, StoredMsg] = {}
+        # With max_each, an oversized message's data is never fetched: the database measures it and returns NULL.
+        query, params = (
+            (_STORED_WITHIN, {"cid": cid, "max_each": max_each}) if max_each > 0 else (_STORED, {"cid": cid})
+        )
+        for chunk in _chunks(sorted(set(seqs))):
+            result = await conn.execute(query, {**params, "seqs": list(chunk)})
+            for seq, blob, is_read, revoke in result:
+                if blob is not None:
+                    found[seq] = StoredMsg(cid, seq, parse_msg(blob), bool(is_read), revoke_from_json(revoke))
         return found
 
-    async def _render_seqs(self, conn: AsyncConnection, user_id: str, cid: str, seqs: list[int]) -> list[MsgData]:
-        stored = await self._stored(conn, cid, seqs)
+    async def _render_seqs(
+        self, conn: AsyncConnection, user_id: str, cid: str, seqs: list[int], *, max_each: int = 0
+    ) -> list[MsgData]:
+        stored = await self._stored(conn, cid, seqs, max_each=max_each)
         hidden: set[int] = set()
         for chunk in _chunks(sorted(stored)):
             result = await conn.execute(
@@ -394,7 +447,7 @@ class MsgRepo:
                 continue
             try:
                 body = json.loads(m.content)
-            except ValueError:
+            except (ValueError, RecursionError):  # any bytes a client sent; nested past Python's stack too
                 continue
             quoted = body.get("quoteMessage") if isinstance(body, dict) else None
             if isinstance(quoted, dict):
@@ -402,7 +455,7 @@ class MsgRepo:
         if not quotes:
             return
         targets = {q["quoteMessage"].get("seq") for q in quotes.values()}
-        target_seqs = [s for s in targets if isinstance(s, int) and s > 0]
+        target_seqs = [s for s in targets if isinstance(s, int) and 0 < s < 1 << 63]  # client-written: any number
         revoked: dict[int, bytes] = {}
         for seq, s in (await self._stored(conn, cid, target_seqs)).items():
             if s.revoke is not None:
