@@ -192,7 +192,7 @@ REST: dict[str, Rule] = {
     "/object/access_url": R("any", note="names are unguessable; the URL is signed and expires"),
     "/object/initiate_form_data": R("any", note="uploads are keyed by the caller"),
     "/object/complete_form_data": R("any", note="the caller's own upload IDs"),
-    "/object/{name}": R("none", note="GET: redirects to a signed URL (an <img src> sends no token)"),
+    "/object/{name}": R("none", note="GET: redirects to a signed URL (an image tag in a page sends no token)"),
     # --- /third
     "/third/prometheus": R("none", note="GET: redirects a browser to the configured Grafana"),
     "/third/fcm_update_token": R("self", {"account": "{me}", "platformID": 5, "fcmToken": "t", "expireTime": 60}),
