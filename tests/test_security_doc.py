@@ -11,7 +11,7 @@ BEGIN, END = "<!-- access-table:begin -->\n", "<!-- access-table:end -->\n"
 
 
 def test_the_doc_shows_the_tested_table() -> None:
-    """The table between the markers is `markdown_table()`; after changing tests/access.py run scripts/security-table."""
+    """The table between the markers is `markdown_table()`; after editing tests/access.py: scripts/security-table."""
     text = DOC.read_text()
     assert BEGIN in text and END in text
     shown = text.split(BEGIN, 1)[1].split(END, 1)[0]
