@@ -134,6 +134,7 @@ def test_request_bodies_are_required_json(spec: dict[str, Any]) -> None:
             continue
         body = op["requestBody"]
         assert body["required"] is True, path
+        assert "whatever the Content-Type" in body["description"], path
         kinds = set(body["content"])
         assert kinds == (
             {"application/json", "application/x-protobuf"} if path.startswith("/jssdk/") else {"application/json"}

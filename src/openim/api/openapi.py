@@ -9,6 +9,7 @@ whitelist (`middleware.py`). `contract_openapi` therefore, for every operation:
 - wraps the 200 answer in the envelope, with `data` the route's response model (pydantic routes) or response
   message (`api/pb.py`), and no `data` at all for routes that answer none;
 - declares the `operationID` and `token` header parameters, required exactly where the middleware requires them;
+- describes the request body as it is accepted (JSON whatever the Content-Type, Go's decoding rules);
 - drops FastAPI's 422, which never happens, and its now unused HTTPValidationError schemas;
 - leaves the GET routes (redirects, outside the middleware's checks) with the responses they declare themselves.
 
@@ -29,6 +30,7 @@ from openim.api.middleware import TOKEN_WHITELIST, UNTRACED_POSTS
 __all__ = [
     "ENVELOPE_FIELDS",
     "contract_openapi",
+    "envelope_schema",
     "install_contract",
     "plain_text",
     "redirect",
@@ -40,6 +42,11 @@ ENVELOPE_FIELDS = ("errCode", "errMsg", "errDlt")
 _HEADERS = {("header", "operationID"), ("header", "token")}
 _UNUSED = ("HTTPValidationError", "ValidationError")
 _JSON = "application/json"
+_BODY = (
+    "JSON, read as such whatever the Content-Type says (OpenIM's binding; /jssdk also takes "
+    "application/x-protobuf). As Go decodes it: keys match case-insensitively, unknown keys are ignored, null is "
+    "the zero value. A body that does not decode or validate is errCode 1001 with the reason in errDlt."
+)
 _OPERATION_ID = {
     "name": "operationID",
     "in": "header",
@@ -121,6 +128,8 @@ def contract_openapi(schema: dict[str, Any]) -> dict[str, Any]:
                 params.append(copy.deepcopy(_TOKEN))
             if params:
                 operation["parameters"] = params
+            if takes_operation_id(method, path) and "requestBody" in operation:
+                operation["requestBody"].setdefault("description", _BODY)
             if takes_operation_id(method, path):  # every traced POST answers the envelope, errors included
                 ok = responses.setdefault("200", {})
                 data = ok.get("content", {}).get(_JSON, {}).get("schema")
