@@ -20,7 +20,7 @@ import pytest
 from google.protobuf.message import Message
 from tests.access import WS
 from tests.gateway.conftest import Gateway
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.exceptions import InvalidStatus
 
 from openim.infra.clock import FakeClock
 from openim.protocol.constants import ContentType, MsgStatus, ReqIdentifier, SessionType
@@ -73,10 +73,12 @@ async def _served(gateway: Gateway, identifier: int) -> bool:
     """Whether the dispatcher answers `identifier` (an unknown one closes the connection without a reply)."""
     client = await gateway.connect(MALLORY)
     try:
-        await client.request(identifier, b"", within=5)
-        return True
-    except (TimeoutError, ConnectionClosed):
-        return False
+        incr = await client.send_req(identifier, b"")
+        reply = asyncio.ensure_future(client.replies[incr])
+        closed = asyncio.ensure_future(client.ws.wait_closed())
+        await asyncio.wait([reply, closed], timeout=10, return_when=asyncio.FIRST_COMPLETED)
+        closed.cancel()
+        return reply.done()
     finally:
         await client.close()
 
