@@ -200,6 +200,18 @@ REST: dict[str, Rule] = {
     "/third/logs/upload": R("any", {"platform": 5, "fileURLs": [{"filename": "f", "URL": "u"}]}, note="own logs"),
     "/third/logs/delete": R("any", note="the caller's own logs (another's: 1004), any for an imAdmin"),
     "/third/logs/search": R("admin", _PAGE),
+    # --- /prometheus_discovery (GET, open as OpenIM's: Prometheus cannot send a token; they list /metrics addresses)
+    "/prometheus_discovery/api": R("none", note="GET: Prometheus HTTP-SD targets"),
+    "/prometheus_discovery/user": R("none", note="GET: Prometheus HTTP-SD targets"),
+    "/prometheus_discovery/group": R("none", note="GET: Prometheus HTTP-SD targets"),
+    "/prometheus_discovery/msg": R("none", note="GET: Prometheus HTTP-SD targets"),
+    "/prometheus_discovery/friend": R("none", note="GET: Prometheus HTTP-SD targets"),
+    "/prometheus_discovery/conversation": R("none", note="GET: Prometheus HTTP-SD targets"),
+    "/prometheus_discovery/third": R("none", note="GET: Prometheus HTTP-SD targets"),
+    "/prometheus_discovery/auth": R("none", note="GET: Prometheus HTTP-SD targets"),
+    "/prometheus_discovery/push": R("none", note="GET: Prometheus HTTP-SD targets"),
+    "/prometheus_discovery/msg_gateway": R("none", note="GET: Prometheus HTTP-SD targets"),
+    "/prometheus_discovery/msg_transfer": R("none", note="GET: Prometheus HTTP-SD targets"),
     # --- /statistics
     "/statistics/user/register": R("admin", {"start": 1, "end": 2}),
     "/statistics/user/active": R("admin", {"start": 1, "end": 2}),
@@ -229,7 +241,7 @@ def markdown_table() -> str:
         "|---|---|---|",
     ]
     for path, rule in REST.items():
-        method = "GET" if "{" in path or path == "/third/prometheus" else "POST"
+        method = "GET" if rule.level == "none" and not path.startswith("/auth/") else "POST"
         lines.append(f"| `{method} {path}` | {rule.level}: {LEVELS[rule.level]} | {rule.note} |")
     for identifier, rule in WS.items():
         lines.append(f"| WS {identifier} | {rule.level}: {LEVELS[rule.level]} | {rule.note} |")

@@ -23,7 +23,9 @@ from pydantic import BaseModel
 
 import openim.api.routes
 from openim.api.app import create_app
+from openim.api.limits import RestLimits
 from openim.api.pb import PbRouter
+from openim.infra.ratelimit import MemoryRateLimiter, Rule
 from openim.runtime import Runtime
 from openim.settings import Settings
 
@@ -123,7 +125,8 @@ def test_headers_are_declared_where_the_middleware_demands_them(spec: dict[str, 
         expected = {"operationID"} if path in NO_TOKEN else {"operationID", "token"}
         assert set(headers) == expected, path
         for header in headers.values():
-            assert header["required"] is True and header["schema"] == {"type": "string", "minLength": 1}, path
+            assert header["required"] is True and header["schema"]["minLength"] == 1, path
+        assert headers["operationID"]["schema"]["maxLength"] == 128, path  # api.maxOperationIDLen's default
 
 
 def test_request_bodies_are_required_json(spec: dict[str, Any]) -> None:
@@ -177,15 +180,41 @@ def test_data_is_the_routes_response_schema(spec: dict[str, Any]) -> None:
 
 
 def test_get_routes_declare_their_real_answers(spec: dict[str, Any]) -> None:
-    """The GET redirects declare 302 with a Location and their plain-text errors, not a 200 they never send."""
+    """The GET routes declare what they send: the redirects 302 with a Location and their plain-text errors (not a
+    200 they never send), Prometheus discovery its targets list (or the error envelope)."""
     gets = {path: op for path, method, op in _operations(spec) if method == "get"}
-    assert set(gets) == {"/object/{name}", "/third/prometheus"}
+    assert {"/object/{name}", "/third/prometheus", "/prometheus_discovery/api"} <= set(gets)
     for path, op in gets.items():
-        assert "200" not in op["responses"], path
-        assert "Location" in op["responses"]["302"]["headers"], path
         for status, answer in op["responses"].items():
-            if status != "302":
-                assert set(answer["content"]) == {"text/plain"}, (path, status)
+            if status == "302":
+                assert "Location" in answer["headers"], path
+            else:
+                assert answer.get("content"), (path, status)  # no bare "Successful Response"
+        if path.startswith("/prometheus_discovery/"):
+            targets, error = op["responses"]["200"]["content"]["application/json"]["schema"]["oneOf"]
+            assert targets["type"] == "array" and error["title"] == "error", path
+        else:
+            assert "200" not in op["responses"], path
+
+
+def test_operation_id_length_and_rate_limit_follow_the_settings(tmp_path: Path) -> None:
+    """operationID's maxLength is api.maxOperationIDLen; the HTTP 429 is declared only with the rate limit on."""
+
+    async def build(**kwargs: Any) -> dict[str, Any]:
+        runtime = await Runtime.build(Settings.model_validate({"database": {"url": f"sqlite:///{tmp_path}/r.db"}}))
+        try:
+            return create_app(runtime.services, **kwargs).openapi()
+        finally:
+            await runtime.close()
+
+    rule = Rule("ip_requests", 1.0, 1)
+    on = asyncio.run(build(limits=RestLimits(max_operation_id=40), rate=(MemoryRateLimiter(), rule)))
+    op = on["paths"]["/user/get_users_info"]["post"]
+    (header,) = [p for p in op["parameters"] if p["name"] == "operationID"]
+    assert header["schema"]["maxLength"] == 40
+    assert "Retry-After" in op["responses"]["429"]["headers"]
+    off = asyncio.run(build())
+    assert all("429" not in op["responses"] for _, _, op in _operations(off))
 
 
 async def test_the_served_document_is_the_contract(tmp_path: Path) -> None:

@@ -82,7 +82,7 @@ def create_app(
     async def healthz() -> Response:
         return JSONResponse({"status": "ok"})
 
-    install_contract(app)
+    install_contract(app, max_operation_id=limits.max_operation_id, rate_limited=rate is not None)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_middleware(OpenIMMiddleware, authenticate=services.auth.authenticate, limits=limits, rate=rate)

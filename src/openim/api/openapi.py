@@ -10,7 +10,8 @@ whitelist (`middleware.py`). `contract_openapi` therefore, for every operation:
   message (`api/pb.py`), and no `data` at all for routes that answer none;
 - declares the `operationID` and `token` header parameters, required exactly where the middleware requires them;
 - describes the request body as it is accepted (JSON whatever the Content-Type, Go's decoding rules);
-- drops FastAPI's 422, which never happens, and its now unused HTTPValidationError schemas;
+- drops FastAPI's 422, which never happens, and its now unused HTTPValidationError schemas; declares the HTTP
+  429 of the per-IP rate limit when it is on;
 - leaves the GET routes (redirects, outside the middleware's checks) with the responses they declare themselves.
 
 Nothing here is per route: a new route gets all of it by being registered. `tests/api/test_openapi.py` checks
@@ -113,8 +114,16 @@ def envelope_schema(data: dict[str, Any] | None) -> dict[str, Any]:
     return {"oneOf": [success, error]}
 
 
-def contract_openapi(schema: dict[str, Any]) -> dict[str, Any]:
-    """`schema` (FastAPI's document of `app`) rewritten in place as described in the module docstring."""
+def contract_openapi(
+    schema: dict[str, Any], *, max_operation_id: int | None = None, rate_limited: bool = False
+) -> dict[str, Any]:
+    """`schema` (FastAPI's document of `app`) rewritten in place as described in the module docstring.
+
+    `max_operation_id` is the longest operationID the middleware takes (api.maxOperationIDLen); `rate_limited`
+    declares the HTTP 429 every call may get when the per-IP rate limit is on (ratelimiter.enable)."""
+    operation_id = copy.deepcopy(_OPERATION_ID)
+    if max_operation_id is not None:
+        operation_id["schema"] = {"type": "string", "minLength": 1, "maxLength": max_operation_id}
     for path, item in schema.get("paths", {}).items():
         for method, operation in item.items():
             if not isinstance(operation, dict) or "responses" not in operation:
@@ -123,7 +132,7 @@ def contract_openapi(schema: dict[str, Any]) -> dict[str, Any]:
             responses.pop("422", None)
             params = [p for p in operation.get("parameters", []) if (p.get("in"), p.get("name")) not in _HEADERS]
             if takes_operation_id(method, path):
-                params.append(copy.deepcopy(_OPERATION_ID))
+                params.append(copy.deepcopy(operation_id))
             if takes_token(method, path):
                 params.append(copy.deepcopy(_TOKEN))
             if params:
@@ -135,13 +144,19 @@ def contract_openapi(schema: dict[str, Any]) -> dict[str, Any]:
                 data = ok.get("content", {}).get(_JSON, {}).get("schema")
                 ok["description"] = "OpenIM's envelope: errCode 0 and `data`, or an errCode with its message"
                 ok["content"] = {_JSON: {"schema": envelope_schema(data or None)}}
+            if rate_limited:
+                responses["429"] = {
+                    "description": "too many requests from this address (ratelimiter.ipRequests): errCode 429",
+                    "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+                    "content": {_JSON: {"schema": envelope_schema(None)["oneOf"][1]}},
+                }
     components = schema.get("components", {}).get("schemas", {})
     for name in _UNUSED:
         components.pop(name, None)
     return schema
 
 
-def install_contract(app: FastAPI) -> None:
+def install_contract(app: FastAPI, *, max_operation_id: int | None = None, rate_limited: bool = False) -> None:
     """Serve the contract at /openapi.json (and to /docs): FastAPI's document, rewritten once per build of it."""
     build: Callable[[], dict[str, Any]] = app.openapi
     rewritten: list[dict[str, Any]] = []  # the last document rewritten; FastAPI rebuilds when the routes change
@@ -149,7 +164,7 @@ def install_contract(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         schema = build()
         if not rewritten or rewritten[0] is not schema:
-            rewritten[:] = [contract_openapi(schema)]
+            rewritten[:] = [contract_openapi(schema, max_operation_id=max_operation_id, rate_limited=rate_limited)]
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
