@@ -11,6 +11,7 @@ The mapping of OpenIM's names onto openim-py's roles is in `src/openim/services/
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from fastapi import APIRouter
 from starlette.responses import JSONResponse, Response
@@ -33,7 +34,7 @@ _TARGETS = {
         "required": ["targets", "labels"],
     },
 }
-_ANSWERS = {
+_ANSWERS: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "the targets, or the error envelope when the registry does not answer",
         "content": {"application/json": {"schema": {"oneOf": [_TARGETS, envelope_schema(None)["oneOf"][1]]}}},
