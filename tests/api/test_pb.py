@@ -13,6 +13,7 @@ from tests.api.conftest import Api
 
 from openim.api.deps import CallerDep, OperationID
 from openim.api.middleware import OpenIMMiddleware
+from openim.api.openapi import install_contract
 from openim.api.pb import PbRouter, json_schema
 from openim.protocol.errors import NoPermissionError
 from openim.protocol.pb import conversation_pb2, jssdk_pb2, msg_pb2, sdkws_pb2
@@ -78,6 +79,7 @@ async def _authenticate(token: str) -> Caller:
 async def http() -> AsyncIterator[httpx.AsyncClient]:
     app = FastAPI()
     app.include_router(router)
+    install_contract(app)
     app.add_middleware(OpenIMMiddleware, authenticate=_authenticate)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
@@ -301,10 +303,12 @@ async def test_openapi_names_the_messages(http: httpx.AsyncClient) -> None:
     assert schema["properties"]["userID"] == {"type": "string"}
     parameters = [p["name"] for p in op.get("parameters", [])]
     assert "_pb_request" not in parameters
-    data = op["responses"]["200"]["content"]["application/json"]["schema"]["properties"]["data"]
+    success = op["responses"]["200"]["content"]["application/json"]["schema"]["oneOf"][0]
+    data = success["properties"]["data"]
     assert data["properties"]["maxSeqs"]["additionalProperties"] == {"type": "integer", "format": "int64"}
     void_op = spec["paths"]["/t/void"]["post"]
-    assert "data" not in void_op["responses"]["200"]["content"]["application/json"]["schema"]["properties"]
+    void_success = void_op["responses"]["200"]["content"]["application/json"]["schema"]["oneOf"][0]
+    assert "data" not in void_success["properties"]
     jssdk_op = spec["paths"]["/t/jssdk"]["post"]
     assert set(jssdk_op["requestBody"]["content"]) == {"application/json", "application/x-protobuf"}
     assert "x-protobuf" in jssdk_op["description"]

@@ -165,6 +165,19 @@ async def test_get_users_searches_and_excludes_admins(api: Api) -> None:
     assert sorted(u["userID"] for u in found["users"]) == ["alfred", "alice"]
 
 
+async def test_a_page_past_any_table_is_empty(api: Api) -> None:
+    """A pageNumber × showNumber past 64 bits (both within int64, as schemathesis found) is an empty page with the
+    total, not errCode 500; a negative showNumber is an empty page too."""
+    await api.register("alice", "bob")
+    admin = await api.admin_token()
+    for page in ({"pageNumber": 125_122_359_994_398, "showNumber": 20_210_722}, {"pageNumber": 2, "showNumber": -5}):
+        for path in ("/user/get_users", "/user/get_all_users_uid", "/user/search_notification_account"):
+            result = await api.post(path, {"pagination": page}, token=admin)
+            assert result["errCode"] == 0, (path, page, result)
+        data = await api.ok("/user/get_users", {"pagination": page}, token=admin)
+        assert (data["total"], data["users"]) == (2, [])
+
+
 async def test_account_check_reports_each_id(api: Api) -> None:
     """account_check answers 1 for registered and 0 for unknown IDs, in request order; repeats are 1001."""
     await api.register("alice")

@@ -21,6 +21,7 @@ from openim.api.envelope import EnvelopeResponse, error_body
 from openim.api.limits import RestLimits
 from openim.api.limits import configure as configure_field_limits
 from openim.api.middleware import OpenIMMiddleware
+from openim.api.openapi import install_contract
 from openim.api.routes import (
     auth,
     conversation,
@@ -81,6 +82,7 @@ def create_app(
     async def healthz() -> Response:
         return JSONResponse({"status": "ok"})
 
+    install_contract(app, max_operation_id=limits.max_operation_id, rate_limited=rate is not None)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_middleware(OpenIMMiddleware, authenticate=services.auth.authenticate, limits=limits, rate=rate)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from starlette.responses import Response
+from starlette.responses import JSONResponse
 
 from openim.protocol.errors import OpenIMError
 
@@ -30,12 +30,13 @@ def error_body(error: OpenIMError) -> bytes:
     return orjson.dumps(error.to_wire())
 
 
-class EnvelopeResponse(Response):
+class EnvelopeResponse(JSONResponse):
     """The success envelope around what a route returns, printed exactly as its model made it.
 
     Models choose per field between null and `[]`/`{}` the way OpenIM's Go code ends up with a nil or an empty
     slice or map (a Mongo find of nothing: nil → null; `datautil.Slice` of nothing: empty → `[]`). `data` is
-    absent when the route returns None (OpenIM's empty responses).
+    absent when the route returns None (OpenIM's empty responses). A JSONResponse, so that FastAPI puts the route's
+    response model in the OpenAPI document, which `api/openapi.py` then wraps in the envelope.
     """
 
     media_type = "application/json"

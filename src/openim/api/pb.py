@@ -51,7 +51,14 @@ _INT_FORMATS = {
 
 
 class PbRouter(APIRouter):
-    """An APIRouter that also registers protobuf-defined routes with `@router.pb(path)`."""
+    """An APIRouter that also registers protobuf-defined routes with `@router.pb(path)`.
+
+    `messages` maps each such route's full path to its request and response message classes (None: no response).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.messages: dict[str, tuple[type[Message], type[Message] | None]] = {}
 
     def pb(self, path: str, *, protobuf: bool = False) -> Callable[[Endpoint], Endpoint]:
         """Register a POST route: decode the request message, call the endpoint, answer its response message.
@@ -71,6 +78,7 @@ class PbRouter(APIRouter):
                 description=_description(endpoint, req_cls, resp_cls, protobuf=protobuf),
                 openapi_extra=_openapi(req_cls, resp_cls, protobuf=protobuf),
             )
+            self.messages[self.prefix + path] = (req_cls, resp_cls if _is_message_class(resp_cls) else None)
             return endpoint
 
         return register
@@ -177,20 +185,14 @@ def _openapi(req_cls: type[Message], resp_cls: Any, *, protobuf: bool) -> dict[s
                 "description": f"serialized {req_cls.DESCRIPTOR.full_name}",
             }
         }
-    envelope: dict[str, Any] = {
-        "type": "object",
-        "properties": {"errCode": {"type": "integer"}, "errMsg": {"type": "string"}, "errDlt": {"type": "string"}},
-        "required": ["errCode", "errMsg", "errDlt"],
-    }
+    responses: dict[str, Any] = {}
     if _is_message_class(resp_cls) and resp_cls.DESCRIPTOR.fields:
+        # The envelope's `data`; api/openapi.py wraps every route's 200 answer in the envelope.
         data = json_schema(resp_cls)
         if protobuf:
             data = {"oneOf": [data, {"type": "string", "format": "byte", "description": "protobuf callers"}]}
-        envelope["properties"]["data"] = data
-    return {
-        "requestBody": {"required": True, "content": content},
-        "responses": {"200": {"content": {"application/json": {"schema": envelope}}}},
-    }
+        responses["200"] = {"content": {"application/json": {"schema": data}}}
+    return {"requestBody": {"required": True, "content": content}, **({"responses": responses} if responses else {})}
 
 
 def _message_schema(descriptor: Descriptor, seen: frozenset[str]) -> dict[str, Any]:

@@ -65,6 +65,7 @@ MAX_DECOMPRESSED: Final = 4 << 20
 # Go's reader accepts concatenated gzip members; the SDKs write one. Each member re-reads the rest of the frame, so
 # their number is capped to keep the inflate linear in the frame.
 MAX_GZIP_MEMBERS: Final = 8
+MAX_HEARTBEAT_DEPTH: Final = 64  # a text ping's body nests at most this deep (the SDKs send none or a flat one)
 
 
 @dataclass(frozen=True, slots=True)
@@ -380,6 +381,8 @@ def parse_text_heartbeat(text: str | bytes) -> Heartbeat | None:
     """`{"type":"ping"|"pong","body":…}` → `Heartbeat`; None for anything else (OpenIM then closes the connection).
 
     As Go's decoder into `{Type string; Body json.RawMessage}`: keys case-insensitive, `type` must be a string.
+    A body nested deeper than `MAX_HEARTBEAT_DEPTH` is not a heartbeat either: echoing it would exhaust Python's
+    recursion limit (a ping whose body was 1,000 arrays deep raised RecursionError in `pong_text`).
     """
     try:
         obj = orjson.loads(text)
@@ -397,11 +400,23 @@ def parse_text_heartbeat(text: str | bytes) -> Heartbeat | None:
             kind = value if value is not None else kind
         elif low == "body":
             body = value
+    if not _nested_at_most(body, MAX_HEARTBEAT_DEPTH):
+        return None
     if kind == "ping":
         return Heartbeat("ping", body)
     if kind == "pong":
         return Heartbeat("pong", body)
     return None
+
+
+def _nested_at_most(value: Any, depth: int) -> bool:
+    """Whether `value` (decoded JSON) nests arrays and objects at most `depth` levels deep; iterative."""
+    level: list[Any] = [value]
+    for _ in range(depth):
+        level = [c for v in level for c in (v.values() if isinstance(v, dict) else v if isinstance(v, list) else ())]
+        if not level:
+            return True
+    return False
 
 
 def pong_text(body: Any = None) -> str:

@@ -6,7 +6,11 @@ from dataclasses import dataclass
 
 from openim.protocol.errors import ArgsError
 
-__all__ = ["Page"]
+__all__ = ["MAX_ROWS", "Page"]
+
+# The largest OFFSET and LIMIT a database takes (a signed 64-bit integer on SQLite and PostgreSQL). A page whose
+# (pageNumber-1)*showNumber passes it starts past the end of any table: it is empty, not an overflow error.
+MAX_ROWS = (1 << 63) - 1
 
 _INT32_MIN, _INT32_MAX = -(1 << 31), (1 << 31) - 1
 
@@ -33,9 +37,9 @@ class Page:
 
     @property
     def offset(self) -> int:
-        return (self.number - 1) * self.size
+        return min((self.number - 1) * max(self.size, 0), MAX_ROWS)
 
     @property
     def limit(self) -> int:
         """Rows to return; a page of size <= 0 is empty but the total is still reported, as OpenIM does."""
-        return max(self.size, 0)
+        return min(max(self.size, 0), MAX_ROWS)

@@ -13,6 +13,7 @@ from fastapi import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from openim.api.deps import ApiBase, CallerDep, ObjectDep
+from openim.api.openapi import plain_text, redirect
 from openim.api.pb import PbRouter
 from openim.protocol.errors import ArgsError, OpenIMError, RecordNotFoundError
 from openim.protocol.pb import object_pb2 as pb
@@ -76,7 +77,16 @@ async def complete_form_data(
     return await obj.complete_form_data(caller, req, url_prefix=base + "/object/")
 
 
-@router.get("/{name:path}", include_in_schema=True, response_class=Response)
+@router.get(
+    "/{name:path}",
+    response_class=Response,
+    status_code=302,
+    responses={
+        302: redirect("to a signed, expiring URL of the object (or of its thumbnail)"),
+        400: plain_text("a bad query (thumbnail parameters)"),
+        404: plain_text("no object of this name"),
+    },
+)
 async def object_redirect(name: str, request: Request, obj: ObjectDep, base: ApiBase) -> Response:
     """302 to a signed URL of the object; no token needed. The query is passed on (type=image&width&height)."""
     if not name:

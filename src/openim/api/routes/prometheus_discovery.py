@@ -11,14 +11,35 @@ The mapping of OpenIM's names onto openim-py's roles is in `src/openim/services/
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from fastapi import APIRouter
 from starlette.responses import JSONResponse, Response
 
 from openim.api.deps import PrometheusDiscoveryDep
+from openim.api.openapi import envelope_schema
 from openim.services.prometheus_discovery import NAMES, SERVICE_ROLES
 
 router = APIRouter(prefix="/prometheus_discovery", tags=["prometheus_discovery"])
+
+# What the routes answer, for /openapi.json: Prometheus's HTTP-SD list, or OpenIM's error envelope.
+_TARGETS = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {
+            "targets": {"type": "array", "items": {"type": "string"}},
+            "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+        },
+        "required": ["targets", "labels"],
+    },
+}
+_ANSWERS: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "the targets, or the error envelope when the registry does not answer",
+        "content": {"application/json": {"schema": {"oneOf": [_TARGETS, envelope_schema(None)["oneOf"][1]]}}},
+    }
+}
 
 
 def _endpoint(name: str) -> Callable[[PrometheusDiscoveryDep], Awaitable[Response]]:
@@ -35,6 +56,7 @@ for _name in NAMES:
         _endpoint(_name),
         methods=["GET"],
         response_model=None,
+        responses=_ANSWERS,
         summary=f"Prometheus targets of OpenIM's {_name} (openim-py role {SERVICE_ROLES[_name]})",
         description='Prometheus HTTP-SD JSON: `[{"targets": ["host:port"], "labels": {"namespace": "default"}}]`, '
         "or `[]` when no process of the role serves /metrics.",

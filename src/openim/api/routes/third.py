@@ -22,6 +22,7 @@ from openim.api.models.third import (
     SetAppBadgeReq,
     UploadLogsReq,
 )
+from openim.api.openapi import plain_text, redirect
 
 router = APIRouter(prefix="/third", tags=["third"], route_class=JsonBodyRoute)
 
@@ -31,7 +32,12 @@ GRAFANA_UNSET = (
 )
 
 
-@router.get("/prometheus", response_model=None)
+@router.get(
+    "/prometheus",
+    response_class=Response,
+    status_code=302,
+    responses={302: redirect("to prometheus.grafanaURL"), 404: plain_text("no Grafana configured")},
+)
 async def prometheus(third: ThirdDep) -> Response:
     """302 to `prometheus.grafanaURL`; 404 with a plain-text hint when it is unset."""
     if not third.grafana_url:
