@@ -56,6 +56,8 @@ from openim.infra.ratelimit import MemoryRateLimiter, Rates, RedisRateLimiter
 from openim.infra.redis import RedisPresence, RedisTokenStore, connect
 from openim.infra.redis.bus import RedisBus
 from openim.infra.redis.queue import RedisStreamQueue
+from openim.infra.redis.send_status import RedisSendStatus
+from openim.infra.send_status import MemorySendStatus, SendStatusStore
 from openim.infra.tokens import TokenStore
 from openim.jobs.object_cleanup import ObjectCleanup
 from openim.jobs.offline_push import OfflinePushHandler
@@ -124,6 +126,7 @@ class Runtime:
         bus: Bus
         presence: Presence
         queue: JobQueue
+        send_status: SendStatusStore
         client: Redis | None = None
         if settings.redis.url:
             try:
@@ -132,12 +135,12 @@ class Runtime:
                 await storage.close()
                 raise
             tokens, presence, redis_bus = RedisTokenStore(client), RedisPresence(client), RedisBus(client)
-            bus, queue = redis_bus, RedisStreamQueue(client)
+            bus, queue, send_status = redis_bus, RedisStreamQueue(client), RedisSendStatus(client)
             closers += [client.aclose, redis_bus.close]
         else:
             # Token states in the database, so a restart (even kill -9) logs nobody out; presence and bus in memory.
             tokens, presence, memory_bus = TokenRepo(storage.db, clock.now_ms), MemoryPresence(), MemoryBus()
-            bus, queue = memory_bus, MemoryQueue()
+            bus, queue, send_status = memory_bus, MemoryQueue(), MemorySendStatus()
             closers.append(memory_bus.close)
         registry = open_registry(settings, redis=client)
         closers.append(registry.close)
@@ -161,6 +164,7 @@ class Runtime:
             clock,
             admin_user_ids=list(admins.userIDs),
             friend_verify=settings.msg.friendVerify,
+            send_status=send_status,
             queue=queue,
         )
         notifications = NotificationSender(msg, clock)

@@ -60,7 +60,8 @@ async def test_send_stores_pushes_and_answers(kit: MsgKit) -> None:
     assert push.msg.status == MsgStatus.SEND_SUCCESS and push.msg.serverMsgID == resp.serverMsgID
     views = await kit.storage.msg.seq_views("a", ["si_a_b"])
     assert views["si_a_b"].has_read_seq == 1  # the sender read its own message
-    assert await kit.service.check_msg_is_send_success(caller("c"), "op1") == SendMsgStatus.SUCCESS
+    assert await kit.service.check_msg_is_send_success(caller("a"), "op1") == SendMsgStatus.SUCCESS
+    assert await kit.service.check_msg_is_send_success(caller("c"), "op1") == SendMsgStatus.NOT_EXIST
 
 
 async def test_pushes_leave_in_seq_order_under_concurrency(kit: MsgKit) -> None:

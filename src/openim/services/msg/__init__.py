@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from openim.infra.bus import Push
 from openim.services.msg.batch import BatchMixin, BatchResult
-from openim.services.msg.core import SendStatusMap
 from openim.services.msg.manage import ManageMixin
 from openim.services.msg.search import SearchMixin
 from openim.services.msg.send import SendMixin
@@ -32,7 +31,6 @@ __all__ = [
     "BatchResult",
     "MsgService",
     "Push",
-    "SendStatusMap",
     "build_notification",
     "notification_options",
 ]
@@ -42,5 +40,5 @@ class MsgService(BatchMixin, SendMixin, SearchMixin, SyncMixin, ManageMixin):
     """Every msg operation of OpenIM's msg RPC that clients reach, over storage, the writer and the bus.
 
     Built as `MsgService(storage, writer, bus, clock, *, admin_user_ids, friend_verify=False,
-    send_status_ttl_s=86400, send_status_max=100_000, queue=None)`; see the package docstring for the wiring.
+    send_status=None, queue=None)`; see the package docstring for the wiring.
     """

@@ -12,6 +12,7 @@ counted in `openim_msg_sent_total{sessionType}` (single, group, notification).
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from openim.metrics import MSG_SEND_SECONDS, MSG_SENT, child
@@ -89,25 +90,28 @@ class SendMixin(MsgCore):
     async def send(self, caller: Caller, msg: MsgData, *, operation_id: str) -> msg_pb2.SendMsgResp:
         """Check, store (or push online only) and answer a message sent by `caller`.
 
-        The send's outcome is remembered under `operation_id` for check_msg_is_send_success.
+        The send's outcome (2 success, 3 failed) is kept under (`operation_id`, caller) for
+        check_msg_is_send_success, in the shared store (Redis when configured): one write when the send ends.
         """
-        self.send_status.set(operation_id, SendMsgStatus.SENDING)
         started_at = time.perf_counter()
         try:
             resp = await self._send(caller, msg, operation_id=operation_id)
-        except BaseException:
-            self.send_status.set(operation_id, SendMsgStatus.FAILED)
+        except asyncio.CancelledError:
             MSG_SEND_SECONDS.observe(time.perf_counter() - started_at)
+            raise
+        except BaseException:
+            MSG_SEND_SECONDS.observe(time.perf_counter() - started_at)
+            await self.send_status.set(operation_id, caller.user_id, SendMsgStatus.FAILED)
             raise
         MSG_SEND_SECONDS.observe(time.perf_counter() - started_at)
         child(MSG_SENT, _SESSION_NAMES.get(msg.sessionType, "other")).inc()
-        self.send_status.set(operation_id, SendMsgStatus.SUCCESS)
+        await self.send_status.set(operation_id, caller.user_id, SendMsgStatus.SUCCESS)
         return resp
 
     async def check_msg_is_send_success(self, caller: Caller, operation_id: str) -> int:
-        """The status of the send made with `operation_id`: 0 unknown, 1 sending, 2 success, 3 failed."""
-        del caller  # any signed-in user (OpenIM); the operationID is the only key
-        return self.send_status.get(operation_id)
+        """The status of the caller's send made with `operation_id` (an admin's: anyone's latest): 0 unknown,
+        2 success, 3 failed. A user never learns the outcome of another user's send (OpenIM: anyone's, #3314)."""
+        return await self.send_status.get(operation_id, caller.user_id, any_owner=caller.is_admin)
 
     async def _send(self, caller: Caller, msg: MsgData, *, operation_id: str) -> msg_pb2.SendMsgResp:
         check_msg(msg)
