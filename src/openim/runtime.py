@@ -178,7 +178,7 @@ class Runtime:
             presence,
             notifications,
             profile_listeners=[friend.friend_info_changed, group.member_profile_changed],
-            tokens=tokens,
+            bus=bus,
         )
         services = Services(
             auth=auth,
@@ -351,7 +351,6 @@ async def run(settings: Settings, roles: tuple[str, ...] = ROLES, *, ready: asyn
                 multi_login_policy=settings.multiLogin.policy,
                 rates=rates,
             )
-            runtime.services.user.subscriptions = gateway.hub  # REST subscriptions act on this gateway's connections
             front.append(_Running(_in_role(role, gateway.serve(sock)), gateway.close))
         log.info("%s listening on %s:%s", role, *sock.getsockname()[:2])
 
