@@ -14,7 +14,11 @@ Jobs: the msg service enqueues an offline-push job per committed message (`servi
 the job queue — `MemoryQueue` without `redis.url`, `RedisStreamQueue` (Redis Streams, consumer group
 "msgtransfer") with it — and the role `msgtransfer` consumes them (`jobs/worker.py`, `jobs/offline_push.py`),
 handing offline recipients to `LogPusher`. An in-process queue is served only by a msgtransfer role of the same
-process, so `openim start msgtransfer` alone needs `redis.url`.
+process, so `openim start msgtransfer` alone needs `redis.url`. The msgtransfer role also runs the scheduled jobs
+(`Runtime.scheduler()`: `jobs/crontask.py` under `jobs/scheduler.py`), one process of the deployment at a time;
+`run_job` runs one by hand (`openim jobs run`).
+
+Send statuses (check_msg_is_send_success) live in `MemorySendStatus`, or in Redis (`RedisSendStatus`) with it.
 
 Discovery: the registry `ops/discovery.py` `open_registry` names (etcd with `discovery.enable: etcd`, else Redis
 with `redis.url`, else in this process) holds an entry per role of every process; `run` announces this one's
@@ -59,8 +63,10 @@ from openim.infra.redis.queue import RedisStreamQueue
 from openim.infra.redis.send_status import RedisSendStatus
 from openim.infra.send_status import MemorySendStatus, SendStatusStore
 from openim.infra.tokens import TokenStore
+from openim.jobs.crontask import crontask_jobs
 from openim.jobs.object_cleanup import ObjectCleanup
 from openim.jobs.offline_push import OfflinePushHandler
+from openim.jobs.scheduler import JobOutcome, Scheduler
 from openim.jobs.worker import Worker
 from openim.ops.admin import Readiness, create_admin_app, health_routes
 from openim.ops.discovery import local_instances, open_registry
@@ -86,7 +92,7 @@ from openim.storage import Storage, open_storage
 from openim.storage.commit import MsgWriter
 from openim.storage.token import TokenRepo
 
-__all__ = ["ROLES", "PortInUse", "Runtime", "run", "split_roles_warning"]
+__all__ = ["ROLES", "PortInUse", "Runtime", "run", "run_job", "split_roles_warning"]
 
 ROLES = ("api", "msggateway", "msgtransfer", "admin")
 log = logging.getLogger("openim.runtime")
@@ -195,6 +201,16 @@ class Runtime:
         closers.append(msg.drain_jobs)  # after the writer: the offline-push jobs of its last commits are queued
         closers.append(writer.close)  # first at close: what it accepted is committed, then pushed by the bus
         return cls(settings, clock, storage, tokens, services, bus, presence, queue, registry, closers, client)
+
+    def scheduler(self, **options: Any) -> Scheduler:
+        """The scheduled jobs (OpenIM's crontask) over this runtime, reading `settings.cronTask` at every run."""
+        jobs = crontask_jobs(
+            conversation=self.services.conversation,
+            msg=self.services.msg,
+            versions=self.storage.version,
+            config=lambda: self.settings.cronTask,
+        )
+        return Scheduler(jobs, self.storage.cron_task, self.clock, **options)
 
     async def close(self) -> None:
         for closer in reversed(self._closers):
@@ -360,6 +376,8 @@ async def run(settings: Settings, roles: tuple[str, ...] = ROLES, *, ready: asyn
         back.append(_Running(_in_role("msgtransfer", worker.run()), worker.stop))
         cleanup = ObjectCleanup(runtime.services.object, runtime.clock)
         back.append(_Running(_in_role("msgtransfer", cleanup.run()), cleanup.stop))
+        scheduler = runtime.scheduler()
+        back.append(_Running(_in_role("msgtransfer", scheduler.run()), scheduler.stop))
         log.info("msgtransfer consuming %s as %s of group %s", worker.topic, worker.consumer, worker.group)
 
     # Announced once every listener is bound; stopped with the front roles, so the entries go first at a stop.
@@ -392,6 +410,15 @@ async def run(settings: Settings, roles: tuple[str, ...] = ROLES, *, ready: asyn
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(sig)
         log.info("stopped")
+
+
+async def run_job(settings: Settings, name: str) -> JobOutcome:
+    """`openim jobs run NAME`: build the runtime (no role, no port), run one scheduled job once, close."""
+    runtime = await Runtime.build(settings)
+    try:
+        return await runtime.scheduler().run_job(name)
+    finally:
+        await runtime.close()
 
 
 async def object_store(settings: Settings, clock: Clock) -> ObjectStore:

@@ -28,6 +28,8 @@ from pydantic import (
     model_validator,
 )
 
+from openim.infra.cron import CronSchedule
+
 __all__ = [
     "DEFAULT_CONFIG_PATH",
     "OPENIM_READ_LIMIT",
@@ -172,6 +174,31 @@ class Prometheus(_Section):
     grafanaURL: str = Field(default="", description="Grafana's address for browsers; empty = /third/prometheus is 404")
 
 
+def _cron(value: str) -> str:
+    if value.strip():  # "" turns the job off
+        CronSchedule.parse(value)  # raises ValueError with what is wrong
+    return value
+
+
+class CronTask(_Section):
+    # OpenIM: openim-crontask.yml (cronExecuteTime, retainChatRecords); the other keys are openim-py's. The
+    # msgtransfer role runs the jobs, one process of the deployment at a time (jobs/scheduler.py).
+    cronExecuteTime: str = Field(
+        default="0 2 * * *", description="cron (local time) of the retention and version-log clean-up jobs"
+    )
+    retainChatRecords: int = Field(
+        default=365, ge=0, description="days messages are kept; older ones are deleted for everyone; 0 = forever"
+    )
+    msgDestructExecuteTime: str = Field(
+        default="* * * * *", description='cron of the self-destructing-messages job; "" = off'
+    )
+    retainVersionLogs: int = Field(
+        default=30, ge=0, description="days a deletion stays in the incremental-sync version logs; 0 = forever"
+    )
+
+    _check_cron = field_validator("cronExecuteTime", "msgDestructExecuteTime")(_cron)
+
+
 class Admin(_Section):
     listenIP: str = "127.0.0.1"
     port: int = Field(default=6060, ge=0, le=65535)
@@ -305,6 +332,7 @@ class Settings(_Section):
     admin: Admin = Field(default_factory=Admin)
     prometheus: Prometheus = Field(default_factory=Prometheus)
     ratelimiter: RateLimits = Field(default_factory=RateLimits)
+    cronTask: CronTask = Field(default_factory=CronTask)
     database: Database = Field(default_factory=Database)
     redis: Redis = Field(default_factory=Redis)
     discovery: Discovery = Field(default_factory=Discovery)

@@ -33,6 +33,7 @@ __all__ = [
     "black",
     "client_config",
     "conversation",
+    "cron_task",
     "fcm_token",
     "friend",
     "friend_request",
@@ -183,6 +184,8 @@ conversation = Table(
     Column("latest_msg_destruct_time", BigInteger, nullable=False, server_default=text("0")),
     PrimaryKeyConstraint("owner_user_id", "conversation_id"),
     Index(None, "conversation_id"),
+    # The self-destruct job (revision 0011) reads the rows with isMsgDestruct on, by when they were last done.
+    Index(None, "is_msg_destruct", "latest_msg_destruct_time"),
 )
 
 # Incremental sync (docs/protocol/rest.md §6): one log per (kind, d_id), e.g. ("conversation", ownerUserID); its
@@ -430,4 +433,22 @@ log = Table(  # client log uploads (SDK `UploadLogs`): the file itself lives in 
     Column("ex", Text, nullable=False, server_default=text("''")),
     Index(None, "create_time"),  # search: newest first within a time range
     Index(None, "user_id", "create_time"),  # one user's logs
+)
+
+# --- scheduled jobs (revision 0011) ----------------------------------------------------------------------------
+# One row per job of the msgtransfer role (`jobs/scheduler.py`): the lease that lets one process of the
+# deployment run it at a time (OpenIM: an etcd lock `openim/crontask/<name>`), the scheduled time it last ran for
+# (so another process does not run the same firing again), and how the last run went.
+
+cron_task = Table(
+    "cron_task",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("owner", Text, nullable=False, server_default=text("''")),  # host:pid:nonce of the process holding it
+    Column("lease_until", BigInteger, nullable=False, server_default=text("0")),  # ms; free once passed
+    Column("slot", BigInteger, nullable=False, server_default=text("0")),  # the firing time last claimed, ms
+    Column("last_start", BigInteger, nullable=False, server_default=text("0")),
+    Column("last_end", BigInteger, nullable=False, server_default=text("0")),
+    Column("last_removed", BigInteger, nullable=False, server_default=text("0")),
+    Column("last_error", Text, nullable=False, server_default=text("''")),
 )
