@@ -71,7 +71,7 @@ def start(
         f"admin {settings.admin.listenIP}:{settings.admin.port}); logs in {settings.log.storageLocation}"
     )
     try:
-        _run(run(settings, chosen))
+        _run(run(settings, chosen, config_path=find_config_path(config)))
     except PortInUse as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None

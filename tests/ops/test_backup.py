@@ -180,6 +180,11 @@ async def populate(storage: Storage, *, scale: int = 1) -> None:
     if await _has_table(storage, "cron_task"):  # revision 0011 on (the older-revision test stops before it)
         assert await storage.cron_task.claim("msg_destruct", "host:1:ab", now=NOW, lease_ms=60_000, slot=NOW)
         await storage.cron_task.finish("msg_destruct", "host:1:ab", now=NOW + 5, removed=3, error="")
+    if await _has_table(storage, "config_override"):  # revision 0012 on
+        await storage.config_override.reset(enabled=True, now=NOW, operator="imAdmin")
+        await storage.config_override.put(
+            {"log.remainLogLevel": 3, "tokenPolicy.expire": "2d"}, now=NOW, operator="imAdmin"
+        )
 
 
 async def _has_table(storage: Storage, name: str) -> bool:

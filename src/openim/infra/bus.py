@@ -99,11 +99,13 @@ class SubscribeChange:
 class ConfigReload:
     """Every process re-reads its configuration and applies what may change at run time (topic "config").
 
-    `reason` is what asked for it (set_config, reset_config, set_enable_config_manager, restart), for the logs.
+    `reason` is what asked for it (set_config, reset_config, set_enable_config_manager, restart), for the logs;
+    `origin` the process that asked, which reloaded already and skips its own event.
     """
 
     reason: str
     operation_id: str = ""
+    origin: str = ""
 
 
 class Subscription(Protocol):

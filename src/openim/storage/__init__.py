@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from openim.storage import migrate as _migrate
 from openim.storage.config import ClientConfigRepo
+from openim.storage.config_override import ConfigOverrideRepo
 from openim.storage.conversation import ConversationRepo
 from openim.storage.cron_task import CronTaskRepo
 from openim.storage.db import Db
@@ -46,6 +47,7 @@ class Storage:
         self.third = ThirdRepo(db)
         self.statistics = StatisticsRepo(db)
         self.cron_task = CronTaskRepo(db)
+        self.config_override = ConfigOverrideRepo(db)
 
     async def close(self) -> None:
         """Close the pool; repositories must not be used afterwards."""

@@ -32,6 +32,7 @@ from sqlalchemy import (
 __all__ = [
     "black",
     "client_config",
+    "config_override",
     "conversation",
     "cron_task",
     "fcm_token",
@@ -451,4 +452,19 @@ cron_task = Table(
     Column("last_end", BigInteger, nullable=False, server_default=text("0")),
     Column("last_removed", BigInteger, nullable=False, server_default=text("0")),
     Column("last_error", Text, nullable=False, server_default=text("''")),
+)
+
+# --- the config centre (revision 0012) ---------------------------------------------------------------------------
+# /config/set_config's changes (OpenIM keeps them in etcd under `openim/config/<file>`): one row per key path of
+# config/config.yaml that may change at run time (`settings.RELOADABLE`), its value as JSON, applied on top of each
+# process's file at start and at every reload while the config manager is enabled — whose flag is the row with the
+# reserved key `@enable` (value `true`), so the flag and the changes are shared by every process.
+
+config_override = Table(
+    "config_override",
+    metadata,
+    Column("key", String(128), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("update_time", BigInteger, nullable=False),
+    Column("operator_user_id", _ID, nullable=False, server_default=text("''")),
 )
