@@ -51,7 +51,7 @@ from openim.protocol.ids import new_client_msg_id, new_server_msg_id, single_con
 from openim.protocol.pb import msg_pb2
 from openim.protocol.pb.sdkws_pb2 import MsgData
 from openim.services.auth import Caller
-from openim.services.msg.core import MsgCore
+from openim.services.msg.core import MsgCore, logger
 
 __all__ = ["SendMixin", "check_msg"]
 
@@ -101,12 +101,19 @@ class SendMixin(MsgCore):
             raise
         except BaseException:
             MSG_SEND_SECONDS.observe(time.perf_counter() - started_at)
-            await self.send_status.set(operation_id, caller.user_id, SendMsgStatus.FAILED)
+            await self._record_status(operation_id, caller.user_id, SendMsgStatus.FAILED)
             raise
         MSG_SEND_SECONDS.observe(time.perf_counter() - started_at)
         child(MSG_SENT, _SESSION_NAMES.get(msg.sessionType, "other")).inc()
-        await self.send_status.set(operation_id, caller.user_id, SendMsgStatus.SUCCESS)
+        await self._record_status(operation_id, caller.user_id, SendMsgStatus.SUCCESS)
         return resp
+
+    async def _record_status(self, operation_id: str, owner: str, status: int) -> None:
+        """Keep the send's outcome; a store that fails (Redis down) costs the status, never the send's answer."""
+        try:
+            await self.send_status.set(operation_id, owner, status)
+        except Exception as exc:
+            logger.warning("send status of %s not kept: %s: %s", operation_id, type(exc).__name__, exc)
 
     async def check_msg_is_send_success(self, caller: Caller, operation_id: str) -> int:
         """The status of the caller's send made with `operation_id` (an admin's: anyone's latest): 0 unknown,
