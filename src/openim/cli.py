@@ -19,6 +19,8 @@ logs_app = typer.Typer(no_args_is_help=True, help="Read the server's logs.")
 app.add_typer(logs_app, name="logs")
 queue_app = typer.Typer(no_args_is_help=True, help="Inspect and rewind the job queue (Redis streams).")
 app.add_typer(queue_app, name="queue")
+jobs_app = typer.Typer(no_args_is_help=True, help="The scheduled jobs of the msgtransfer role (cronTask).")
+app.add_typer(jobs_app, name="jobs")
 
 ConfigOption = Annotated[
     Path | None,
@@ -69,7 +71,7 @@ def start(
         f"admin {settings.admin.listenIP}:{settings.admin.port}); logs in {settings.log.storageLocation}"
     )
     try:
-        _run(run(settings, chosen))
+        _run(run(settings, chosen, config_path=find_config_path(config)))
     except PortInUse as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
@@ -323,6 +325,33 @@ def queue_reset(
     typer.echo(ops.render_reset(results, executed=yes), err=not yes)
     if not yes:
         raise typer.Exit(1)
+@jobs_app.command("list")
+def jobs_list(config: ConfigOption = None) -> None:
+    """Each scheduled job: its schedule under the configuration, and its last run in the deployment."""
+    from openim.jobs.listing import list_jobs
+
+    typer.echo(_ops_call(list_jobs(_settings(config))))
+
+
+@jobs_app.command("run")
+def jobs_run(
+    name: Annotated[str, typer.Argument(help="msg_destruct, retain_chat_records or version_log_cleanup")],
+    config: ConfigOption = None,
+) -> None:
+    """Run one scheduled job now, once, against the configured database (and Redis); print what it removed.
+
+    Refused (exit 1) while another process runs the same job. Runs even when the job's schedule is off.
+    """
+    from openim.jobs.crontask import JOB_MSG_DESTRUCT, JOB_RETAIN_CHAT_RECORDS, JOB_VERSION_LOG_CLEANUP
+    from openim.runtime import run_job
+
+    known = (JOB_MSG_DESTRUCT, JOB_RETAIN_CHAT_RECORDS, JOB_VERSION_LOG_CLEANUP)
+    if name not in known:
+        typer.echo(f"unknown job {name!r}; the jobs are: {', '.join(known)}", err=True)
+        raise typer.Exit(2)
+    outcome = asyncio.run(run_job(_settings(config), name))
+    typer.echo(f"{outcome.name}: {outcome.result}: {outcome.summary}", err=outcome.result != "ok")
+    raise typer.Exit(0 if outcome.result == "ok" else 1)
 
 
 @app.command(

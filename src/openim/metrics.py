@@ -27,6 +27,10 @@ queue, build info) are `openim.ops.metrics`'s; process CPU / RSS / open fds are 
 | openim_event_loop_lag_seconds | histogram | | ops/metrics.py's lag probe (admin role) |
 | openim_queue_jobs_total | counter | topic, result | jobs/worker.py: done, retried, dead (dead letters) |
 | openim_queue_depth | gauge | topic | jobs/worker.py, after each job: the group's lag plus pending |
+| openim_cron_runs_total | counter | task, result | jobs/scheduler.py: ok, failed, skipped (another process had it) |
+| openim_cron_removed_total | counter | task | jobs/scheduler.py: rows a scheduled job removed or changed |
+| openim_cron_seconds | histogram | task | jobs/scheduler.py, one run of a scheduled job |
+| openim_cron_last_success_timestamp_seconds | gauge | task | jobs/scheduler.py, when a run last succeeded here |
 
 Label values are bounded: REST routes are templates (unknown paths count as "unmatched"), WS requests are the
 known reqIdentifiers, errCodes come from `protocol/errors.py`, platforms from `PLATFORM_NAMES`. Each update costs
@@ -49,6 +53,10 @@ __all__ = [
     "HTTP_REFUSED_CONNECTIONS",
     "HTTP_REQUESTS",
     "HTTP_REQUEST_SECONDS",
+    "JOB_LAST_SUCCESS",
+    "JOB_REMOVED",
+    "JOB_RUNS",
+    "JOB_SECONDS",
     "LATENCY_BUCKETS",
     "MSG_COMMIT_BATCH_SIZE",
     "MSG_COMMIT_FAILURES",
@@ -125,6 +133,14 @@ EVENT_LOOP_LAG = Histogram(
 )
 QUEUE_JOBS = Counter("openim_queue_jobs_total", "Jobs handled by the msgtransfer role, by result", ["topic", "result"])
 QUEUE_DEPTH = Gauge("openim_queue_depth", "Jobs of a topic not finished yet by the msgtransfer group", ["topic"])
+JOB_RUNS = Counter("openim_cron_runs_total", "Runs of the scheduled jobs (cronTask), by result", ["task", "result"])
+JOB_REMOVED = Counter("openim_cron_removed_total", "Rows the scheduled jobs removed or changed", ["task"])
+JOB_SECONDS = Histogram(
+    "openim_cron_seconds", "Duration of one run of a scheduled job", ["task"], buckets=(0.01, 0.1, 1, 10, 60, 600, 3600)
+)
+JOB_LAST_SUCCESS = Gauge(
+    "openim_cron_last_success_timestamp_seconds", "When a scheduled job last succeeded in this process", ["task"]
+)
 
 M = TypeVar("M", bound=MetricWrapperBase)
 _children: dict[tuple[int, tuple[str, ...]], Any] = {}

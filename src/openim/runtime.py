@@ -14,7 +14,11 @@ Jobs: the msg service enqueues an offline-push job per committed message (`servi
 the job queue — `MemoryQueue` without `redis.url`, `RedisStreamQueue` (Redis Streams, consumer group
 "msgtransfer") with it — and the role `msgtransfer` consumes them (`jobs/worker.py`, `jobs/offline_push.py`),
 handing offline recipients to `LogPusher`. An in-process queue is served only by a msgtransfer role of the same
-process, so `openim start msgtransfer` alone needs `redis.url`.
+process, so `openim start msgtransfer` alone needs `redis.url`. The msgtransfer role also runs the scheduled jobs
+(`Runtime.scheduler()`: `jobs/crontask.py` under `jobs/scheduler.py`), one process of the deployment at a time;
+`run_job` runs one by hand (`openim jobs run`).
+
+Send statuses (check_msg_is_send_success) live in `MemorySendStatus`, or in Redis (`RedisSendStatus`) with it.
 
 Discovery: the registry `ops/discovery.py` `open_registry` names (etcd with `discovery.enable: etcd`, else Redis
 with `redis.url`, else in this process) holds an entry per role of every process; `run` announces this one's
@@ -32,6 +36,7 @@ import resource
 import signal
 import socket
 import sys
+import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,7 +50,7 @@ from openim.api.app import create_app
 from openim.api.http_guard import ConnectionGuard, GuardLimits, guarded_protocol
 from openim.api.limits import RestLimits
 from openim.gateway.server import GatewayServer
-from openim.infra.bus import Bus, MemoryBus
+from openim.infra.bus import TOPIC_CONFIG, Bus, ConfigReload, MemoryBus
 from openim.infra.clock import Clock, SystemClock
 from openim.infra.discovery import Announcer, Registry
 from openim.infra.objects import LocalStore, ObjectStore
@@ -56,18 +61,24 @@ from openim.infra.ratelimit import MemoryRateLimiter, Rates, RedisRateLimiter
 from openim.infra.redis import RedisPresence, RedisTokenStore, connect
 from openim.infra.redis.bus import RedisBus
 from openim.infra.redis.queue import RedisStreamQueue
+from openim.infra.redis.send_status import RedisSendStatus
+from openim.infra.send_status import MemorySendStatus, SendStatusStore
 from openim.infra.tokens import TokenStore
+from openim.jobs.crontask import crontask_jobs
 from openim.jobs.object_cleanup import ObjectCleanup
 from openim.jobs.offline_push import OfflinePushHandler
+from openim.jobs.scheduler import JobOutcome, Scheduler
 from openim.jobs.worker import Worker
+from openim.live_config import apply_changes, environment, with_stored
 from openim.ops.admin import Readiness, create_admin_app, health_routes
 from openim.ops.discovery import local_instances, open_registry
-from openim.ops.logging import setup_logging
+from openim.ops.logging import set_log_level, setup_logging
 from openim.ops.metrics import bind as bind_metrics
 from openim.ops.metrics import probe_loop_lag
 from openim.ops.secret import WeakSecret, exposed_default_warning, production_refusal
 from openim.services import Services
 from openim.services.auth import AuthService
+from openim.services.config_manager import ConfigManagerService, ReloadReport
 from openim.services.conversation import ConversationService
 from openim.services.friend import FriendService
 from openim.services.group import GroupService
@@ -79,12 +90,12 @@ from openim.services.prometheus_discovery import PrometheusDiscoveryService
 from openim.services.statistics import StatisticsService
 from openim.services.third import ThirdService
 from openim.services.user import UserService
-from openim.settings import Settings
+from openim.settings import ConfigError, Settings, leaf_values, load_settings
 from openim.storage import Storage, open_storage
 from openim.storage.commit import MsgWriter
 from openim.storage.token import TokenRepo
 
-__all__ = ["ROLES", "PortInUse", "Runtime", "run", "split_roles_warning"]
+__all__ = ["ROLES", "PortInUse", "Runtime", "run", "run_job", "split_roles_warning"]
 
 ROLES = ("api", "msggateway", "msgtransfer", "admin")
 log = logging.getLogger("openim.runtime")
@@ -109,21 +120,39 @@ class Runtime:
     registry: Registry
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     redis: Redis | None = None  # the shared client when redis.url is set (readiness pings it)
+    config_path: Path | None = None  # what a reload reads again (None: built-in defaults and OPENIM_* variables)
+    instance_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    # Called after a reload changed keys, with the running settings: the roles' parts that copied a value.
+    on_reload: list[Callable[[Settings], None]] = field(default_factory=list)
+    _reloading: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @classmethod
-    async def build(cls, settings: Settings, *, clock: Clock | None = None) -> Runtime:
+    async def build(cls, settings: Settings, *, clock: Clock | None = None, config_path: Path | None = None) -> Runtime:
+        """Open storage and infra and build the services; the config centre's stored changes (when enabled) are
+        applied on top of `settings`, which is the file as loaded from `config_path`."""
         clock = clock or SystemClock()
         storage = await open_storage(settings.database.url, pool_size=settings.database.poolSize)
+        try:
+            enabled, stored = await storage.config_override.state()
+        except BaseException:
+            await storage.close()
+            raise
+        if enabled and stored:
+            settings = with_stored(settings, stored)
+            log.info("config centre: %d stored change(s) applied: %s", len(stored), ", ".join(sorted(stored)))
         admins = settings.imAdminUser
         nicknames = [*admins.nicknames, *([""] * len(admins.userIDs))]
         await storage.user.ensure_admins(
             [(uid, nicknames[i] or uid) for i, uid in enumerate(admins.userIDs)], now=clock.now_ms()
         )
         closers: list[Callable[[], Awaitable[None]]] = [storage.close]  # called in reverse order at close
+        instance_id = uuid.uuid4().hex
+        runtime: Runtime
         tokens: TokenStore
         bus: Bus
         presence: Presence
         queue: JobQueue
+        send_status: SendStatusStore
         client: Redis | None = None
         if settings.redis.url:
             try:
@@ -132,12 +161,12 @@ class Runtime:
                 await storage.close()
                 raise
             tokens, presence, redis_bus = RedisTokenStore(client), RedisPresence(client), RedisBus(client)
-            bus, queue = redis_bus, RedisStreamQueue(client)
+            bus, queue, send_status = redis_bus, RedisStreamQueue(client), RedisSendStatus(client)
             closers += [client.aclose, redis_bus.close]
         else:
             # Token states in the database, so a restart (even kill -9) logs nobody out; presence and bus in memory.
             tokens, presence, memory_bus = TokenRepo(storage.db, clock.now_ms), MemoryPresence(), MemoryBus()
-            bus, queue = memory_bus, MemoryQueue()
+            bus, queue, send_status = memory_bus, MemoryQueue(), MemorySendStatus()
             closers.append(memory_bus.close)
         registry = open_registry(settings, redis=client)
         closers.append(registry.close)
@@ -161,6 +190,7 @@ class Runtime:
             clock,
             admin_user_ids=list(admins.userIDs),
             friend_verify=settings.msg.friendVerify,
+            send_status=send_status,
             queue=queue,
             limits=MsgLimits(
                 max_msg_len=settings.msg.maxMsgLen,
@@ -179,7 +209,7 @@ class Runtime:
             presence,
             notifications,
             profile_listeners=[friend.friend_info_changed, group.member_profile_changed],
-            tokens=tokens,
+            bus=bus,
         )
         services = Services(
             auth=auth,
@@ -192,10 +222,93 @@ class Runtime:
             third=ThirdService(storage, clock, grafana_url=settings.prometheus.grafanaURL),
             statistics=StatisticsService(storage),
             prometheus_discovery=PrometheusDiscoveryService(registry, clock),
+            config_manager=ConfigManagerService(
+                storage,
+                bus,
+                clock,
+                current=lambda: runtime.settings,
+                reload=lambda reason: runtime.reload(reason),
+                origin=instance_id,
+                environment=environment(),
+                version=__version__,
+            ),
         )
         closers.append(msg.drain_jobs)  # after the writer: the offline-push jobs of its last commits are queued
         closers.append(writer.close)  # first at close: what it accepted is committed, then pushed by the bus
-        return cls(settings, clock, storage, tokens, services, bus, presence, queue, registry, closers, client)
+        runtime = cls(
+            settings,
+            clock,
+            storage,
+            tokens,
+            services,
+            bus,
+            presence,
+            queue,
+            registry,
+            closers,
+            client,
+            config_path=config_path,
+            instance_id=instance_id,
+        )
+        return runtime
+
+    # ---- configuration at run time (/config/*, /restart: services/config_manager.py, live_config.py) ----------
+
+    async def reload(self, reason: str) -> ReloadReport:
+        """Re-read the file (and `OPENIM_*`) and the config centre's stored changes; apply what may change at run
+        time to this process, report the rest. ConfigError when the file does not load (nothing changes)."""
+        async with self._reloading:
+            fresh = load_settings(self.config_path)
+            enabled, stored = await self.storage.config_override.state()
+            wanted = with_stored(fresh, stored) if enabled else fresh
+            done = apply_changes(self.settings, wanted)
+            if done.applied:
+                self._push_settings()
+            values = leaf_values(self.settings, as_written=True)
+            applied = ", ".join(f"{k}={values[k]!r}" for k in done.applied) or "nothing changed"
+            log.info("config reload (%s): %s", reason, applied)
+            if done.restart_required:
+                log.warning(
+                    "config reload (%s): %s changed but apply only when this process restarts",
+                    reason,
+                    ", ".join(done.restart_required),
+                )
+            return ReloadReport(done.applied, done.restart_required)
+
+    async def on_config_event(self, event: object) -> None:
+        """Bus topic "config": another process changed the configuration; reload here too."""
+        if not isinstance(event, ConfigReload) or event.origin == self.instance_id:
+            return
+        try:
+            await self.reload(event.reason)
+        except ConfigError as exc:
+            log.error("config reload (%s) failed, nothing changed: %s", event.reason, exc)
+
+    def _push_settings(self) -> None:
+        """Hand the reloadable values to the services that keep their own copy, then to the roles' hooks."""
+        s = self.settings
+        services = self.services
+        services.auth.reconfigure(
+            expire_s=s.tokenPolicy.expire,
+            multi_login_policy=s.multiLogin.policy,
+            max_num_one_end=s.multiLogin.maxNumOneEnd,
+        )
+        services.msg.friend_verify = s.msg.friendVerify
+        services.group.enable_history_for_new_members = s.group.enableHistoryForNewMembers
+        services.third.grafana_url = s.prometheus.grafanaURL
+        services.object.limits = object_limits(s)
+        for hook in self.on_reload:
+            hook(s)
+
+    def scheduler(self, **options: Any) -> Scheduler:
+        """The scheduled jobs (OpenIM's crontask) over this runtime, reading `settings.cronTask` at every run."""
+        jobs = crontask_jobs(
+            conversation=self.services.conversation,
+            msg=self.services.msg,
+            versions=self.storage.version,
+            config=lambda: self.settings.cronTask,
+        )
+        return Scheduler(jobs, self.storage.cron_task, self.clock, **options)
 
     async def close(self) -> None:
         for closer in reversed(self._closers):
@@ -271,7 +384,13 @@ def _uvicorn(
     return server, server.serve(sockets=[sock])
 
 
-async def run(settings: Settings, roles: tuple[str, ...] = ROLES, *, ready: asyncio.Event | None = None) -> None:
+async def run(
+    settings: Settings,
+    roles: tuple[str, ...] = ROLES,
+    *,
+    ready: asyncio.Event | None = None,
+    config_path: Path | None = None,
+) -> None:
     """Run the given roles until SIGINT/SIGTERM (or cancellation), then stop gracefully and close storage.
 
     Stop, in order: /readyz answers 503 "stopping"; the REST and gateway listeners close; REST requests in flight
@@ -306,7 +425,11 @@ async def run(settings: Settings, roles: tuple[str, ...] = ROLES, *, ready: asyn
             sock.close()
         raise
 
-    runtime = await Runtime.build(settings)
+    runtime = await Runtime.build(settings, config_path=config_path)
+    settings = runtime.settings  # with the config centre's stored changes; a reload changes it in place
+    set_log_level(settings.log.remainLogLevel)
+    runtime.on_reload.append(lambda s: set_log_level(s.log.remainLogLevel))
+    config_events = runtime.bus.subscribe(TOPIC_CONFIG, runtime.on_config_event)
     readiness = Readiness.of_storage(runtime.storage)
     if runtime.redis is not None:
         # Shared state and the job queue live there: a process that cannot reach it cannot serve.
@@ -352,7 +475,7 @@ async def run(settings: Settings, roles: tuple[str, ...] = ROLES, *, ready: asyn
                 multi_login_policy=settings.multiLogin.policy,
                 rates=rates,
             )
-            runtime.services.user.subscriptions = gateway.hub  # REST subscriptions act on this gateway's connections
+            runtime.on_reload.append(_policy_setter(gateway))
             front.append(_Running(_in_role(role, gateway.serve(sock)), gateway.close))
         log.info("%s listening on %s:%s", role, *sock.getsockname()[:2])
 
@@ -362,6 +485,8 @@ async def run(settings: Settings, roles: tuple[str, ...] = ROLES, *, ready: asyn
         back.append(_Running(_in_role("msgtransfer", worker.run()), worker.stop))
         cleanup = ObjectCleanup(runtime.services.object, runtime.clock)
         back.append(_Running(_in_role("msgtransfer", cleanup.run()), cleanup.stop))
+        scheduler = runtime.scheduler()
+        back.append(_Running(_in_role("msgtransfer", scheduler.run()), scheduler.stop))
         log.info("msgtransfer consuming %s as %s of group %s", worker.topic, worker.consumer, worker.group)
 
     # Announced once every listener is bound; stopped with the front roles, so the entries go first at a stop.
@@ -389,11 +514,21 @@ async def run(settings: Settings, roles: tuple[str, ...] = ROLES, *, ready: asyn
             for running in group:
                 running.stop()
             await asyncio.gather(*(r.task for r in group), return_exceptions=True)
+        await config_events.close()
         await runtime.close()  # the message writer first: every message it accepted is committed
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(sig)
         log.info("stopped")
+
+
+async def run_job(settings: Settings, name: str) -> JobOutcome:
+    """`openim jobs run NAME`: build the runtime (no role, no port), run one scheduled job once, close."""
+    runtime = await Runtime.build(settings)
+    try:
+        return await runtime.scheduler().run_job(name)
+    finally:
+        await runtime.close()
 
 
 async def object_store(settings: Settings, clock: Clock) -> ObjectStore:
@@ -501,6 +636,15 @@ def _in_role(role: str, work: Awaitable[None]) -> asyncio.Future[None]:
     ctx = contextvars.copy_context()
     ctx.run(context.role.set, role)
     return ctx.run(asyncio.ensure_future, work)
+
+
+def _policy_setter(gateway: GatewayServer) -> Callable[[Settings], None]:
+    """A reload hook: the gateway's multi-login policy for connections from now on."""
+
+    def apply(settings: Settings) -> None:
+        gateway.hub.set_policy(settings.multiLogin.policy)
+
+    return apply
 
 
 def _exit_setter(server: _Server) -> Callable[[], None]:

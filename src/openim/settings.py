@@ -28,16 +28,23 @@ from pydantic import (
     model_validator,
 )
 
+from openim.infra.cron import CronSchedule
+
 __all__ = [
     "DEFAULT_CONFIG_PATH",
     "OPENIM_READ_LIMIT",
+    "RELOADABLE",
     "ConfigError",
     "Problem",
     "Settings",
+    "changed_keys",
     "env_variables",
     "find_config_path",
+    "leaf_values",
     "load_settings",
     "mask_url",
+    "sections",
+    "with_values",
 ]
 
 DEFAULT_CONFIG_PATH = Path("config/config.yaml")
@@ -202,6 +209,31 @@ class Prometheus(_Section):
     grafanaURL: str = Field(default="", description="Grafana's address for browsers; empty = /third/prometheus is 404")
 
 
+def _cron(value: str) -> str:
+    if value.strip():  # "" turns the job off
+        CronSchedule.parse(value)  # raises ValueError with what is wrong
+    return value
+
+
+class CronTask(_Section):
+    # OpenIM: openim-crontask.yml (cronExecuteTime, retainChatRecords); the other keys are openim-py's. The
+    # msgtransfer role runs the jobs, one process of the deployment at a time (jobs/scheduler.py).
+    cronExecuteTime: str = Field(
+        default="0 2 * * *", description="cron (local time) of the retention and version-log clean-up jobs"
+    )
+    retainChatRecords: int = Field(
+        default=365, ge=0, description="days messages are kept; older ones are deleted for everyone; 0 = forever"
+    )
+    msgDestructExecuteTime: str = Field(
+        default="* * * * *", description='cron of the self-destructing-messages job; "" = off'
+    )
+    retainVersionLogs: int = Field(
+        default=30, ge=0, description="days a deletion stays in the incremental-sync version logs; 0 = forever"
+    )
+
+    _check_cron = field_validator("cronExecuteTime", "msgDestructExecuteTime")(_cron)
+
+
 class Admin(_Section):
     listenIP: str = "127.0.0.1"
     port: int = Field(default=6060, ge=0, le=65535)
@@ -335,6 +367,7 @@ class Settings(_Section):
     admin: Admin = Field(default_factory=Admin)
     prometheus: Prometheus = Field(default_factory=Prometheus)
     ratelimiter: RateLimits = Field(default_factory=RateLimits)
+    cronTask: CronTask = Field(default_factory=CronTask)
     database: Database = Field(default_factory=Database)
     redis: Redis = Field(default_factory=Redis)
     discovery: Discovery = Field(default_factory=Discovery)
@@ -383,6 +416,82 @@ def mask_url(url: str) -> str:
             head = f"{user}:***{head[at:]}"
     query = re.sub(r"(?i)((?:^|[&;])password=)[^&;#]*", r"\1***", query)
     return f"{scheme}://{head}{qmark}{query}"
+
+
+# Keys a running process applies without a restart (/config/set_config, /restart, runtime.py `Runtime.reload`):
+# each one is read live or pushed into the service that holds it. Every other key (ports, addresses, database,
+# Redis, secret, admins, object engines, log files) is read once at start and needs the process restarted.
+RELOADABLE = frozenset(
+    {
+        "tokenPolicy.expire",
+        "multiLogin.policy",
+        "multiLogin.maxNumOneEnd",
+        "msggateway.websocketMaxConnNum",
+        "msg.friendVerify",
+        "group.enableHistoryForNewMembers",
+        "prometheus.grafanaURL",
+        "log.remainLogLevel",
+        "cronTask.cronExecuteTime",
+        "cronTask.retainChatRecords",
+        "cronTask.msgDestructExecuteTime",
+        "cronTask.retainVersionLogs",
+        "object.maxSize",
+        "object.minPartSize",
+        "object.maxPartSize",
+        "object.maxNumSize",
+        "object.urlExpire",
+        "object.uploadExpire",
+    }
+)
+
+
+def sections() -> list[str]:
+    """The top-level sections of the configuration (the config names of /config/*), in file order."""
+    return [name for name, field in Settings.model_fields.items() if _section_model(field.annotation) is not None]
+
+
+def leaf_values(settings: Settings, *, as_written: bool = False) -> dict[str, Any]:
+    """Every leaf key path → its value, secrets revealed (compare or re-validate, never print). `as_written`: as
+    the file spells it (JSON types, durations with their unit), so that loading it back gives the same value."""
+    out: dict[str, Any] = {}
+    written = settings.model_dump(mode="json") if as_written else {}
+
+    def walk(model: BaseModel, prefix: str, dumped: dict[str, Any]) -> None:
+        for name in type(model).model_fields:
+            value = getattr(model, name)
+            key = f"{prefix}{name}"
+            if isinstance(value, BaseModel):
+                walk(value, key + ".", dumped.get(name, {}))
+            elif isinstance(value, SecretStr):
+                out[key] = value.get_secret_value()
+            else:
+                out[key] = dumped[name] if as_written else value
+
+    walk(settings, "", written)
+    return out
+
+
+def changed_keys(before: Settings, after: Settings) -> list[str]:
+    """The leaf key paths whose values differ, sorted."""
+    old, new = leaf_values(before), leaf_values(after)
+    return sorted(k for k in new if old.get(k) != new[k])
+
+
+def with_values(settings: Settings, values: Mapping[str, Any]) -> Settings:
+    """A validated copy of `settings` with the given leaf key paths set, each value as the file would spell it
+    (ValidationError when one is bad)."""
+    data: dict[str, Any] = {}
+    for key, value in {**leaf_values(settings, as_written=True), **values}.items():
+        _set(data, key, value)
+    return Settings.model_validate(data)
+
+
+def _set(data: dict[str, Any], key: str, value: Any) -> None:
+    *path, last = key.split(".")
+    node = data
+    for part in path:
+        node = node.setdefault(part, {})
+    node[last] = value
 
 
 @dataclass(frozen=True)

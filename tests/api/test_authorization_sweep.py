@@ -1,7 +1,7 @@
 """Authorization sweep (issue 4 item 6; OpenIM #3314, #3310, #3778): no read route shows one user's data to another.
 
-Every read route of /user, /friend, /group, /conversation, /msg, /jssdk, /third and /statistics is taken from the
-app itself, so a route added later is swept without anyone remembering to. Its request body is built from the
+Every read route of /user, /friend, /group, /conversation, /msg, /jssdk, /third, /statistics and /config is taken
+from the app itself, so a route added later is swept without anyone remembering to. Its request body is built from the
 route's OpenAPI schema by field name (`userID` → the victim, `groupID` → the victim's group, `idHash` → the hash
 of the victim's real list, `versionID` → a position in the victim's version log taken before the data was made,
 …), with a small table of overrides where a name alone does not reach the data. Each route is then called:
@@ -36,7 +36,7 @@ from tests.factories import add_member, make_black, make_friend, make_friend_req
 
 from openim.protocol.idhash import id_hash
 
-SCOPE = ("user", "friend", "group", "conversation", "msg", "jssdk", "third", "statistics")
+SCOPE = ("user", "friend", "group", "conversation", "msg", "jssdk", "third", "statistics", "config", "restart")
 READ_NAME = re.compile(r"^(get_|is_|pull_|newest_|search_|check_|page_|account_check$)|_get(_all)?$")
 # Routes that read although their names do not say so.
 EXTRA_READS = {
@@ -103,6 +103,10 @@ WRITES = {
     "/third/set_app_badge",
     "/third/logs/upload",
     "/third/logs/delete",
+    "/config/set_config",
+    "/config/reset_config",
+    "/config/set_enable_config_manager",
+    "/restart",
 }
 # Reads that answer any signed-in user on purpose; they are still swept for the markers, without the control.
 PUBLIC = {
@@ -119,6 +123,9 @@ NO_CONTROL = {
     "/user/get_subscribe_users_status": "subscriptions live on gateway connections: tests/gateway/test_rest_status.py",
     "/user/get_users_online_token_detail": "lists online users only: tests/api/test_user_status.py",
     "/user/search_notification_account": "system accounts, no user's data; admin only: test_notification_account.py",
+    "/config/get_config_list": "the server's configuration, no user's data; admin only: tests/api/test_config.py",
+    "/config/get_config": "the server's configuration, no user's data; admin only: tests/api/test_config.py",
+    "/config/get_enable_config_manager": "a server flag, no user's data; admin only: tests/api/test_config.py",
 }
 # The routes OpenIM's #3314 (and its follow-ups #3310, #3778) found open to any token holder.
 ISSUE_3314 = [

@@ -6,13 +6,17 @@ import base64
 import re
 from typing import Any
 
+import httpx
 import pytest
-from tests.api.chat import SI_AB, content_of, open_chat
+from tests.api.chat import SI_AB, Chat, content_of, open_chat
 from tests.api.conftest import Api
 from tests.factories import make_group
 
+from openim.api.app import create_app
 from openim.infra.clock import FakeClock
 from openim.protocol.pb import sdkws_pb2
+from openim.runtime import Runtime
+from openim.settings import Settings
 
 TEXT = {"sendID": "alice", "recvID": "bob", "contentType": 101, "sessionType": 1, "content": {"content": "hi"}}
 
@@ -163,12 +167,26 @@ async def test_send_msg_service_rules_apply(api: Api) -> None:
 async def test_check_msg_is_send_success_by_operation_id(api: Api) -> None:
     """The status is looked up under the request's operationID: 2 after a send, 3 after a failed one, else 0."""
     chat = await open_chat(api, "alice", "bob")
-    await chat.send("alice", "bob", op="send-op-1")
-    assert await chat.ok("/msg/check_msg_is_send_success", {}, as_="bob", op="send-op-1") == {"status": 2}
+    await chat.send("alice", "bob", op="send-op-1")  # sent by the admin (send_msg is admin only)
+    assert await chat.ok("/msg/check_msg_is_send_success", {}, as_="admin", op="send-op-1") == {"status": 2}
     failed = await chat.post("/msg/send_msg", {**TEXT, "recvID": "nobody"}, as_="admin", op="send-op-2")
     assert failed["errCode"] != 0
-    assert await chat.ok("/msg/check_msg_is_send_success", {}, as_="alice", op="send-op-2") == {"status": 3}
-    assert await chat.ok("/msg/check_msg_is_send_success", {}, as_="alice", op="never-used") == {"status": 0}
+    assert await chat.ok("/msg/check_msg_is_send_success", {}, as_="admin", op="send-op-2") == {"status": 3}
+    assert await chat.ok("/msg/check_msg_is_send_success", {}, as_="admin", op="never-used") == {"status": 0}
+
+
+async def test_check_msg_is_send_success_is_the_callers_own(api: Api) -> None:
+    """A user reads the status of its own sends only: another user's operationID reads 0 (OpenIM: anyone's)."""
+    chat = await open_chat(api, "alice", "bob")
+    caller = await api.runtime.services.auth.authenticate(chat.tokens["alice"])
+    msg = sdkws_pb2.MsgData(
+        sendID="alice", recvID="bob", senderPlatformID=5, sessionType=1, contentType=101, content=b'{"content":"x"}'
+    )
+    msg.clientMsgID = "c-own-1"
+    await api.runtime.services.msg.send(caller, msg, operation_id="own-op")  # as over the gateway (1003)
+    assert await chat.ok("/msg/check_msg_is_send_success", {}, as_="alice", op="own-op") == {"status": 2}
+    assert await chat.ok("/msg/check_msg_is_send_success", {}, as_="bob", op="own-op") == {"status": 0}
+    assert await chat.ok("/msg/check_msg_is_send_success", {}, as_="admin", op="own-op") == {"status": 2}
 
 
 async def test_get_server_time(api: Api) -> None:
@@ -482,3 +500,25 @@ async def test_group_outsider_is_kept_out(api: Api) -> None:
     await chat.ok("/msg/revoke_msg", {"conversationID": "sg_g1", "seq": 1, "userID": "alice"}, as_="alice")
     (msg,) = await chat.pull("bob", "sg_g1")
     assert msg["contentType"] == 2101
+
+
+@pytest.mark.redis
+async def test_send_status_is_shared_through_redis(db_url: str, redis_url: str, clock: FakeClock) -> None:
+    """With redis.url, a check answered by another API process finds the send (OpenIM keeps it in Redis too)."""
+    settings = Settings.model_validate({"database": {"url": db_url}, "redis": {"url": redis_url}})
+    first, second = await Runtime.build(settings, clock=clock), await Runtime.build(settings, clock=clock)
+    try:
+        apis = []
+        for rt in (first, second):
+            http = httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(rt.services)), base_url="http://t")
+            apis.append(Api(http, rt))
+        chat = await open_chat(apis[0], "alice", "bob")
+        await chat.send("alice", "bob", op="shared-op")
+        other = Chat(apis[1], chat.admin, chat.tokens)
+        assert await other.ok("/msg/check_msg_is_send_success", {}, as_="admin", op="shared-op") == {"status": 2}
+        assert await other.ok("/msg/check_msg_is_send_success", {}, as_="bob", op="shared-op") == {"status": 0}
+        for api in apis:
+            await api.http.aclose()
+    finally:
+        await first.close()
+        await second.close()

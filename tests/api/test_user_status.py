@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from tests.api.conftest import Api
 
+from openim.infra.bus import TOPIC_SUBSCRIBE, SubscribeChange
+
 ANDROID, WEB = 2, 5
 
 
-async def _online(api: Api, user_id: str, *platforms: int) -> None:
+async def _online(api: Api, user_id: str, *platforms: int, token: str = "") -> None:
     """Connections registered in presence as a gateway registers them."""
     for i, platform in enumerate(platforms):
-        await api.runtime.presence.set_online(user_id, platform, f"conn-{user_id}-{i}")
+        await api.runtime.presence.set_online(user_id, platform, f"conn-{user_id}-{i}", token)
 
 
 async def test_get_users_status_with_openim_fields(api: Api) -> None:
@@ -29,25 +31,56 @@ async def test_get_users_status_with_openim_fields(api: Api) -> None:
 
 
 async def test_subscribe_answers_statuses_and_get_subscribed_without_a_gateway(api: Api) -> None:
-    """subscribe genre 1 answers the statuses (as 2005); with no gateway in this process there is nothing to watch."""
+    """subscribe genre 1 answers the statuses (as 2005); a user with no live connection has nothing to watch."""
     await api.register("alice", "bob")
     alice = await api.user_token("alice")
     await _online(api, "bob", WEB)
     body = {"userID": "alice", "userIDs": ["bob"], "genre": 1}
     data = await api.ok("/user/subscribe_users_status", body, token=alice)
     assert data == {"statusList": [{"userID": "bob", "status": 1, "platformIDs": [WEB]}]}
-    cancel = await api.ok("/user/subscribe_users_status", {**body, "genre": 2}, token=alice)
-    assert cancel == {"statusList": None}
     subscribed = await api.ok("/user/get_subscribe_users_status", {"userID": "alice"}, token=alice)
     assert subscribed == {"statusList": None}
 
 
+async def test_subscribe_changes_every_live_connection_and_tells_the_gateways(api: Api) -> None:
+    """A REST subscribe writes the watched set of each of the user's connections into presence (any process reads
+    it) and publishes SubscribeChange, which the gateways holding the connections apply."""
+    await api.register("alice", "bob", "carol")
+    alice = await api.user_token("alice")
+    await _online(api, "alice", WEB, ANDROID)
+    await _online(api, "carol", ANDROID)
+    seen: list[object] = []
+    sub = api.runtime.bus.subscribe(TOPIC_SUBSCRIBE, seen.append)
+    try:
+        body = {"userID": "alice", "userIDs": ["bob", "carol"], "genre": 1}
+        await api.ok("/user/subscribe_users_status", body, token=alice)
+        assert await api.runtime.presence.subscribed("alice") == ["bob", "carol"]
+        subscribed = await api.ok("/user/get_subscribe_users_status", {"userID": "alice"}, token=alice)
+        assert subscribed == {
+            "statusList": [
+                {"userID": "bob", "status": 0, "platformIDs": None},
+                {"userID": "carol", "status": 1, "platformIDs": [ANDROID]},
+            ]
+        }
+        await api.ok("/user/subscribe_users_status", {**body, "userIDs": ["bob"], "genre": 2}, token=alice)
+        assert await api.runtime.presence.subscribed("alice") == ["carol"]
+        await api.runtime.bus.drain()  # type: ignore[attr-defined]
+        assert seen == [
+            SubscribeChange("alice", ("bob", "carol"), ()),
+            SubscribeChange("alice", (), ("bob",)),
+        ]
+    finally:
+        await sub.close()
+
+
 async def test_online_token_detail_lists_online_users_tokens(api: Api) -> None:
-    """Only online users, per online platform its valid tokens; null when nobody asked about is online."""
+    """Only online users, per online platform the token of each live connection; null when nobody asked about is
+    online. A token issued but not connected is not listed."""
     await api.register("alice", "bob")
     admin = await api.admin_token()
     token = await api.user_token("bob", WEB)
-    await _online(api, "bob", WEB)
+    await api.user_token("bob", ANDROID)  # issued, never connected
+    await _online(api, "bob", WEB, token=token)
     data = await api.ok("/user/get_users_online_token_detail", {"userIDs": ["alice", "bob"]}, token=admin)
     assert data == [
         {"userID": "bob", "status": 1, "singlePlatformToken": [{"platformID": WEB, "total": 1, "token": [token]}]}

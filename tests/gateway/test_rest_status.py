@@ -1,5 +1,5 @@
-"""The REST status routes agree with the WS 2005 flow: a REST subscribe acts on the user's live connections of
-this process's gateway, and get_subscribe_users_status reads what 2005 subscribed (runtime.py wires the hub)."""
+"""The REST status routes agree with the WS 2005 flow: a REST subscribe acts on the user's live connections
+(through presence and the bus), and get_subscribe_users_status reads what 2005 subscribed (from presence)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,6 @@ async def _post(gateway: Gateway, path: str, body: dict[str, Any], user_id: str)
 
 async def test_rest_subscribe_makes_the_connections_watch(gateway: Gateway) -> None:
     """After a REST subscribe, the user's WS connection gets 2005 pushes when the watched user comes and goes."""
-    gateway.runtime.services.user.subscriptions = gateway.server.hub
     alice = await gateway.connect("alice", ANDROID)
     await gateway.token("bob")  # registered
     body = {"userID": "alice", "userIDs": ["bob"], "genre": 1}
@@ -46,7 +45,6 @@ async def test_rest_subscribe_makes_the_connections_watch(gateway: Gateway) -> N
 
 async def test_ws_subscriptions_read_over_rest(gateway: Gateway) -> None:
     """What a connection subscribed with 2005 is what get_subscribe_users_status answers, statuses included."""
-    gateway.runtime.services.user.subscriptions = gateway.server.hub
     await gateway.connect("carol", WEB, sdk="js")
     alice = await gateway.connect("alice", ANDROID)
     await alice.request(ReqIdentifier.SUB_USER_ONLINE_STATUS, sub(["bob", "carol"]))

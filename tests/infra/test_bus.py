@@ -11,7 +11,17 @@ from collections.abc import AsyncIterator
 import pytest
 import redis.asyncio as aioredis
 
-from openim.infra.bus import TOPIC_KICK, TOPIC_PUSH, Bus, Kick, MemoryBus, Push
+from openim.infra.bus import (
+    TOPIC_KICK,
+    TOPIC_PUSH,
+    Bus,
+    ConfigReload,
+    Kick,
+    MemoryBus,
+    Push,
+    StatusChange,
+    SubscribeChange,
+)
 from openim.infra.redis import connect
 from openim.infra.redis.bus import RedisBus, channel, decode, encode
 from openim.protocol.pb.sdkws_pb2 import MsgData
@@ -152,11 +162,32 @@ def test_redis_wire_format_round_trips_push_and_kick() -> None:
     assert len(encode(Kick("u1", 5, ("t",)))) == 1 + 4 + 2 + 4 + 2 + 2 + 1
 
 
+def test_redis_wire_format_round_trips_control_events() -> None:
+    """Status changes, REST subscriptions and config reloads travel as JSON and come back equal."""
+    events: list[object] = [
+        StatusChange("Ω-1"),
+        SubscribeChange("alice", ("bob", "carol"), ()),
+        SubscribeChange("alice", (), ("bob",)),
+        ConfigReload("set_config", "op-9"),
+    ]
+    for event in events:
+        assert decode(encode(event)) == event
+
+
 def test_redis_wire_format_refuses_other_events_and_garbage() -> None:
-    """Only Push and Kick travel; bytes that are not an event decode to ValueError, never to a wrong event."""
+    """Only the bus's events travel; bytes that are not an event decode to ValueError, never to a wrong event."""
     with pytest.raises(TypeError):
         encode(3)
-    for garbage in (b"", b"X", b"P\x00", encode(Kick("u", 1, ("t",))) + b"extra"):
+    for garbage in (
+        b"",
+        b"X",
+        b"P\x00",
+        encode(Kick("u", 1, ("t",))) + b"extra",
+        b"J{}",
+        b'J{"e":"nope"}',
+        b"J[",
+        b'J"x"',
+    ):
         with pytest.raises(ValueError):
             decode(garbage)
 

@@ -104,3 +104,50 @@ async def test_connection_ids_may_contain_colons(presence: Presence) -> None:
 def test_refresh_interval_leaves_room_for_a_lost_refresh() -> None:
     """A live connection survives one lost refresh: two refresh intervals are shorter than the TTL."""
     assert 2 * PRESENCE_REFRESH_INTERVAL_S < PRESENCE_TTL_S
+
+
+async def test_tokens_list_each_live_connection(presence: Presence) -> None:
+    """tokens() names the token of each live connection per platform; an ended connection's token is gone."""
+    await presence.set_online("u1", 5, "c1", "tok-web")
+    await presence.set_online("u1", 2, "c2", "tok-android")
+    await presence.set_online("u1", 5, "c3", "tok-web")
+    await presence.set_online("u1", 3, "c4")
+    await presence.set_offline("u1", 2, "c2")
+    assert await presence.tokens(["u1", "u2"]) == {"u1": [(3, ""), (5, "tok-web"), (5, "tok-web")], "u2": []}
+
+
+async def test_refresh_keeps_the_token(presence: Presence) -> None:
+    """A refreshed registration still lists its token."""
+    await presence.set_online("u1", 5, "c1", "tok")
+    assert await presence.refresh("u1", 5, "c1")
+    assert await presence.tokens(["u1"]) == {"u1": [(5, "tok")]}
+
+
+async def test_subscriptions_are_the_union_over_live_connections(presence: Presence) -> None:
+    """subscribed() unions what the user's live connections watch; remove applies before add."""
+    await presence.set_online("u1", 5, "c1")
+    await presence.set_online("u1", 2, "c2")
+    await presence.subscribe("u1", "c1", ["b", "a"], [])
+    await presence.subscribe("u1", "c2", ["c", "a"], [])
+    assert await presence.subscribed("u1") == ["a", "b", "c"]
+    await presence.subscribe("u1", "c1", ["d"], ["b", "a"])
+    assert await presence.subscribed("u1") == ["a", "c", "d"]
+    assert await presence.subscribed("u2") == []
+
+
+async def test_subscriptions_end_with_the_connection(presence: Presence) -> None:
+    """A connection that goes offline takes its subscriptions with it; a new one starts with none."""
+    await presence.set_online("u1", 5, "c1")
+    await presence.subscribe("u1", "c1", ["b"], [])
+    await presence.set_offline("u1", 5, "c1")
+    assert await presence.subscribed("u1") == []
+    await presence.set_online("u1", 5, "c2")
+    assert await presence.subscribed("u1") == []
+
+
+async def test_subscriptions_of_unknown_connections_are_not_read(presence: Presence) -> None:
+    """Subscribing for a connection that is not registered leaves nothing a reader sees."""
+    await presence.subscribe("u1", "ghost", ["b"], [])
+    assert await presence.subscribed("u1") == []
+    await presence.set_online("u1", 5, "c1")
+    assert await presence.subscribed("u1") == []

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from collections.abc import AsyncIterator
 
 import pytest
+import redis.asyncio as aioredis
 from tests.services.msgkit import ADMIN, MsgKit, caller, msg_kit, text_msg
 
+from openim.infra.redis.send_status import RedisSendStatus
 from openim.protocol.constants import ContentType, MsgStatus, SendMsgStatus, SessionType
 from openim.protocol.errors import (
     ArgsError,
@@ -60,7 +63,8 @@ async def test_send_stores_pushes_and_answers(kit: MsgKit) -> None:
     assert push.msg.status == MsgStatus.SEND_SUCCESS and push.msg.serverMsgID == resp.serverMsgID
     views = await kit.storage.msg.seq_views("a", ["si_a_b"])
     assert views["si_a_b"].has_read_seq == 1  # the sender read its own message
-    assert await kit.service.check_msg_is_send_success(caller("c"), "op1") == SendMsgStatus.SUCCESS
+    assert await kit.service.check_msg_is_send_success(caller("a"), "op1") == SendMsgStatus.SUCCESS
+    assert await kit.service.check_msg_is_send_success(caller("c"), "op1") == SendMsgStatus.NOT_EXIST
 
 
 async def test_pushes_leave_in_seq_order_under_concurrency(kit: MsgKit) -> None:
@@ -563,3 +567,18 @@ async def test_single_chat_send_reads_once_before_its_append(kit: MsgKit) -> Non
     changed = {name: after[name] - before.get(name, 0) for name in after if after[name] != before.get(name, 0)}
     reads = {name: n for name, n in changed.items() if name != "msg.append_batch"}
     assert reads == {"msg.single_chat_gate": 5}
+
+
+async def test_a_failing_status_store_does_not_fail_the_send(kit: MsgKit, caplog: pytest.LogCaptureFixture) -> None:
+    """A send whose status cannot be kept (Redis unreachable) is still answered; the loss is logged."""
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    unreachable = aioredis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=1)
+    kit.service.send_status = RedisSendStatus(unreachable)
+    try:
+        resp = await kit.service.send(caller("a"), text_msg("a", "b"), operation_id="op-down")
+    finally:
+        await unreachable.aclose()
+    assert resp.serverMsgID
+    assert "send status of op-down not kept: ConnectionError" in caplog.text

@@ -24,6 +24,7 @@ from openim.api.middleware import OpenIMMiddleware
 from openim.api.openapi import install_contract
 from openim.api.routes import (
     auth,
+    config,
     conversation,
     friend,
     group,
@@ -77,6 +78,8 @@ def create_app(
     app.include_router(third.router)
     app.include_router(statistics.router)
     app.include_router(prometheus_discovery.router)
+    app.include_router(config.router)
+    app.include_router(config.restart_router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> Response:

@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from openim.protocol.errors import ArgsError
 from openim.services import Services
 from openim.services.auth import AuthService, Caller
+from openim.services.config_manager import ConfigManagerService
 from openim.services.conversation import ConversationService
 from openim.services.friend import FriendService
 from openim.services.group import GroupService
@@ -24,6 +25,7 @@ __all__ = [
     "ApiBase",
     "AuthDep",
     "CallerDep",
+    "ConfigManagerDep",
     "ConversationDep",
     "FriendDep",
     "GroupDep",
@@ -136,3 +138,10 @@ def _prometheus_discovery(request: Request) -> PrometheusDiscoveryService:
 
 
 PrometheusDiscoveryDep = Annotated[PrometheusDiscoveryService, Depends(_prometheus_discovery)]
+
+
+def _config_manager(request: Request) -> ConfigManagerService:
+    return _services(request).config_manager
+
+
+ConfigManagerDep = Annotated[ConfigManagerService, Depends(_config_manager)]

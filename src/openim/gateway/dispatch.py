@@ -179,7 +179,7 @@ class Dispatcher:
 
     async def _sub_user_online_status(self, conn: Conn, req: Req) -> bytes:
         sub = _decode(sdkws_pb2.SubUserOnlineStatus, req.data)
-        self._hub.subscribe(conn, sub.subscribeUserID, sub.unsubscribeUserID)
+        await self._hub.subscribe_conn(conn, sub.subscribeUserID, sub.unsubscribeUserID)
         tips = sdkws_pb2.SubUserOnlineStatusTips()
         if sub.subscribeUserID:
             online = await self._hub.online_platforms(list(sub.subscribeUserID))

@@ -5,11 +5,17 @@ whose token differs from the new one; 4 does the same within the platform's clas
 new one is not PC; 0 kicks nothing. A kicked connection gets 2002 and is closed, and its token is marked kicked through
 `AuthService.kick_tokens`, so reconnecting with it fails with 1506. A reconnect with the same token never kicks.
 
-Presence: every registered connection is online in `infra.presence` until it is unregistered. Online-status
-subscriptions (2005) are per connection; when a user's set of platforms changes because one of *this node's*
-connections came or went, the watchers on this node get a 2005 frame with the new platforms. Changes caused on
-other nodes are not seen (presence has no change events yet; with the Redis presence this needs a bus topic).
-No I/O of its own beyond the Conn methods; it never awaits while its maps are inconsistent.
+Presence: every registered connection is online in `infra.presence` (with its token) until it is unregistered.
+
+Online-status subscriptions (2005) are per connection, kept here (who watches whom on this node, to push) and in
+presence (what each connection watches, so any process can read it: REST get_subscribe_users_status). When the
+platforms of a user change on this node — a connection came on a platform it had none on here, or the last one of
+a platform went — the hub publishes `StatusChange(user)` on the bus topic "status"; every gateway (this one
+included; Redis carries it to the others) reads the user's platforms from presence and sends a 2005 frame to its
+connections watching that user. A user connected on one platform through two gateways makes the watchers get a
+2005 with unchanged platforms when one of the two connections ends: a repeat the SDKs apply as a no-op. A REST
+subscribe_users_status reaches the connections through the topic "subscribe" (`SubscribeChange`).
+No I/O of its own beyond the Conn methods and presence; it never awaits while its maps are inconsistent.
 
 Presence refresh: a Redis presence forgets a connection `PRESENCE_TTL_S` after its last registration or refresh,
 so the gateway calls `refresh_presence()` every `PRESENCE_REFRESH_INTERVAL_S` (server.py runs the loop, one per
@@ -30,6 +36,7 @@ from prometheus_client import Gauge
 
 from openim.gateway.conn import Conn
 from openim.gateway.frames import Resp
+from openim.infra.bus import TOPIC_STATUS, Bus, StatusChange, SubscribeChange
 from openim.infra.presence import Presence
 from openim.metrics import GATEWAY_CONNECTIONS, GATEWAY_ONLINE_USERS, child
 from openim.protocol.constants import PLATFORM_CLASS, PLATFORM_NAMES, MultiLoginPolicy, ReqIdentifier
@@ -49,9 +56,10 @@ def _connections(platform_id: int) -> Gauge:
 class Hub:
     """Local connection registry of one gateway."""
 
-    def __init__(self, *, auth: AuthService, presence: Presence, policy: int) -> None:
+    def __init__(self, *, auth: AuthService, presence: Presence, policy: int, bus: Bus | None = None) -> None:
         self._auth = auth
         self._presence = presence
+        self._bus = bus  # None: status changes reach this node's watchers only (tests of one gateway)
         self._policy = MultiLoginPolicy(policy)
         self._users: dict[str, dict[int, list[Conn]]] = {}
         self._watchers: dict[str, set[Conn]] = {}  # watched user → connections subscribed to it
@@ -97,19 +105,24 @@ class Hub:
             log.info("%r kicks %s (multiLogin policy %d)", conn, kicked, self._policy)
             await self._auth.kick_tokens(sorted({old.token for old in kicked}))
         conn.online = True
-        await self._presence.set_online(conn.user_id, conn.platform_id, conn.conn_id)
+        await self._presence.set_online(conn.user_id, conn.platform_id, conn.conn_id, conn.token)
         if self.platforms(conn.user_id) != before:
-            await self._notify_watchers(conn.user_id)
+            await self._status_changed(conn.user_id)
 
     async def unregister(self, conn: Conn) -> None:
-        """Forget a connection that ended (a kicked one was removed already); mark it offline; tell watchers."""
+        """Forget a connection that ended (a kicked one was removed already); mark it offline with its
+        subscriptions; tell watchers when its platform has no other connection here."""
         self.subscribe(conn, (), list(conn.subscriptions))
-        removed = self._remove(conn)
+        self._remove(conn)
         if conn.online:
             conn.online = False
             await self._presence.set_offline(conn.user_id, conn.platform_id, conn.conn_id)
-        if removed and conn.platform_id not in self._users.get(conn.user_id, {}):
-            await self._notify_watchers(conn.user_id)
+            if conn.platform_id not in self._users.get(conn.user_id, {}):
+                await self._status_changed(conn.user_id)
+
+    def set_policy(self, policy: int) -> None:
+        """Apply a new multi-login policy to connections from now on (config reload)."""
+        self._policy = MultiLoginPolicy(policy)
 
     def _remove(self, conn: Conn) -> bool:
         platforms = self._users.get(conn.user_id)
@@ -161,7 +174,9 @@ class Hub:
             if await self._presence.refresh(conn.user_id, conn.platform_id, conn.conn_id) or not conn.online:
                 return
             lost += 1  # still ours (checked after the await: it may have ended meanwhile)
-            await self._presence.set_online(conn.user_id, conn.platform_id, conn.conn_id)
+            await self._presence.set_online(conn.user_id, conn.platform_id, conn.conn_id, conn.token)
+            if conn.subscriptions:  # expired with the registration
+                await self._presence.subscribe(conn.user_id, conn.conn_id, sorted(conn.subscriptions), ())
 
         for start in range(0, len(conns), concurrency):
             await asyncio.gather(*(refresh(c) for c in conns[start : start + concurrency]))
@@ -187,21 +202,34 @@ class Hub:
                 conn.subscriptions.add(user_id)
                 self._watchers.setdefault(user_id, set()).add(conn)
 
-    def subscribe_user(self, user_id: str, add: Iterable[str], remove: Iterable[str]) -> bool:
-        """REST subscribe_users_status: as if each live connection of `user_id` here had sent this 2005."""
-        conns = self.conns(user_id)
+    async def subscribe_conn(self, conn: Conn, add: Iterable[str], remove: Iterable[str]) -> None:
+        """WS 2005: change what a connection watches, here and in presence (where REST reads it)."""
         add, remove = list(add), list(remove)
-        for conn in conns:
-            self.subscribe(conn, add, remove)
-        return bool(conns)
+        self.subscribe(conn, add, remove)
+        if not conn.closing:
+            await self._presence.subscribe(conn.user_id, conn.conn_id, add, remove)
 
-    def subscribed(self, user_id: str) -> list[str]:
-        """REST get_subscribe_users_status: the users any live connection of `user_id` here watches."""
-        return sorted({watched for conn in self.conns(user_id) for watched in conn.subscriptions})
+    def on_subscribe_change(self, event: object) -> None:
+        """Bus topic "subscribe" (REST subscribe_users_status): each live connection of the user here watches as
+        told; presence holds the new sets already (the API process wrote them)."""
+        if isinstance(event, SubscribeChange):
+            for conn in self.conns(event.user_id):
+                self.subscribe(conn, event.add, event.remove)
+
+    async def on_status_change(self, event: object) -> None:
+        """Bus topic "status": send the user's platforms, as presence has them now, to its watchers here."""
+        if isinstance(event, StatusChange):
+            await self._notify_watchers(event.user_id)
 
     async def online_platforms(self, user_ids: list[str]) -> dict[str, list[int]]:
         """Platforms each user is online on, as presence knows it (all nodes)."""
         return await self._presence.online_platforms(user_ids)
+
+    async def _status_changed(self, user_id: str) -> None:
+        if self._bus is not None:
+            self._bus.publish(TOPIC_STATUS, StatusChange(user_id))
+        else:
+            await self._notify_watchers(user_id)
 
     async def _notify_watchers(self, user_id: str) -> None:
         watchers = self._watchers.get(user_id)

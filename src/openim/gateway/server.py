@@ -51,7 +51,7 @@ from openim.gateway.dispatch import Dispatcher
 from openim.gateway.frames import FrameCodec, handshake_text
 from openim.gateway.hub import Hub
 from openim.gateway.push import PushDelivery
-from openim.infra.bus import TOPIC_KICK, TOPIC_PUSH, Bus
+from openim.infra.bus import TOPIC_KICK, TOPIC_PUSH, TOPIC_STATUS, TOPIC_SUBSCRIBE, Bus
 from openim.infra.clock import Clock
 from openim.infra.presence import PRESENCE_REFRESH_INTERVAL_S, Presence
 from openim.infra.ratelimit import Rates
@@ -275,7 +275,7 @@ class GatewayServer:
         self.auth = auth
         self.clock = clock
         self.timing = timing or Timing()
-        self.hub = Hub(auth=auth, presence=presence, policy=multi_login_policy)
+        self.hub = Hub(auth=auth, presence=presence, policy=multi_login_policy, bus=bus)
         self.rates = rates  # ratelimiter.enable; None costs nothing
         self.dispatcher = Dispatcher(msg=msg, third=third, hub=self.hub, rates=rates)
         self.delivery = PushDelivery(self.hub)
@@ -382,6 +382,8 @@ class GatewayServer:
         subscriptions = [
             self._bus.subscribe(TOPIC_PUSH, self.delivery.on_push),
             self._bus.subscribe(TOPIC_KICK, self.delivery.on_kick),
+            self._bus.subscribe(TOPIC_STATUS, self.hub.on_status_change),
+            self._bus.subscribe(TOPIC_SUBSCRIBE, self.hub.on_subscribe_change),
         ]
         refresher = asyncio.create_task(self._refresh_presence(), name="gateway-presence-refresh")
         try:

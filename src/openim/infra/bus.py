@@ -1,4 +1,5 @@
-"""Bus: publish/subscribe between the parts of one deployment — pushes of committed messages, kicks.
+"""Bus: publish/subscribe between the parts of one deployment — pushes of committed messages, kicks, online-status
+changes and subscriptions (2005), configuration reloads.
 
 `Bus` is the protocol every implementation keeps: `publish(topic, event)` never blocks and never fails the
 publisher; a subscriber's handler gets the events of a topic in the order one publisher published them, one
@@ -22,12 +23,31 @@ from typing import Protocol
 
 from openim.protocol.pb.sdkws_pb2 import MsgData
 
-__all__ = ["TOPIC_KICK", "TOPIC_PUSH", "Bus", "Delivery", "Handler", "Kick", "MemoryBus", "Push", "Subscription"]
+__all__ = [
+    "TOPIC_CONFIG",
+    "TOPIC_KICK",
+    "TOPIC_PUSH",
+    "TOPIC_STATUS",
+    "TOPIC_SUBSCRIBE",
+    "Bus",
+    "ConfigReload",
+    "Delivery",
+    "Handler",
+    "Kick",
+    "MemoryBus",
+    "Push",
+    "StatusChange",
+    "SubscribeChange",
+    "Subscription",
+]
 
 logger = logging.getLogger("openim.infra")
 
 TOPIC_PUSH = "push"
 TOPIC_KICK = "kick"
+TOPIC_STATUS = "status"
+TOPIC_SUBSCRIBE = "subscribe"
+TOPIC_CONFIG = "config"
 
 Handler = Callable[[object], Awaitable[None] | None]
 
@@ -53,6 +73,39 @@ class Kick:
     user_id: str
     platform_id: int
     tokens: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    """The online platforms of `user_id` changed on the publishing gateway (topic "status").
+
+    Every gateway with connections watching the user reads its platforms from presence and sends them a 2005.
+    """
+
+    user_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class SubscribeChange:
+    """REST subscribe_users_status: every live connection of `user_id` stops watching `remove`, then watches `add`
+    (topic "subscribe"), as if each had sent that 2005; presence already holds the new sets."""
+
+    user_id: str
+    add: tuple[str, ...] = ()
+    remove: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigReload:
+    """Every process re-reads its configuration and applies what may change at run time (topic "config").
+
+    `reason` is what asked for it (set_config, reset_config, set_enable_config_manager, restart), for the logs;
+    `origin` the process that asked, which reloaded already and skips its own event.
+    """
+
+    reason: str
+    operation_id: str = ""
+    origin: str = ""
 
 
 class Subscription(Protocol):

@@ -5,6 +5,12 @@ registered for it. Gateways call `set_online` when a connection is accepted and 
 the msg path asks `online_platforms` (offline push, 2005 online-status replies). Calls are idempotent:
 registering a connection twice or removing an unknown one changes nothing.
 
+Each registration also carries the token the connection logged in with (`get_users_online_token_detail` lists
+them, as OpenIM lists each gateway connection's token) and the set of users the connection watches for online
+status changes (WS 2005 subscriptions, and REST `subscribe_users_status` acting on the user's connections), so
+that any process — an API process without a gateway, another gateway — reads them. Both end with the connection
+(`set_offline`).
+
 `MemoryPresence` serves one process. The Redis implementation (`infra/redis/presence.py`, scale-out) keeps the
 same contract, and registers each connection for `PRESENCE_TTL_S` only: a gateway calls `refresh` for each of its
 live connections every `PRESENCE_REFRESH_INTERVAL_S`, so the connections of a node that crashed (and never called
@@ -24,12 +30,13 @@ PRESENCE_REFRESH_INTERVAL_S = 30  # how often a gateway refreshes each live conn
 
 
 class Presence(Protocol):
-    async def set_online(self, user_id: str, platform_id: int, conn_id: str) -> None:
-        """Register connection `conn_id` of `user_id` on `platform_id`."""
+    async def set_online(self, user_id: str, platform_id: int, conn_id: str, token: str = "") -> None:
+        """Register connection `conn_id` of `user_id` on `platform_id`, logged in with `token`."""
         ...
 
     async def set_offline(self, user_id: str, platform_id: int, conn_id: str) -> None:
-        """Forget connection `conn_id`; the platform goes offline when its last connection does."""
+        """Forget connection `conn_id` with its token and subscriptions; the platform goes offline when its last
+        connection does."""
         ...
 
     async def refresh(self, user_id: str, platform_id: int, conn_id: str) -> bool:
@@ -49,16 +56,34 @@ class Presence(Protocol):
         """For each requested user, its live (platform_id, conn_id) pairs sorted ascending ([] when offline)."""
         ...
 
+    async def tokens(self, user_ids: Iterable[str]) -> dict[str, list[tuple[int, str]]]:
+        """For each requested user, the (platform_id, token) of each live connection, sorted ([] when offline).
+
+        A token appears once per connection that logged in with it ("" when the gateway gave none).
+        """
+        ...
+
+    async def subscribe(self, user_id: str, conn_id: str, add: Iterable[str], remove: Iterable[str]) -> None:
+        """Change the set of users connection `conn_id` of `user_id` watches: `remove` first, then `add`."""
+        ...
+
+    async def subscribed(self, user_id: str) -> list[str]:
+        """The users any live connection of `user_id` watches, sorted, each once ([] when none)."""
+        ...
+
 
 class MemoryPresence:
     """The in-process Presence: user → platform → connection IDs."""
 
     def __init__(self) -> None:
         self._conns: dict[str, dict[int, set[str]]] = {}
+        self._tokens: dict[str, str] = {}  # conn_id → token
+        self._watching: dict[str, set[str]] = {}  # conn_id → watched user IDs
 
-    async def set_online(self, user_id: str, platform_id: int, conn_id: str) -> None:
-        """Register connection `conn_id` of `user_id` on `platform_id`."""
+    async def set_online(self, user_id: str, platform_id: int, conn_id: str, token: str = "") -> None:
+        """Register connection `conn_id` of `user_id` on `platform_id`, logged in with `token`."""
         self._conns.setdefault(user_id, {}).setdefault(platform_id, set()).add(conn_id)
+        self._tokens[conn_id] = token
 
     async def set_offline(self, user_id: str, platform_id: int, conn_id: str) -> None:
         """Forget connection `conn_id`; empty platforms and users are dropped."""
@@ -69,6 +94,8 @@ class MemoryPresence:
         if conns is None:
             return
         conns.discard(conn_id)
+        self._tokens.pop(conn_id, None)
+        self._watching.pop(conn_id, None)
         if not conns:
             del platforms[platform_id]
         if not platforms:
@@ -88,3 +115,25 @@ class MemoryPresence:
             u: sorted((pid, conn) for pid, conns in self._conns.get(u, {}).items() for conn in conns)
             for u in dict.fromkeys(user_ids)
         }
+
+    async def tokens(self, user_ids: Iterable[str]) -> dict[str, list[tuple[int, str]]]:
+        """For each requested user, the (platform_id, token) of each live connection, sorted ([] when offline)."""
+        return {
+            u: sorted((pid, self._tokens.get(c, "")) for pid, conns in self._conns.get(u, {}).items() for c in conns)
+            for u in dict.fromkeys(user_ids)
+        }
+
+    async def subscribe(self, user_id: str, conn_id: str, add: Iterable[str], remove: Iterable[str]) -> None:
+        """Change what connection `conn_id` watches; a connection that is not registered keeps nothing."""
+        if not any(conn_id in conns for conns in self._conns.get(user_id, {}).values()):
+            return
+        watching = self._watching.setdefault(conn_id, set())
+        watching.difference_update(remove)
+        watching.update(a for a in add if a)
+        if not watching:
+            del self._watching[conn_id]
+
+    async def subscribed(self, user_id: str) -> list[str]:
+        """The users any live connection of `user_id` watches, sorted."""
+        conns = [c for cs in self._conns.get(user_id, {}).values() for c in cs]
+        return sorted({w for c in conns for w in self._watching.get(c, ())})

@@ -45,6 +45,7 @@ __all__ = [
     "RoleRouter",
     "log_files",
     "role_of_logger",
+    "set_log_level",
     "setup_logging",
 ]
 
@@ -181,15 +182,21 @@ def setup_logging(settings: Log, *, role: str = "", roles: Sequence[str] = ()) -
         handlers.append(stdout)
     for handler in handlers:
         handler.addFilter(context_filter)
-    level = LEVELS[settings.remainLogLevel]
     _reset()
     for name in _CONFIGURED:
         logger = logging.getLogger(name)
-        logger.setLevel(level if name == "openim" else max(level, logging.INFO))
         logger.propagate = False
         for handler in handlers:
             logger.addHandler(handler)
+    set_log_level(settings.remainLogLevel)
     return paths[fallback]
+
+
+def set_log_level(remain_log_level: int) -> None:
+    """Apply a new `log.remainLogLevel` (0 panic .. 6 trace) to the configured loggers, handlers unchanged."""
+    level = LEVELS[remain_log_level]
+    for name in _CONFIGURED:
+        logging.getLogger(name).setLevel(level if name == "openim" else max(level, logging.INFO))
 
 
 def _reset() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from openim.services.auth import AuthService
+from openim.services.config_manager import ConfigManagerService
 from openim.services.conversation import ConversationService
 from openim.services.friend import FriendService
 from openim.services.group import GroupService
@@ -32,3 +33,4 @@ class Services:
     third: ThirdService
     statistics: StatisticsService
     prometheus_discovery: PrometheusDiscoveryService
+    config_manager: ConfigManagerService

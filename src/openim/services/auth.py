@@ -148,6 +148,14 @@ class AuthService:
         # One token change at a time per user in this process (OpenIM does not serialise them at all).
         self._user_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
+    def reconfigure(self, *, expire_s: int, multi_login_policy: int, max_num_one_end: int) -> None:
+        """Apply a new token lifetime and multi-login policy to the tokens issued from now on (config reload)."""
+        if multi_login_policy not in set(MultiLoginPolicy) or expire_s <= 0 or max_num_one_end < 1:
+            raise ValueError("invalid token policy")
+        self._expire_s = expire_s
+        self._policy = MultiLoginPolicy(multi_login_policy)
+        self._max_num_one_end = max_num_one_end
+
     # ---- issuing ------------------------------------------------------------------------------------------
 
     async def get_admin_token(self, secret: str, user_id: str) -> IssuedToken:

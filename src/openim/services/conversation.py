@@ -11,6 +11,7 @@ conversation version log by the repository, so `get_incremental_conversations` r
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from openim.infra.clock import Clock
@@ -29,9 +30,20 @@ from openim.storage.msg import SeqView
 from openim.storage.rows import Conversation, User
 from openim.storage.version import KIND_CONVERSATION
 
-__all__ = ["ConversationService", "conversation_pb"]
+__all__ = ["ConversationService", "Destructed", "conversation_pb"]
 
 _MAX_ACTIVE = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Destructed:
+    """One row the msg_destruct job handled: its owner's min_seq now `min_seq` (0: unchanged)."""
+
+    owner_user_id: str
+    conversation_id: str
+    min_seq: int
+
+
 _DEFAULT_ACTIVE = 100
 
 
@@ -218,6 +230,42 @@ class ConversationService:
             unreadTotal=unread_total,
             conversationElems=_paginate(ordered, req.pagination),
         )
+
+    # ---- self-destructing messages (the msgtransfer role's msg_destruct job) ----------------------------------
+
+    async def destruct_due_msgs(self, now: int, *, batch: int = 100, max_batches: int = 100) -> list[Destructed]:
+        """OpenIM's ClearUserConversationMsg, over every due row: hide from each owner of a conversation with
+        isMsgDestruct on the messages sent more than msgDestructTime seconds before `now`.
+
+        A row is due when its last run (latestMsgDestructTime) is msgDestructTime or more ago. Its owner's min_seq
+        rises to one past the newest message sent at or before now − msgDestructTime (nothing is deleted: other
+        members keep theirs), latestMsgDestructTime becomes `now`, and the owner gets 1300 ConversationChanged
+        (online only) so its devices re-read the conversation. Unlike OpenIM, a run that hides nothing sends no
+        1300 and logs no version change, and min_seq never goes down (a clear stays cleared). Internal: the job
+        is the caller; no access check. At most `batch` × `max_batches` rows per call.
+        """
+        done: list[Destructed] = []
+        for _ in range(max_batches):
+            rows = await self.storage.conversation.due_for_destruct(now, batch)
+            for row in rows:
+                cutoff = now - row.msg_destruct_time * 1000
+                seq = await self.storage.msg_expiry.last_seq_sent_by(row.conversation_id, cutoff)
+                raised = await self.storage.conversation.destructed(
+                    row.owner_user_id, row.conversation_id, min_seq=seq + 1 if seq > 0 else 0, now=now
+                )
+                done.append(Destructed(row.owner_user_id, row.conversation_id, seq + 1 if raised else 0))
+                if raised:
+                    await self.notifications.notify(
+                        row.owner_user_id,
+                        row.owner_user_id,
+                        ContentType.CONVERSATION_CHANGE_NOTIFICATION,
+                        sdkws_pb2.ConversationUpdateTips(
+                            userID=row.owner_user_id, conversationIDList=[row.conversation_id]
+                        ),
+                    )
+            if len(rows) < batch:
+                break
+        return done
 
     # ---- changes ----------------------------------------------------------------------------------------------
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+from openim.infra.bus import Bus
 from openim.infra.clock import Clock
 from openim.infra.presence import Presence
-from openim.infra.tokens import TokenStore
 from openim.protocol.constants import ContentType
 from openim.protocol.errors import ArgsError, RecordNotFoundError
 from openim.protocol.pb import sdkws_pb2
@@ -23,7 +23,7 @@ from openim.services.notification import NotificationSender
 from openim.services.notification_account import MAX_USER_ID_LEN, NotificationAccountMixin, check_user_id
 from openim.services.paging import Page
 from openim.services.user_command import UserCommandMixin
-from openim.services.user_status import Subscriptions, UserStatusMixin
+from openim.services.user_status import UserStatusMixin
 from openim.storage import Storage
 from openim.storage.rows import ClientConfigEntry, User
 
@@ -72,16 +72,14 @@ class UserService(UserCommandMixin, NotificationAccountMixin, UserStatusMixin):
         notifications: NotificationSender | None = None,
         profile_listeners: Sequence[ProfileListener] = (),
         *,
-        tokens: TokenStore | None = None,
+        bus: Bus | None = None,
     ) -> None:
         self.storage = storage
         self.clock = clock
         self.presence = presence
         self.notifications = notifications
         self.profile_listeners = list(profile_listeners)
-        self.tokens = tokens
-        # The gateway of this process, when it runs one (runtime.py sets it); None: no subscriptions here.
-        self.subscriptions: Subscriptions | None = None
+        self.bus = bus  # REST subscriptions reach the gateways' connections through it (user_status.py)
 
     async def register(self, caller: Caller, users: list[UserDraft]) -> None:
         caller.require_admin()

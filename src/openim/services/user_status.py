@@ -1,14 +1,18 @@
 """Online status over REST: get_users_status, subscribe_users_status, get_subscribe_users_status and
-get_users_online_token_detail, agreeing with the gateway's WS 2005 flow.
+get_users_online_token_detail, agreeing with the gateway's WS 2005 flow in every process.
 
 Status comes from `infra.presence` (every gateway's connections, Redis when configured), as the 2005 reply reads
-it: status 1 with the online platformIDs, else 0 with none. Subscriptions live where the gateway keeps them: on
-the user's live connections of the gateway in *this* process (`Subscriptions`, implemented by `gateway.Hub`), so
-a REST subscribe acts as if each of those connections had sent 2005, and its watchers get 2005 pushes when a
-watched user's platforms change. Not yet across processes: an API process without a gateway role, or a user
-connected to another gateway, has no subscriptions to change or read (subscribe changes nothing, get answers
-null). OpenIM's two subscription routes are stubs that answer null; here subscribe answers the subscribed users'
-statuses, as 2005 does.
+it: status 1 with the online platformIDs, else 0 with none. Subscriptions are per gateway connection, as in
+OpenIM; presence holds what each live connection watches, so this service reads and changes them from any process:
+a REST subscribe changes the set of each live connection of the user in presence and publishes `SubscribeChange` on
+the bus, so the gateways holding those connections (any process, through Redis) push them 2005 when a watched
+user's platforms change — as if each connection had sent that 2005. get_subscribe_users_status answers the union
+over the user's live connections. OpenIM's two subscription routes are stubs that answer null; here subscribe
+answers the subscribed users' statuses, as 2005 does. A user with no live connection has nothing to subscribe:
+subscribe changes nothing and get answers null.
+
+get_users_online_token_detail lists, per online platform, the token of each live connection (as OpenIM asks every
+gateway for its connections' tokens), from presence.
 
 Who: get_users_status any signed-in user (status is public in OpenIM and over 2005; the SDK shows it for any
 user), but `userID` when given must be the caller; the subscription routes the user itself or an admin (OpenIM:
@@ -17,31 +21,16 @@ anyone); get_users_online_token_detail admin only (OpenIM answers non-admins nul
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Protocol
 
+from openim.infra.bus import TOPIC_SUBSCRIBE, Bus, SubscribeChange
 from openim.infra.presence import Presence
-from openim.infra.tokens import TokenStore
-from openim.protocol.constants import PLATFORM_NAMES, TokenState
 from openim.protocol.errors import ArgsError
 from openim.services.auth import Caller
 
-__all__ = ["MAX_STATUS_USERS", "PlatformTokens", "Subscriptions", "UserStatus", "UserStatusMixin"]
+__all__ = ["MAX_STATUS_USERS", "PlatformTokens", "UserStatus", "UserStatusMixin"]
 
 MAX_STATUS_USERS = 1000  # user IDs per status request (bounded work per call)
-
-
-class Subscriptions(Protocol):
-    """The 2005 subscriptions of a user's live connections on this process's gateway."""
-
-    def subscribe_user(self, user_id: str, add: Iterable[str], remove: Iterable[str]) -> bool:
-        """Change what each live connection of `user_id` watches; False when it has none here."""
-        ...
-
-    def subscribed(self, user_id: str) -> list[str]:
-        """The users any live connection of `user_id` watches, sorted; [] when none."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +53,7 @@ class UserStatusMixin:
     """The online-status part of UserService."""
 
     presence: Presence
-    tokens: TokenStore | None
-    subscriptions: Subscriptions | None
+    bus: Bus | None
 
     async def users_status(self, caller: Caller, user_id: str, user_ids: list[str]) -> list[UserStatus]:
         """Each user's online platforms, in request order (OpenIM's GetUserStatus)."""
@@ -85,8 +73,11 @@ class UserStatusMixin:
         _check_ids(user_ids)
         caller.require_self_or_admin(user_id)
         add, remove = (user_ids, []) if genre == 1 else ([], user_ids)
-        if self.subscriptions is not None:
-            self.subscriptions.subscribe_user(user_id, add, remove)
+        conns = (await self.presence.connections([user_id]))[user_id]
+        for _platform, conn_id in conns:
+            await self.presence.subscribe(user_id, conn_id, add, remove)
+        if conns and self.bus is not None:
+            self.bus.publish(TOPIC_SUBSCRIBE, SubscribeChange(user_id, tuple(add), tuple(remove)))
         return await self._statuses(user_ids) if genre == 1 else None
 
     async def subscribed_status(self, caller: Caller, user_id: str) -> list[UserStatus]:
@@ -94,30 +85,22 @@ class UserStatusMixin:
         if not user_id:
             raise ArgsError("UserID is empty")
         caller.require_self_or_admin(user_id)
-        watched = self.subscriptions.subscribed(user_id) if self.subscriptions is not None else []
+        watched = await self.presence.subscribed(user_id)
         return await self._statuses(watched) if watched else []
 
     async def online_token_detail(self, caller: Caller, user_ids: list[str]) -> list[tuple[str, list[PlatformTokens]]]:
-        """For each online user (request order; offline ones left out): per online platform, its valid tokens.
-
-        OpenIM lists the token of each connection (one gateway each); presence knows connections, not their
-        tokens, so here a platform lists the tokens in normal state the token store holds for it.
-        """
+        """For each online user (request order; offline ones left out): per online platform (ascending), the token
+        of each of its live connections, as OpenIM lists each gateway connection's token."""
         caller.require_admin()
         _check_ids(user_ids)
+        found = await self.presence.tokens(user_ids)
         result: list[tuple[str, list[PlatformTokens]]] = []
-        for status in await self._statuses(user_ids):
-            if not status.online:
-                continue
-            platforms = []
-            for platform_id in status.platform_ids:
-                states: dict[str, int] = {}
-                name = PLATFORM_NAMES.get(platform_id)
-                if self.tokens is not None and name is not None:
-                    states = await self.tokens.get_platform_tokens(status.user_id, name)
-                tokens = sorted(t for t, s in states.items() if s == TokenState.NORMAL)
-                platforms.append(PlatformTokens(platform_id, tokens))
-            result.append((status.user_id, platforms))
+        for user_id in dict.fromkeys(user_ids):
+            by_platform: dict[int, list[str]] = {}
+            for platform_id, token in found.get(user_id, []):
+                by_platform.setdefault(platform_id, []).append(token)
+            if by_platform:
+                result.append((user_id, [PlatformTokens(p, t) for p, t in sorted(by_platform.items())]))
         return result
 
     async def _statuses(self, user_ids: list[str]) -> list[UserStatus]:

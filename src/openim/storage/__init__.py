@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from openim.storage import migrate as _migrate
 from openim.storage.config import ClientConfigRepo
+from openim.storage.config_override import ConfigOverrideRepo
 from openim.storage.conversation import ConversationRepo
+from openim.storage.cron_task import CronTaskRepo
 from openim.storage.db import Db
 from openim.storage.friend import FriendRepo
 from openim.storage.group import GroupRepo
 from openim.storage.msg import MsgRepo
+from openim.storage.msg.expiry import MsgExpiryRepo
 from openim.storage.msg.search import MsgSearchRepo
 from openim.storage.object import ObjectRepo
 from openim.storage.statistics import StatisticsRepo
@@ -35,6 +38,7 @@ class Storage:
         self.config = ClientConfigRepo(db)
         self.msg = MsgRepo(db)
         self.msg_search = MsgSearchRepo(db)
+        self.msg_expiry = MsgExpiryRepo(db)
         self.conversation = ConversationRepo(db)
         self.version = VersionRepo(db)
         self.friend = FriendRepo(db)
@@ -42,6 +46,8 @@ class Storage:
         self.object = ObjectRepo(db)
         self.third = ThirdRepo(db)
         self.statistics = StatisticsRepo(db)
+        self.cron_task = CronTaskRepo(db)
+        self.config_override = ConfigOverrideRepo(db)
 
     async def close(self) -> None:
         """Close the pool; repositories must not be used afterwards."""

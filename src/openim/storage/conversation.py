@@ -338,6 +338,44 @@ class ConversationRepo:
                     touched.append(owner)
         return touched
 
+    # ---- self-destructing messages (jobs/crontask.py) -------------------------------------------------------
+
+    async def due_for_destruct(self, now: int, limit: int) -> list[Conversation]:
+        """Rows with isMsgDestruct on and a msgDestructTime whose last run is a msgDestructTime or more ago (OpenIM's
+        FindRandConversation), the longest-waiting first; at most `limit`."""
+        c = conversation.c
+        async with self.db.read("conversation.due_for_destruct") as conn:
+            result = await conn.execute(
+                select(*_COLUMNS)
+                .where(
+                    c.is_msg_destruct.is_(True),
+                    c.msg_destruct_time > 0,
+                    c.latest_msg_destruct_time + c.msg_destruct_time * 1000 < now,
+                )
+                .order_by(c.latest_msg_destruct_time, c.owner_user_id, c.conversation_id)
+                .limit(limit)
+            )
+            return [_row(r) for r in result]
+
+    async def destructed(self, owner_user_id: str, conversation_id: str, *, min_seq: int, now: int) -> bool:
+        """Record a destruct run on the owner's row (`latest_msg_destruct_time` := now) and raise its min_seq to
+        `min_seq` (never lower it: a clear stays cleared). True when min_seq moved, which is logged as a change."""
+        async with self.db.write("conversation.destructed") as conn:
+            where = (conversation.c.owner_user_id == owner_user_id, conversation.c.conversation_id == conversation_id)
+            raised = (
+                await conn.execute(
+                    update(conversation)
+                    .where(*where, conversation.c.min_seq < min_seq)
+                    .values(min_seq=min_seq, latest_msg_destruct_time=now)
+                    .returning(conversation.c.owner_user_id)
+                )
+            ).first()
+            if raised is None:
+                await conn.execute(update(conversation).where(*where).values(latest_msg_destruct_time=now))
+                return False
+            await record(conn, KIND_CONVERSATION, owner_user_id, [conversation_id], STATE_UPDATE, now=now)
+        return True
+
     # ---- helpers --------------------------------------------------------------------------------------------
 
     @staticmethod

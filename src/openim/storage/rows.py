@@ -245,3 +245,17 @@ class ClientLog:
     app_framework: str
     version: str
     ex: str
+
+
+@dataclass(frozen=True, slots=True)
+class CronTaskState:
+    """One row of `cron_task`: who holds a scheduled job's lease until when, and how its last run went (times ms)."""
+
+    name: str
+    owner: str
+    lease_until: int
+    slot: int
+    last_start: int
+    last_end: int
+    last_removed: int
+    last_error: str

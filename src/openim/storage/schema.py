@@ -32,7 +32,9 @@ from sqlalchemy import (
 __all__ = [
     "black",
     "client_config",
+    "config_override",
     "conversation",
+    "cron_task",
     "fcm_token",
     "friend",
     "friend_request",
@@ -183,6 +185,8 @@ conversation = Table(
     Column("latest_msg_destruct_time", BigInteger, nullable=False, server_default=text("0")),
     PrimaryKeyConstraint("owner_user_id", "conversation_id"),
     Index(None, "conversation_id"),
+    # The self-destruct job (revision 0011) reads the rows with isMsgDestruct on, by when they were last done.
+    Index(None, "is_msg_destruct", "latest_msg_destruct_time"),
 )
 
 # Incremental sync (docs/protocol/rest.md §6): one log per (kind, d_id), e.g. ("conversation", ownerUserID); its
@@ -430,4 +434,37 @@ log = Table(  # client log uploads (SDK `UploadLogs`): the file itself lives in 
     Column("ex", Text, nullable=False, server_default=text("''")),
     Index(None, "create_time"),  # search: newest first within a time range
     Index(None, "user_id", "create_time"),  # one user's logs
+)
+
+# --- scheduled jobs (revision 0011) ----------------------------------------------------------------------------
+# One row per job of the msgtransfer role (`jobs/scheduler.py`): the lease that lets one process of the
+# deployment run it at a time (OpenIM: an etcd lock `openim/crontask/<name>`), the scheduled time it last ran for
+# (so another process does not run the same firing again), and how the last run went.
+
+cron_task = Table(
+    "cron_task",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("owner", Text, nullable=False, server_default=text("''")),  # host:pid:nonce of the process holding it
+    Column("lease_until", BigInteger, nullable=False, server_default=text("0")),  # ms; free once passed
+    Column("slot", BigInteger, nullable=False, server_default=text("0")),  # the firing time last claimed, ms
+    Column("last_start", BigInteger, nullable=False, server_default=text("0")),
+    Column("last_end", BigInteger, nullable=False, server_default=text("0")),
+    Column("last_removed", BigInteger, nullable=False, server_default=text("0")),
+    Column("last_error", Text, nullable=False, server_default=text("''")),
+)
+
+# --- the config centre (revision 0012) ---------------------------------------------------------------------------
+# /config/set_config's changes (OpenIM keeps them in etcd under `openim/config/<file>`): one row per key path of
+# config/config.yaml that may change at run time (`settings.RELOADABLE`), its value as JSON, applied on top of each
+# process's file at start and at every reload while the config manager is enabled — whose flag is the row with the
+# reserved key `@enable` (value `true`), so the flag and the changes are shared by every process.
+
+config_override = Table(
+    "config_override",
+    metadata,
+    Column("key", String(128), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("update_time", BigInteger, nullable=False),
+    Column("operator_user_id", _ID, nullable=False, server_default=text("''")),
 )

@@ -3,7 +3,9 @@
 A log is one (kind, d_id) — ("conversation", ownerUserID), ("friend", ownerUserID), ("group_member", groupID),
 ("join_group", userID) — with a `version_id` (24 hex, the versionID clients keep), a `version` that starts at 1
 and grows by one per change, and one entry per element (e_id) holding the state of its latest change (1 insert,
-2 delete, 3 update) and the version it happened at. A change is recorded with `record(conn, …)` inside the
+2 delete, 3 update) and the version it happened at. Deletion entries older than `cronTask.retainVersionLogs` days
+are pruned by a scheduled job (`prune_deleted`), which raises the log's `deleted` to the newest version it
+removed: a client holding an older version gets a full sync. A change is recorded with `record(conn, …)` inside the
 transaction of the repository that makes it, so the change and its log entry commit together; `incremental`
 answers a client's (versionID, version) with the delta since, or `full=True`.
 
@@ -21,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import Select, delete, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openim.storage import dialect
@@ -206,6 +208,40 @@ class VersionRepo:
         created = await self._create(kind, d_id)
         return VersionDelta(created.version_id, created.version, full=True)
 
+    async def prune_deleted(
+        self, before: int, *, after: tuple[str, str, str] | None, limit: int
+    ) -> tuple[list[tuple[str, str, str]], tuple[str, str, str] | None]:
+        """Remove up to `limit` deletion entries (state 2) last changed before `before` (ms), walking the primary key
+        after `after`; each touched log's `deleted` rises to the newest version removed, so a client holding an
+        older version than that gets a full sync instead of a delta that lacks them. Returns the (kind, d_id,
+        e_id) removed and where to continue (None at the end of the table)."""
+        e = version_log_entry.c
+        query = select(e.kind, e.d_id, e.e_id, e.version).where(e.state == STATE_DELETE, e.last_update < before)
+        if after is not None:
+            query = query.where(tuple_(e.kind, e.d_id, e.e_id) > tuple_(*after))
+        query = query.order_by(e.kind, e.d_id, e.e_id).limit(limit)
+        async with self.db.write("version.prune_deleted") as conn:
+            rows = (await conn.execute(query)).all()
+            if not rows:
+                return [], None
+            logs: dict[tuple[str, str], tuple[list[str], int]] = {}
+            for kind, d_id, e_id, version in rows:
+                ids, top = logs.get((kind, d_id), ([], 0))
+                ids.append(e_id)
+                logs[(kind, d_id)] = (ids, max(top, version))
+            for (kind, d_id), (ids, top) in logs.items():
+                for chunk in _chunks(ids):
+                    await conn.execute(
+                        delete(version_log_entry).where(e.kind == kind, e.d_id == d_id, e.e_id.in_(chunk))
+                    )
+                await conn.execute(
+                    update(version_log)
+                    .where(version_log.c.kind == kind, version_log.c.d_id == d_id, version_log.c.deleted < top)
+                    .values(deleted=top)
+                )
+        removed = [(r.kind, r.d_id, r.e_id) for r in rows]
+        return removed, (None if len(rows) < limit else removed[-1])
+
     async def _create(self, kind: str, d_id: str) -> VersionState:
         now = time.time_ns() // 1_000_000
         async with self.db.write("version.create") as conn:
@@ -234,7 +270,7 @@ def _can_diff(current: VersionState, version_id: str, version: int, deleted: int
         valid_version_id(version_id)
         and version_id.lower() == current.version_id
         and 0 < version <= current.version
-        and version > deleted
+        and version >= deleted  # deletions up to `deleted` were pruned: an older client may lack one of them
     )
 
 

@@ -14,6 +14,7 @@ import redis.asyncio as aioredis
 
 from openim.infra.presence import PRESENCE_TTL_S
 from openim.infra.redis import RedisPresence, connect, presence_key
+from openim.infra.redis.presence import subscription_key
 
 pytestmark = pytest.mark.redis
 
@@ -115,3 +116,28 @@ async def test_two_gateways_share_one_view(redis_url: str) -> None:
     finally:
         for c in clients:
             await c.aclose()
+
+
+async def test_subscriptions_expire_with_their_connection(client: aioredis.Redis) -> None:
+    """A connection's subscription set lives as long as its registration: refresh extends both, and without
+    refreshes (a crashed gateway) both are gone after the TTL."""
+    presence = RedisPresence(client, ttl_s=TTL)
+    await presence.set_online("u1", 5, "c1", "tok")
+    await presence.subscribe("u1", "c1", ["b"], [])
+    assert await client.smembers(subscription_key("u1", "c1")) == {b"b"}
+    for _ in range(3):
+        await asyncio.sleep(TTL / 2)
+        assert await presence.refresh("u1", 5, "c1")
+    assert await presence.subscribed("u1") == ["b"]
+    await asyncio.sleep(TTL + 0.1)
+    assert await presence.subscribed("u1") == []
+    assert await client.exists(subscription_key("u1", "c1"), presence_key("u1")) == 0
+
+
+async def test_token_rides_in_the_registration_value(client: aioredis.Redis) -> None:
+    """The field's value is `<expiry ms>:<token>`, so one HGETALL reads liveness and tokens together."""
+    presence = RedisPresence(client)
+    await presence.set_online("u1", 5, "c1", "tok")
+    value = (await client.hget(presence_key("u1"), "5:c1")).decode()
+    expiry, _, token = value.partition(":")
+    assert int(expiry) > 0 and token == "tok"

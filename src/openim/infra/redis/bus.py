@@ -22,8 +22,9 @@ Wire format (compact, versioned by its first byte; `encode`/`decode`): only the 
 `Push` (kind `P`): `!BHHI` kind, len(conversation_id), len(operation_id), number of user IDs; one `!H` length
 per user ID; the UTF-8 conversation ID, operation ID and user IDs; then the `MsgData` protobuf bytes to the end.
 `Kick` (kind `K`): `!BiHI` kind, platform ID, len(user_id), number of tokens; one `!H` length per token; the
-user ID and tokens. Anything else is refused at `publish` with TypeError (a programming error, not a
-subscriber's fault).
+user ID and tokens. The rare control events — `StatusChange`, `SubscribeChange`, `ConfigReload` — are kind `J`:
+one JSON object naming the event (`"e"`) and its fields. Anything else is refused at `publish` with TypeError (a
+programming error, not a subscriber's fault).
 
 `close()` stops taking events, sends what is queued (up to `drain_timeout` seconds), then ends the
 subscriptions and the listener. The client is the caller's (`openim.infra.redis.connect`) and stays open.
@@ -33,16 +34,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import struct
 from collections import deque
 from collections.abc import Iterable
+from typing import Any
 
+import orjson
 import redis.asyncio as aioredis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
-from openim.infra.bus import Delivery, Handler, Kick, Push, Subscription
+from openim.infra.bus import ConfigReload, Delivery, Handler, Kick, Push, StatusChange, SubscribeChange, Subscription
 from openim.protocol.pb.sdkws_pb2 import MsgData
 
 __all__ = ["CHANNEL_PREFIX", "RedisBus", "channel", "decode", "encode"]
@@ -52,6 +56,13 @@ log = logging.getLogger("openim.infra")
 CHANNEL_PREFIX = "openim:bus:"
 _PUSH = ord("P")
 _KICK = ord("K")
+_JSON = ord("J")
+_CONTROL: dict[str, type[StatusChange | SubscribeChange | ConfigReload]] = {
+    "status": StatusChange,
+    "subscribe": SubscribeChange,
+    "config": ConfigReload,
+}
+_CONTROL_NAMES = {kind: name for name, kind in _CONTROL.items()}
 _PUSH_HEAD = struct.Struct("!BHHI")
 _KICK_HEAD = struct.Struct("!BiHI")
 _BATCH = 512  # events per pipeline
@@ -94,7 +105,10 @@ def encode(event: object) -> bytes:
             )
     except struct.error as exc:
         raise ValueError(f"cannot encode {type(event).__name__} for the bus: {exc}") from None
-    raise TypeError(f"the Redis bus carries Push and Kick events only, not {type(event).__name__}")
+    if isinstance(event, StatusChange | SubscribeChange | ConfigReload):
+        fields = {f.name: getattr(event, f.name) for f in dataclasses.fields(event)}
+        return bytes((_JSON,)) + orjson.dumps({"e": _CONTROL_NAMES[type(event)], **fields})
+    raise TypeError(f"the Redis bus carries Push, Kick and control events only, not {type(event).__name__}")
 
 
 def _strings(data: bytes, offset: int, lengths: Iterable[int]) -> tuple[list[str], int]:
@@ -105,7 +119,7 @@ def _strings(data: bytes, offset: int, lengths: Iterable[int]) -> tuple[list[str
     return found, offset
 
 
-def decode(data: bytes) -> Push | Kick:
+def decode(data: bytes) -> Push | Kick | StatusChange | SubscribeChange | ConfigReload:
     """The event `encode` wrote; ValueError when the bytes are not one."""
     try:
         kind = data[0]
@@ -127,7 +141,14 @@ def decode(data: bytes) -> Push | Kick:
             if offset != len(data):
                 raise ValueError(f"{len(data) - offset} trailing bytes")
             return Kick(user, platform_id, tuple(tokens))
-    except (IndexError, struct.error, UnicodeDecodeError) as exc:
+        if kind == _JSON:
+            fields = orjson.loads(data[1:])
+            if not isinstance(fields, dict):
+                raise ValueError("a control event is a JSON object")
+            cls = _CONTROL[fields.pop("e")]
+            values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
+            return cls(**values)
+    except (IndexError, KeyError, TypeError, struct.error, UnicodeDecodeError, orjson.JSONDecodeError) as exc:
         raise ValueError(f"malformed bus event: {exc}") from None
     except Exception as exc:  # protobuf's DecodeError
         raise ValueError(f"malformed bus event: {type(exc).__name__}: {exc}") from None

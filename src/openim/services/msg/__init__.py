@@ -3,7 +3,7 @@
 `MsgService` is assembled from one part per concern, each a module of this package: `core` (routing,
 storing through the group-commit writer, pushes after commit, the seams to the social graph), `send`
 (the SendMsg pipeline), `batch` (one message to many users, a transaction per chunk), `search`
-(search_msg), `sync`
+(search_msg), `expiry` (chat-record retention, for the scheduled job), `sync`
 (1001/1002/1005/1006/1007), `manage` (revoke, read, delete, clear) and `tips`
 (notification MsgData). Transports call only `MsgService`; the msg service calls no other service.
 
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from openim.infra.bus import Push
 from openim.services.msg.batch import BatchMixin, BatchResult
-from openim.services.msg.core import SendStatusMap
+from openim.services.msg.expiry import Expired, ExpiryMixin
 from openim.services.msg.limits import MsgLimits
 from openim.services.msg.manage import ManageMixin
 from openim.services.msg.search import SearchMixin
@@ -31,19 +31,18 @@ from openim.services.msg.tips import build_notification, notification_options
 
 __all__ = [
     "BatchResult",
+    "Expired",
     "MsgLimits",
     "MsgService",
     "Push",
-    "SendStatusMap",
     "build_notification",
     "notification_options",
 ]
 
 
-class MsgService(BatchMixin, SendMixin, SearchMixin, SyncMixin, ManageMixin):
+class MsgService(BatchMixin, SendMixin, SearchMixin, SyncMixin, ManageMixin, ExpiryMixin):
     """Every msg operation of OpenIM's msg RPC that clients reach, over storage, the writer and the bus.
 
     Built as `MsgService(storage, writer, bus, clock, *, admin_user_ids, friend_verify=False,
-    send_status_ttl_s=86400, send_status_max=100_000, queue=None, limits=MsgLimits())`; see the package docstring for
-    the wiring.
+    send_status=None, queue=None, limits=MsgLimits())`; see the package docstring for the wiring.
     """

@@ -16,8 +16,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import time
-from collections import OrderedDict, deque
+from collections import deque
 from dataclasses import dataclass
 
 from google.protobuf.message import Message
@@ -25,6 +24,7 @@ from google.protobuf.message import Message
 from openim.infra.bus import TOPIC_PUSH, Bus, Push
 from openim.infra.clock import Clock
 from openim.infra.queue import JobQueue
+from openim.infra.send_status import MemorySendStatus, SendStatusStore
 from openim.protocol.constants import (
     OPT_HISTORY,
     OPT_IS_NOT_NOTIFICATION,
@@ -33,7 +33,6 @@ from openim.protocol.constants import (
     OPT_SENDER_SYNC,
     OPT_UNREAD_COUNT,
     ContentType,
-    SendMsgStatus,
     SessionType,
 )
 from openim.protocol.errors import ArgsError
@@ -51,7 +50,7 @@ from openim.services.msg.tips import build_notification, notification_options
 from openim.storage import Storage
 from openim.storage.commit import Appended, MsgWriter, NewMsg
 
-__all__ = ["MsgCore", "SendStatusMap"]
+__all__ = ["MsgCore"]
 
 logger = logging.getLogger("openim.services")
 
@@ -60,39 +59,6 @@ logger = logging.getLogger("openim.services")
 class _Pending:
     user_ids: tuple[str, ...]
     operation_id: str
-
-
-class SendStatusMap:
-    """operationID → send status (1 sending, 2 success, 3 failed) for /msg/check_msg_is_send_success.
-
-    Bounded (oldest entries go first) and expiring after `ttl_s` (OpenIM keeps it 24 h in Redis). In memory:
-    a lookup on another API process than the send's finds nothing (0), as after an expiry.
-    """
-
-    def __init__(self, *, ttl_s: float = 24 * 3600, max_entries: int = 100_000) -> None:
-        self._ttl_s = ttl_s
-        self._max = max_entries
-        self._entries: OrderedDict[str, tuple[int, float]] = OrderedDict()
-
-    def set(self, operation_id: str, status: int) -> None:
-        """Remember `status` for `operation_id` (an empty operationID is not remembered)."""
-        if not operation_id:
-            return
-        self._entries.pop(operation_id, None)
-        self._entries[operation_id] = (status, time.monotonic() + self._ttl_s)
-        while len(self._entries) > self._max:
-            self._entries.popitem(last=False)
-
-    def get(self, operation_id: str) -> int:
-        """The remembered status, 0 (NotExist) when unknown or expired."""
-        entry = self._entries.get(operation_id)
-        if entry is None:
-            return SendMsgStatus.NOT_EXIST
-        status, expires = entry
-        if expires < time.monotonic():
-            del self._entries[operation_id]
-            return SendMsgStatus.NOT_EXIST
-        return status
 
 
 class MsgCore:
@@ -107,8 +73,7 @@ class MsgCore:
         *,
         admin_user_ids: list[str] | tuple[str, ...] | frozenset[str],
         friend_verify: bool = False,
-        send_status_ttl_s: float = 24 * 3600,
-        send_status_max: int = 100_000,
+        send_status: SendStatusStore | None = None,
         queue: JobQueue | None = None,
         limits: MsgLimits | None = None,
     ) -> None:
@@ -118,7 +83,8 @@ class MsgCore:
         self.clock = clock
         self.admin_user_ids = frozenset(admin_user_ids)
         self.friend_verify = friend_verify
-        self.send_status = SendStatusMap(ttl_s=send_status_ttl_s, max_entries=send_status_max)
+        # check_msg_is_send_success's store: in memory, or Redis so that every process answers (runtime.py)
+        self.send_status: SendStatusStore = send_status if send_status is not None else MemorySendStatus()
         self._pending: dict[tuple[str, str], deque[_Pending]] = {}
         self.queue = queue  # None: no offline push (tests, tools)
         self.limits = limits or MsgLimits()  # message sizes and the bytes of a pull (services/msg/limits.py)

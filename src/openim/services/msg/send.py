@@ -19,6 +19,7 @@ own clock and take the answer's), its status "sent" and isRead false; serverMsgI
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from openim.metrics import MSG_SEND_SECONDS, MSG_SENT, child
@@ -58,7 +59,7 @@ from openim.protocol.ids import new_client_msg_id, new_server_msg_id, single_con
 from openim.protocol.pb import msg_pb2
 from openim.protocol.pb.sdkws_pb2 import MsgData
 from openim.services.auth import Caller
-from openim.services.msg.core import MsgCore
+from openim.services.msg.core import MsgCore, logger
 
 __all__ = ["SendMixin", "check_msg"]
 
@@ -97,25 +98,35 @@ class SendMixin(MsgCore):
     async def send(self, caller: Caller, msg: MsgData, *, operation_id: str) -> msg_pb2.SendMsgResp:
         """Check, store (or push online only) and answer a message sent by `caller`.
 
-        The send's outcome is remembered under `operation_id` for check_msg_is_send_success.
+        The send's outcome (2 success, 3 failed) is kept under (`operation_id`, caller) for
+        check_msg_is_send_success, in the shared store (Redis when configured): one write when the send ends.
         """
-        self.send_status.set(operation_id, SendMsgStatus.SENDING)
         started_at = time.perf_counter()
         try:
             resp = await self._send(caller, msg, operation_id=operation_id)
-        except BaseException:
-            self.send_status.set(operation_id, SendMsgStatus.FAILED)
+        except asyncio.CancelledError:
             MSG_SEND_SECONDS.observe(time.perf_counter() - started_at)
+            raise
+        except BaseException:
+            MSG_SEND_SECONDS.observe(time.perf_counter() - started_at)
+            await self._record_status(operation_id, caller.user_id, SendMsgStatus.FAILED)
             raise
         MSG_SEND_SECONDS.observe(time.perf_counter() - started_at)
         child(MSG_SENT, _SESSION_NAMES.get(msg.sessionType, "other")).inc()
-        self.send_status.set(operation_id, SendMsgStatus.SUCCESS)
+        await self._record_status(operation_id, caller.user_id, SendMsgStatus.SUCCESS)
         return resp
 
+    async def _record_status(self, operation_id: str, owner: str, status: int) -> None:
+        """Keep the send's outcome; a store that fails (Redis down) costs the status, never the send's answer."""
+        try:
+            await self.send_status.set(operation_id, owner, status)
+        except Exception as exc:
+            logger.warning("send status of %s not kept: %s: %s", operation_id, type(exc).__name__, exc)
+
     async def check_msg_is_send_success(self, caller: Caller, operation_id: str) -> int:
-        """The status of the send made with `operation_id`: 0 unknown, 1 sending, 2 success, 3 failed."""
-        del caller  # any signed-in user (OpenIM); the operationID is the only key
-        return self.send_status.get(operation_id)
+        """The status of the caller's send made with `operation_id` (an admin's: anyone's latest): 0 unknown,
+        2 success, 3 failed. A user never learns the outcome of another user's send (OpenIM: anyone's, #3314)."""
+        return await self.send_status.get(operation_id, caller.user_id, any_owner=caller.is_admin)
 
     async def _send(self, caller: Caller, msg: MsgData, *, operation_id: str) -> msg_pb2.SendMsgResp:
         check_msg(msg)
