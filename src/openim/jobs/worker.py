@@ -4,8 +4,10 @@
 for up to `concurrency` jobs at a time. A handler that raises is retried in place after `backoff_s`, doubling
 each time (capped at `max_backoff_s`), up to `max_attempts` attempts in all; then the job is a *dead letter*:
 logged with its payload's size, counted in `dead_letters` (and in `openim_queue_jobs_total{result="dead"}`),
-and acknowledged so that it does not come back forever. A job is acknowledged only after its handler succeeded
-(or gave up), so a worker killed mid-job leaves it pending and another consumer reclaims it (at-least-once).
+appended unchanged to the topic `<topic>.dead` (`infra/queue.py`, shown by `openim doctor`), and acknowledged so
+that it does not come back forever (one whose dead letter cannot be written stays pending and is handled again).
+A job is acknowledged only after its handler succeeded (or gave up), so a worker killed mid-job leaves it pending
+and another consumer reclaims it (at-least-once).
 
 `run()` works until `stop()`: it takes no new job, lets the jobs in hand finish (up to `drain_timeout_s`,
 then cancels them — they stay pending and are reclaimed later) and returns.
@@ -21,7 +23,7 @@ import socket
 from collections.abc import Awaitable, Callable
 
 from openim import metrics
-from openim.infra.queue import Job, JobQueue
+from openim.infra.queue import Job, JobQueue, dead_letter_topic
 
 __all__ = ["Handler", "Worker", "default_consumer_name"]
 
@@ -123,12 +125,18 @@ class Worker:
                     self.dead_letters += 1
                     metrics.child(metrics.QUEUE_JOBS, self.topic, "dead").inc()
                     logger.exception(
-                        "%s job %s failed %d times: dead letter (%d bytes), dropped",
+                        "%s job %s failed %d times: dead letter (%d bytes), kept in %s",
                         self.topic,
                         job.id,
                         attempt,
                         len(job.payload),
+                        dead_letter_topic(self.topic),
                     )
+                    try:
+                        await self.queue.enqueue(dead_letter_topic(self.topic), job.payload)
+                    except Exception:
+                        logger.exception("%s job %s: dead letter not kept; the job stays pending", self.topic, job.id)
+                        return
                     break
                 metrics.child(metrics.QUEUE_JOBS, self.topic, "retried").inc()
                 logger.warning(

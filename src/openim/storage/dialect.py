@@ -15,9 +15,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-from sqlalchemy import Table, event, text
+from sqlalchemy import Select, Table, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -28,6 +28,7 @@ __all__ = [
     "DialectName",
     "insert_ignore",
     "lock_for_migration",
+    "lock_skip_locked",
     "make_engine",
     "mask_url",
     "normalize_url",
@@ -36,6 +37,7 @@ __all__ = [
 ]
 
 DialectName = Literal["sqlite", "postgresql"]
+_T = TypeVar("_T", bound=tuple[Any, ...])
 
 logger = logging.getLogger("openim.storage")
 
@@ -166,3 +168,11 @@ def upsert(
         index_elements=list(index_elements),
         set_={name: stmt.excluded[name] for name in update_columns},
     )
+
+
+def lock_skip_locked(conn: AsyncConnection | Connection, query: Select[_T]) -> Select[_T]:
+    """`query` locking the rows it reads against other writers, skipping rows already locked (PostgreSQL's
+    FOR UPDATE SKIP LOCKED); SQLite's single writer needs no row lock, so there the query is unchanged."""
+    if conn.dialect.name == "postgresql":
+        return query.with_for_update(skip_locked=True)
+    return query

@@ -20,6 +20,7 @@ __all__ = [
     "GroupRequest",
     "ObjectInfo",
     "ObjectUpload",
+    "QueuedJob",
     "User",
     "UserCommand",
 ]
@@ -245,3 +246,16 @@ class ClientLog:
     app_framework: str
     version: str
     ex: str
+
+
+# --- the job queue of the embedded default ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedJob:
+    """One row of `queue_job` as a consumer claimed it: `deliveries` counts this delivery (1 the first time)."""
+
+    id: int
+    topic: str
+    payload: bytes
+    deliveries: int

@@ -44,6 +44,7 @@ __all__ = [
     "msg",
     "msg_user_delete",
     "object_upload",
+    "queue_job",
     "seq_conversation",
     "stored_object",
     "token_state",
@@ -430,4 +431,22 @@ log = Table(  # client log uploads (SDK `UploadLogs`): the file itself lives in 
     Column("ex", Text, nullable=False, server_default=text("''")),
     Index(None, "create_time"),  # search: newest first within a time range
     Index(None, "user_id", "create_time"),  # one user's logs
+)
+
+# --- the job queue of the embedded default (migration 0011): jobs for the msgtransfer role -----------------------
+# OpenIM hands this work to Kafka (`toOfflinePush`); without `redis.url` openim-py keeps it here, so a job outlives
+# a kill -9 of the process. One row per job not finished yet (an acknowledged job is deleted); `claimed_at` is 0
+# until a consumer takes the job, then the ms time it did; `consumer` is that consumer's name (host:pid).
+
+queue_job = Table(
+    "queue_job",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("topic", String(64), nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("claimed_at", BigInteger, nullable=False, server_default=text("0")),
+    Column("consumer", String(128), nullable=False, server_default=text("''")),
+    Column("deliveries", Integer, nullable=False, server_default=text("0")),
+    Index(None, "topic", "claimed_at", "id"),  # the next job of a topic: unclaimed (0) or claimed long ago
 )

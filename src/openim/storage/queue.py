@@ -1,0 +1,117 @@
+"""QueueRepo: the table `queue_job`, the job queue of the embedded default (no `redis.url`).
+
+A job is a row until it is acknowledged (then deleted). `claim` hands out one job of a topic to a consumer: first
+a job another consumer claimed before `idle_before` and never acknowledged (it died or hangs), then the oldest
+job nobody claimed. On PostgreSQL the candidate row is locked `FOR UPDATE SKIP LOCKED`, so consumers in several
+processes never take the same job at once; SQLite has a single writer, which serializes claims by itself.
+`release` hands back the claims of named consumers (ones known to be dead) at once, without waiting for the idle
+time. Times are the caller's clock in ms; the table knows nothing of what a payload means. Each method is one
+named transaction `queue.<method>`. `jobs/queue.py` turns this into the `JobQueue` contract.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Select, delete, func, insert, select, update
+
+from openim.storage import dialect
+from openim.storage.db import Db
+from openim.storage.rows import QueuedJob
+from openim.storage.schema import queue_job
+
+__all__ = ["QueueRepo"]
+
+
+class QueueRepo:
+    """Reads and writes `queue_job`; every method is one transaction named `queue.<method>`."""
+
+    def __init__(self, db: Db) -> None:
+        self.db = db
+
+    async def add(self, topic: str, payloads: Sequence[bytes], *, now: int) -> list[int]:
+        """Append one job per payload to `topic`, in order, in one transaction; their IDs."""
+        if not payloads:
+            return []
+        async with self.db.write("queue.add") as conn:
+            ids: list[int] = []
+            for payload in payloads:
+                result = await conn.execute(
+                    insert(queue_job).values(topic=topic, payload=payload, created_at=now).returning(queue_job.c.id)
+                )
+                ids.append(int(result.scalar_one()))
+            return ids
+
+    async def claim(self, topic: str, consumer: str, *, now: int, idle_before: int) -> QueuedJob | None:
+        """Take one job of `topic` for `consumer`: an idle claimed one first, else the oldest unclaimed one."""
+        async with self.db.write("queue.claim") as conn:
+            idle: Select[tuple[int]] = (
+                select(queue_job.c.id)
+                .where(queue_job.c.topic == topic, queue_job.c.claimed_at > 0, queue_job.c.claimed_at < idle_before)
+                .order_by(queue_job.c.claimed_at)
+                .limit(1)
+            )
+            fresh: Select[tuple[int]] = (
+                select(queue_job.c.id)
+                .where(queue_job.c.topic == topic, queue_job.c.claimed_at == 0)
+                .order_by(queue_job.c.id)
+                .limit(1)
+            )
+            for candidate in (idle, fresh):
+                job_id = (await conn.execute(dialect.lock_skip_locked(conn, candidate))).scalar_one_or_none()
+                if job_id is None:
+                    continue
+                row = (
+                    await conn.execute(
+                        update(queue_job)
+                        .where(queue_job.c.id == job_id)
+                        .values(claimed_at=now, consumer=consumer, deliveries=queue_job.c.deliveries + 1)
+                        .returning(queue_job.c.id, queue_job.c.topic, queue_job.c.payload, queue_job.c.deliveries)
+                    )
+                ).one()
+                return QueuedJob(int(row[0]), str(row[1]), bytes(row[2]), int(row[3]))
+            return None
+
+    async def ack(self, job_id: int) -> None:
+        """The job is done: delete it (nothing happens when it is gone already)."""
+        async with self.db.write("queue.ack") as conn:
+            await conn.execute(delete(queue_job).where(queue_job.c.id == job_id))
+
+    async def consumers(self, topic: str) -> list[str]:
+        """The consumers holding claimed jobs of `topic`."""
+        async with self.db.read("queue.consumers") as conn:
+            result = await conn.execute(
+                select(queue_job.c.consumer).distinct().where(queue_job.c.topic == topic, queue_job.c.claimed_at > 0)
+            )
+            return sorted(str(name) for name in result.scalars())
+
+    async def release(self, topic: str, consumers: Sequence[str]) -> int:
+        """Hand the jobs of `topic` claimed by `consumers` back as unclaimed; how many there were."""
+        if not consumers:
+            return 0
+        async with self.db.write("queue.release") as conn:
+            result = await conn.execute(
+                update(queue_job)
+                .where(queue_job.c.topic == topic, queue_job.c.claimed_at > 0)
+                .where(queue_job.c.consumer.in_(list(consumers)))
+                .values(claimed_at=0, consumer="")
+            )
+            return int(result.rowcount or 0)
+
+    async def stats(self, topic: str) -> tuple[int, int]:
+        """(jobs kept, of which claimed and not acknowledged) for `topic`."""
+        async with self.db.read("queue.stats") as conn:
+            row = (
+                await conn.execute(
+                    select(func.count(), func.count().filter(queue_job.c.claimed_at > 0)).where(
+                        queue_job.c.topic == topic
+                    )
+                )
+            ).one()
+            return int(row[0]), int(row[1])
+
+    async def topics(self) -> list[str]:
+        """Every topic with jobs kept (dead-letter topics included)."""
+        async with self.db.read("queue.topics") as conn:
+            result = await conn.execute(select(queue_job.c.topic).distinct())
+            return sorted(str(t) for t in result.scalars())
