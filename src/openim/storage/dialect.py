@@ -34,6 +34,7 @@ __all__ = [
     "normalize_url",
     "transaction_engines",
     "upsert",
+    "upsert_add",
 ]
 
 DialectName = Literal["sqlite", "postgresql"]
@@ -167,6 +168,14 @@ def upsert(
     return stmt.on_conflict_do_update(
         index_elements=list(index_elements),
         set_={name: stmt.excluded[name] for name in update_columns},
+    )
+
+
+def upsert_add(conn: AsyncConnection | Connection, table: Table, index_elements: Sequence[str], column: str) -> Insert:
+    """INSERT … ON CONFLICT (index_elements) DO UPDATE SET column = column + the inserted value (a counter)."""
+    stmt = _insert(conn, table)
+    return stmt.on_conflict_do_update(
+        index_elements=list(index_elements), set_={column: table.c[column] + stmt.excluded[column]}
     )
 
 
