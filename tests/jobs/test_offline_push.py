@@ -6,21 +6,28 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 import pytest
 from tests.factories import make_group
+from tests.pushfakes import FakeFcm, FakeGetui, FakeJPush, FakeWebhook
 from tests.services.msgkit import MsgKit, caller, msg_kit, text_msg
 
 from openim.infra.presence import MemoryPresence
-from openim.infra.pushers import LogPusher, Notice
+from openim.infra.pushers import LogPusher, Notice, Pusher
+from openim.infra.pushers.fcm import FcmPusher, service_account_of
+from openim.infra.pushers.getui import GetuiPusher
+from openim.infra.pushers.jpush import JPushPusher
+from openim.infra.pushers.webhook import WebhookPusher
 from openim.infra.queue import MemoryQueue
 from openim.jobs.offline_push import OfflinePushHandler, notice_of
 from openim.jobs.worker import Worker
 from openim.protocol.constants import ANDROID, IOS, WEB, ContentType, RecvMsgOpt, SessionType
 from openim.protocol.pb.sdkws_pb2 import MsgData, OfflinePushInfo
+from openim.services.auth import Caller
 from openim.services.msg.offline_push import TOPIC_OFFLINE_PUSH, OfflinePushJob, decode, encode
+from openim.services.third import ThirdService
 from openim.storage import Storage
 from openim.storage.conversation import ConversationKey
 
@@ -180,3 +187,74 @@ def test_job_payload_round_trips() -> None:
     assert decode(encode(job)) == job
     with pytest.raises(ValueError):
         decode(b"not json")
+
+
+# --- through each real provider, to its fake vendor ----------------------------------------------------------------
+
+
+@dataclass
+class Vendor:
+    """A provider wired to its fake vendor, and how to read which users the vendor was asked to notify."""
+
+    pusher: Pusher
+    reached: Callable[[], list[str]]
+    stop: Callable[[], None]
+
+
+async def _vendor(kind: str, third: ThirdService) -> Vendor:
+    if kind == "webhook":
+        hook = FakeWebhook()
+        return Vendor(
+            WebhookPusher(hook.url, third),
+            lambda: [u for b in hook.bodies() for u in b["userIDList"]],
+            hook.server.stop,
+        )
+    if kind == "fcm":
+        fcm = FakeFcm()
+        for user in ("b", "c"):
+            await third.update_fcm_token(Caller(user, ANDROID), user, ANDROID, f"tok-{user}", expire_time_s=0)
+        pusher = FcmPusher(third, account=service_account_of(fcm.service_account()), endpoint=fcm.server.url)
+        return Vendor(pusher, lambda: [str(m["token"]).removeprefix("tok-") for m in fcm.sent()], fcm.server.stop)
+    if kind == "jpush":
+        jpush = FakeJPush()
+        jpush.devices |= {"b", "c"}
+        pusher = JPushPusher(jpush.app_key, jpush.master_secret, push_url=jpush.push_url)
+        return Vendor(pusher, lambda: [u for p in jpush.pushes() for u in p["audience"]["alias"]], jpush.server.stop)
+    getui = FakeGetui()
+    pusher = GetuiPusher(getui.app_key, getui.master_secret, push_url=getui.push_url)
+    singles = getui.server.to
+    return Vendor(
+        pusher,
+        lambda: [u for r in singles("/push/single/alias") for u in r.json()["audience"]["alias"]],
+        getui.server.stop,
+    )
+
+
+@pytest.mark.parametrize("kind", ["webhook", "fcm", "jpush", "getui"])
+async def test_each_provider_reaches_the_offline_receiver_only(storage: Storage, kind: str) -> None:
+    """Through every provider: the offline receiver is notified by the vendor; an online one and a muted one not."""
+    queue, presence = MemoryQueue(poll_s=0.05), MemoryPresence()
+    async with msg_kit(storage, queue=queue) as kit:
+        await kit.users("a", "b", "c", "d")
+        vendor = await _vendor(kind, ThirdService(storage, kit.clock))
+        worker = Worker(queue, TOPIC_OFFLINE_PUSH, OfflinePushHandler(presence, storage, vendor.pusher), backoff_s=0.01)
+        running = asyncio.ensure_future(worker.run())
+        try:
+            await presence.set_online("c", IOS, "conn-c")
+            key = ConversationKey("si_a_d", SessionType.SINGLE_CHAT, user_id="a")
+            await kit.storage.conversation.set_fields(
+                ["d"], key, {"recv_msg_opt": RecvMsgOpt.RECEIVE_NOT_NOTIFY}, now=1
+            )
+            for receiver in ("b", "c", "d"):
+                await kit.send("a", receiver)
+            await kit.service.drain_jobs()
+            for _ in range(300):
+                if (await queue.stats(TOPIC_OFFLINE_PUSH, "msgtransfer")).depth == 0:
+                    break
+                await asyncio.sleep(0.01)
+            assert vendor.reached() == ["b"] and worker.dead_letters == 0
+        finally:
+            worker.stop()
+            await running
+            await vendor.pusher.close()
+            vendor.stop()
