@@ -5,15 +5,20 @@ a job another consumer claimed before `idle_before` and never acknowledged (it d
 job nobody claimed. On PostgreSQL the candidate row is locked `FOR UPDATE SKIP LOCKED`, so consumers in several
 processes never take the same job at once; SQLite has a single writer, which serializes claims by itself.
 `release` hands back the claims of named consumers (ones known to be dead) at once, without waiting for the idle
-time. Times are the caller's clock in ms; the table knows nothing of what a payload means. Each method is one
-named transaction `queue.<method>`. `jobs/queue.py` turns this into the `JobQueue` contract.
+time. A job's ID is `(ms << 20) | n`, strictly growing within a process (n starts at a random point, so processes
+sharing the database rarely meet; a collision is retried with new IDs): jobs come out in about the order they went
+in, and the table needs no sequence (a backup restores it as it is). Times are the caller's clock in ms; the table
+knows nothing of what a payload means. Each method is one named transaction `queue.<method>`. `jobs/queue.py`
+turns this into the `JobQueue` contract.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 
 from sqlalchemy import Select, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from openim.storage import dialect
 from openim.storage.db import Db
@@ -28,19 +33,31 @@ class QueueRepo:
 
     def __init__(self, db: Db) -> None:
         self.db = db
+        self._last_id = 0
+
+    def _new_ids(self, n: int, now: int) -> list[int]:
+        first = max((now << 20) | secrets.randbelow(1 << 19), self._last_id + 1)
+        self._last_id = first + n - 1
+        return list(range(first, first + n))
 
     async def add(self, topic: str, payloads: Sequence[bytes], *, now: int) -> list[int]:
         """Append one job per payload to `topic`, in order, in one transaction; their IDs."""
         if not payloads:
             return []
-        async with self.db.write("queue.add") as conn:
-            ids: list[int] = []
-            for payload in payloads:
-                result = await conn.execute(
-                    insert(queue_job).values(topic=topic, payload=payload, created_at=now).returning(queue_job.c.id)
-                )
-                ids.append(int(result.scalar_one()))
-            return ids
+        for attempt in range(3):
+            ids = self._new_ids(len(payloads), now)
+            rows = [
+                {"id": i, "topic": topic, "payload": p, "created_at": now} for i, p in zip(ids, payloads, strict=True)
+            ]
+            try:
+                async with self.db.write("queue.add") as conn:
+                    await conn.execute(insert(queue_job), rows)
+                return ids
+            except IntegrityError:  # another process made the same IDs in the same millisecond
+                if attempt == 2:
+                    raise
+                self._last_id += secrets.randbelow(1 << 19) + 1
+        raise AssertionError("unreachable")
 
     async def claim(self, topic: str, consumer: str, *, now: int, idle_before: int) -> QueuedJob | None:
         """Take one job of `topic` for `consumer`: an idle claimed one first, else the oldest unclaimed one."""

@@ -436,12 +436,13 @@ log = Table(  # client log uploads (SDK `UploadLogs`): the file itself lives in 
 # --- the job queue of the embedded default (migration 0011): jobs for the msgtransfer role -----------------------
 # OpenIM hands this work to Kafka (`toOfflinePush`); without `redis.url` openim-py keeps it here, so a job outlives
 # a kill -9 of the process. One row per job not finished yet (an acknowledged job is deleted); `claimed_at` is 0
-# until a consumer takes the job, then the ms time it did; `consumer` is that consumer's name (host:pid).
+# until a consumer takes the job, then the ms time it did; `consumer` is that consumer's name (host:pid). IDs are
+# made by the repository (no sequence: a restore has nothing to reset), growing with time.
 
 queue_job = Table(
     "queue_job",
     metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("id", BigInteger, primary_key=True, autoincrement=False),  # (ms << 20) | n, made by the repository
     Column("topic", String(64), nullable=False),
     Column("payload", LargeBinary, nullable=False),
     Column("created_at", BigInteger, nullable=False),

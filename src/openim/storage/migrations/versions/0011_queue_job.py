@@ -18,7 +18,7 @@ depends_on: str | None = None
 def upgrade() -> None:
     op.create_table(
         "queue_job",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
+        sa.Column("id", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("topic", sa.String(64), nullable=False),
         sa.Column("payload", sa.LargeBinary(), nullable=False),
         sa.Column("created_at", sa.BigInteger(), nullable=False),
