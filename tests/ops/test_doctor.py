@@ -484,10 +484,10 @@ def _redis_url() -> str:
 
 
 async def test_redis_not_configured_and_absent_queue_etcd(tmp_path: Path) -> None:
-    """Without redis.url Redis is "not configured", the queue is in-process, and etcd says openim-py has none yet."""
+    """Without redis.url Redis is "not configured", the queue is the database's table, and etcd has none yet."""
     checks = await doctor(await healthy(tmp_path))
     assert checks["redis"].status is Status.OK and checks["redis"].saw.startswith("not configured")
-    assert checks["queue"].saw.startswith("not configured") and "in-process" in checks["queue"].saw
+    assert checks["queue"].status is Status.OK and checks["queue"].saw.startswith("table queue_job")
     assert checks["etcd"].saw.startswith("not configured")
 
 

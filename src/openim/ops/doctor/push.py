@@ -19,6 +19,7 @@ from openim.infra.pushers.fcm import service_account_of
 from openim.infra.queue import dead_letter_topic
 from openim.infra.redis.queue import RedisStreamQueue, stream_key
 from openim.ops.doctor import Check, Context, Status
+from openim.ops.doctor.database import sqlite_file
 from openim.services.msg.offline_push import TOPIC_OFFLINE_PUSH
 from openim.settings import Settings
 from openim.storage import open_storage
@@ -108,6 +109,9 @@ async def _dead_letters(settings: Settings, timeout_s: float) -> tuple[str, int]
         finally:
             await client.aclose()
         return f"the Redis stream {stream_key(topic)}", stats.length
+    sqlite = sqlite_file(settings.database.url)
+    if sqlite is not None and not sqlite.is_file():  # never create it (see the check `database`)
+        return "the database (not created yet)", 0
     storage = await open_storage(settings.database.url, pool_size=1, migrate=False)
     try:
         length, _ = await storage.queue.stats(topic)
