@@ -138,7 +138,8 @@ class Runtime:
         else:
             # Token states in the database, so a restart (even kill -9) logs nobody out; presence and bus in memory.
             tokens, presence, memory_bus = TokenRepo(storage.db, clock.now_ms), MemoryPresence(), MemoryBus()
-            bus, queue = memory_bus, DbQueue(storage.queue, clock.now_ms)
+            # One consumer (this process's msgtransfer): claiming 16 jobs per transaction costs no fairness.
+            bus, queue = memory_bus, DbQueue(storage.queue, clock.now_ms, claim_batch=16)
             closers.append(memory_bus.close)
         auth = AuthService(
             tokens,

@@ -185,3 +185,27 @@ async def test_jobs_of_a_stopped_local_process_are_taken_over_at_once(slow_queue
     assert (again.id, again.payload, again.deliveries) == (held.id, b"held", 2)
     await slow_queue.ack(again)
     assert (await slow_queue.stats("t", "g")).depth == 0
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def test_db_queue_claims_in_batches_and_acks_together(
+    request: pytest.FixtureRequest, tmp_path: Path, kind: str
+) -> None:
+    """DbQueue with claim_batch 4 claims four jobs per transaction, hands them out in order, and concurrent
+    acknowledgements are one delete."""
+    storage = await open_storage(await empty_db_url(request, kind, tmp_path), pool_size=5)
+    try:
+        queue = DbQueue(storage.queue, lambda: int(time.time() * 1000), poll_s=0.05, claim_batch=4)
+        await queue.enqueue_many("t", [str(i).encode() for i in range(6)])
+        jobs = queue.consume("t", "g", "c1")
+        first = await _take(jobs, 1)
+        assert (await queue.stats("t", "g")).pending == 4  # the batch is claimed, one handed out
+        rest = await _take(jobs, 5)
+        assert [j.payload for j in first + rest] == [str(i).encode() for i in range(6)]
+        claims = storage.db.stats.by_name["queue.claim"].count
+        assert claims == 2
+        await asyncio.gather(*(queue.ack(j) for j in first + rest))
+        assert storage.db.stats.by_name["queue.ack"].count == 1
+        assert await queue.stats("t", "g") == QueueStats(0, 0, 0)
+    finally:
+        await storage.close()

@@ -7,6 +7,12 @@ accepted and not stored. `consume` claims a job at a time, reclaiming jobs pendi
 first; it waits for new ones on an in-process event (set by `enqueue` here) or `poll_s`, whichever comes first, so
 jobs enqueued by another process sharing the database are seen within `poll_s`.
 
+Each write is a transaction on the database the messages use (one writer at a time on SQLite), so the
+acknowledgements that arrive while one is being written are written together, and jobs can be claimed
+`claim_batch` at a time (handed out one by one). A claimed job not handed out yet is pending like the one in hand:
+another consumer gets it only after `claim_idle_s`, so a batch above 1 suits a single consumer (the embedded
+default, where runtime.py claims 16 at a time), not several sharing a topic.
+
 When a consumer starts, the claims of consumers of this host whose process is gone (consumer names are host:pid,
 `jobs/worker.py`) are released at once: after a kill -9 and a restart, the jobs the dead process held are handled
 right away instead of after `claim_idle_s`. Claims of other hosts wait for the idle time, as in Redis.
@@ -36,12 +42,17 @@ class DbQueue:
         *,
         claim_idle_s: float = CLAIM_IDLE_S,
         poll_s: float = 1.0,
+        claim_batch: int = 1,
     ) -> None:
         self._repo = repo
         self._now_ms = now_ms
         self._claim_idle_ms = int(claim_idle_s * 1000)
         self._poll_s = poll_s
+        self._claim_batch = claim_batch
         self._wakeups: dict[str, asyncio.Event] = {}
+        self._acks: list[int] = []  # job IDs waiting for the next delete
+        self._acked: asyncio.Future[None] | None = None  # resolved when they are deleted
+        self._flushes: set[asyncio.Task[None]] = set()
 
     def _wakeup(self, topic: str) -> asyncio.Event:
         return self._wakeups.setdefault(topic, asyncio.Event())
@@ -67,9 +78,12 @@ class DbQueue:
         while True:
             wakeup.clear()
             now = self._now_ms()
-            row = await self._repo.claim(topic, consumer, now=now, idle_before=now - self._claim_idle_ms)
-            if row is not None:
+            rows = await self._repo.claim(
+                topic, consumer, now=now, idle_before=now - self._claim_idle_ms, limit=self._claim_batch
+            )
+            for row in rows:
                 yield Job(topic, group, str(row.id), row.payload, row.deliveries)
+            if rows:
                 continue
             try:
                 await asyncio.wait_for(wakeup.wait(), timeout=self._poll_s)
@@ -77,8 +91,24 @@ class DbQueue:
                 pass
 
     async def ack(self, job: Job) -> None:
-        """Delete the job's row."""
-        await self._repo.ack(int(job.id))
+        """Delete the job's row, together with those of the acknowledgements that arrive meanwhile."""
+        self._acks.append(int(job.id))
+        if self._acked is None:
+            self._acked = asyncio.get_running_loop().create_future()
+            flush = asyncio.ensure_future(self._flush_acks(self._acked))
+            self._flushes.add(flush)
+            flush.add_done_callback(self._flushes.discard)
+        await asyncio.shield(self._acked)
+
+    async def _flush_acks(self, done: asyncio.Future[None]) -> None:
+        await asyncio.sleep(0)  # let the acknowledgements of this loop turn join
+        ids, self._acks, self._acked = self._acks, [], None
+        try:
+            await self._repo.ack(ids)
+        except Exception as exc:
+            done.set_exception(exc)
+        else:
+            done.set_result(None)
 
     async def stats(self, topic: str, group: str) -> QueueStats:
         """Rows kept, claimed (pending) and not yet claimed (lag) of `topic`."""

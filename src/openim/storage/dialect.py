@@ -38,7 +38,7 @@ __all__ = [
 ]
 
 DialectName = Literal["sqlite", "postgresql"]
-_T = TypeVar("_T", bound=tuple[Any, ...])
+_S = TypeVar("_S", bound="Select[Any]")
 
 logger = logging.getLogger("openim.storage")
 
@@ -179,7 +179,7 @@ def upsert_add(conn: AsyncConnection | Connection, table: Table, index_elements:
     )
 
 
-def lock_skip_locked(conn: AsyncConnection | Connection, query: Select[_T]) -> Select[_T]:
+def lock_skip_locked(conn: AsyncConnection | Connection, query: _S) -> _S:
     """`query` locking the rows it reads against other writers, skipping rows already locked (PostgreSQL's
     FOR UPDATE SKIP LOCKED); SQLite's single writer needs no row lock, so there the query is unchanged."""
     if conn.dialect.name == "postgresql":

@@ -3,7 +3,8 @@
 A job is a row until it is acknowledged (then deleted). `claim` hands out one job of a topic to a consumer: first
 a job another consumer claimed before `idle_before` and never acknowledged (it died or hangs), then the oldest
 job nobody claimed. On PostgreSQL the candidate row is locked `FOR UPDATE SKIP LOCKED`, so consumers in several
-processes never take the same job at once; SQLite has a single writer, which serializes claims by itself.
+processes never take the same job at once; SQLite has a single writer, which serializes claims by itself. Both
+`claim` and `ack` take several jobs per transaction, so a busy queue costs a write per batch, not per job.
 `release` hands back the claims of named consumers (ones known to be dead) at once, without waiting for the idle
 time. A job's ID is `(ms << 20) | n`, strictly growing within a process (n starts at a random point, so processes
 sharing the database rarely meet; a collision is retried with new IDs): jobs come out in about the order they went
@@ -17,7 +18,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 
-from sqlalchemy import Select, delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from openim.storage import dialect
@@ -59,40 +60,41 @@ class QueueRepo:
                 self._last_id += secrets.randbelow(1 << 19) + 1
         raise AssertionError("unreachable")
 
-    async def claim(self, topic: str, consumer: str, *, now: int, idle_before: int) -> QueuedJob | None:
-        """Take one job of `topic` for `consumer`: an idle claimed one first, else the oldest unclaimed one."""
+    async def claim(self, topic: str, consumer: str, *, now: int, idle_before: int, limit: int = 1) -> list[QueuedJob]:
+        """Take up to `limit` jobs of `topic` for `consumer`: idle claimed ones first, then the oldest unclaimed."""
         async with self.db.write("queue.claim") as conn:
-            idle: Select[tuple[int]] = (
+            idle = (
                 select(queue_job.c.id)
                 .where(queue_job.c.topic == topic, queue_job.c.claimed_at > 0, queue_job.c.claimed_at < idle_before)
                 .order_by(queue_job.c.claimed_at)
-                .limit(1)
+                .limit(limit)
             )
-            fresh: Select[tuple[int]] = (
-                select(queue_job.c.id)
-                .where(queue_job.c.topic == topic, queue_job.c.claimed_at == 0)
-                .order_by(queue_job.c.id)
-                .limit(1)
+            ids = [int(i) for i in (await conn.execute(dialect.lock_skip_locked(conn, idle))).scalars()]
+            if len(ids) < limit:
+                fresh = (
+                    select(queue_job.c.id)
+                    .where(queue_job.c.topic == topic, queue_job.c.claimed_at == 0)
+                    .order_by(queue_job.c.id)
+                    .limit(limit - len(ids))
+                )
+                ids += [int(i) for i in (await conn.execute(dialect.lock_skip_locked(conn, fresh))).scalars()]
+            if not ids:
+                return []
+            rows = await conn.execute(
+                update(queue_job)
+                .where(queue_job.c.id.in_(ids))
+                .values(claimed_at=now, consumer=consumer, deliveries=queue_job.c.deliveries + 1)
+                .returning(queue_job.c.id, queue_job.c.topic, queue_job.c.payload, queue_job.c.deliveries)
             )
-            for candidate in (idle, fresh):
-                job_id = (await conn.execute(dialect.lock_skip_locked(conn, candidate))).scalar_one_or_none()
-                if job_id is None:
-                    continue
-                row = (
-                    await conn.execute(
-                        update(queue_job)
-                        .where(queue_job.c.id == job_id)
-                        .values(claimed_at=now, consumer=consumer, deliveries=queue_job.c.deliveries + 1)
-                        .returning(queue_job.c.id, queue_job.c.topic, queue_job.c.payload, queue_job.c.deliveries)
-                    )
-                ).one()
-                return QueuedJob(int(row[0]), str(row[1]), bytes(row[2]), int(row[3]))
-            return None
+            claimed = {int(r[0]): QueuedJob(int(r[0]), str(r[1]), bytes(r[2]), int(r[3])) for r in rows}
+            return [claimed[i] for i in ids if i in claimed]  # idle first, then oldest first
 
-    async def ack(self, job_id: int) -> None:
-        """The job is done: delete it (nothing happens when it is gone already)."""
+    async def ack(self, job_ids: Sequence[int]) -> None:
+        """The jobs are done: delete them (those gone already are ignored)."""
+        if not job_ids:
+            return
         async with self.db.write("queue.ack") as conn:
-            await conn.execute(delete(queue_job).where(queue_job.c.id == job_id))
+            await conn.execute(delete(queue_job).where(queue_job.c.id.in_(list(job_ids))))
 
     async def consumers(self, topic: str) -> list[str]:
         """The consumers holding claimed jobs of `topic`."""
