@@ -9,6 +9,8 @@ that it does not come back forever (one whose dead letter cannot be written stay
 A job is acknowledged only after its handler succeeded (or gave up), so a worker killed mid-job leaves it pending
 and another consumer reclaims it (at-least-once).
 
+After a job the depth gauge `openim_queue_depth` is refreshed, at most every `DEPTH_EVERY_S`.
+
 `run()` works until `stop()`: it takes no new job, lets the jobs in hand finish (up to `drain_timeout_s`,
 then cancels them — they stay pending and are reclaimed later) and returns.
 """
@@ -20,6 +22,7 @@ import contextlib
 import logging
 import os
 import socket
+import time
 from collections.abc import Awaitable, Callable
 
 from openim import metrics
@@ -30,6 +33,7 @@ __all__ = ["Handler", "Worker", "default_consumer_name"]
 logger = logging.getLogger("openim.jobs")
 
 Handler = Callable[[Job], Awaitable[None]]
+DEPTH_EVERY_S = 1.0  # how often the queue depth gauge (openim_queue_depth) is refreshed after a job
 
 
 def default_consumer_name() -> str:
@@ -68,6 +72,7 @@ class Worker:
         self._slots = asyncio.Semaphore(concurrency)
         self._stopping = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._depth_read_at = float("-inf")
 
     def stop(self) -> None:
         """Ask `run` to take no new job and return once the jobs in hand are finished."""
@@ -158,6 +163,10 @@ class Worker:
         except Exception:
             logger.exception("%s job %s not acknowledged: it will be handled again", self.topic, job.id)
             return
+        now = time.monotonic()
+        if now - self._depth_read_at < DEPTH_EVERY_S:
+            return  # the depth gauge is read at most once a second: on the database queue it is a COUNT
+        self._depth_read_at = now
         try:
             stats = await self.queue.stats(self.topic, self.group)
         except Exception:
