@@ -1,5 +1,5 @@
 """The msgtransfer role: `openim start` runs it in-process (a REST message to an offline user is logged by
-LogPusher in msgtransfer.log), and a process running only some roles says what the in-process queue cannot do."""
+LogPusher in msgtransfer.log), and a process running only some roles says what will not work without Redis."""
 
 from __future__ import annotations
 
@@ -43,15 +43,15 @@ def test_msgtransfer_is_a_role() -> None:
 
 
 def test_msgtransfer_alone_without_redis_warns() -> None:
-    """`openim start msgtransfer` without redis.url warns that the in-process queue gets no job from elsewhere."""
+    """`openim start msgtransfer` without redis.url warns that it cannot see the other processes' connections."""
     warning = split_roles_warning(Settings(), ("msgtransfer",))
-    assert warning is not None and "redis.url is not set" in warning and "offline-push" in warning
+    assert warning is not None and "redis.url is not set" in warning and "presence is per process" in warning
 
 
 def test_api_and_gateway_without_msgtransfer_or_redis_warn() -> None:
-    """api and msggateway without msgtransfer and without redis.url warn that offline pushes are not handled."""
+    """api and msggateway without msgtransfer and without redis.url warn that offline pushes wait in the database."""
     warning = split_roles_warning(Settings(), ("api", "msggateway", "admin"))
-    assert warning is not None and "without msgtransfer" in warning
+    assert warning is not None and "without msgtransfer" in warning and "queue_job" in warning
 
 
 def test_every_role_or_redis_needs_no_warning() -> None:

@@ -11,10 +11,10 @@ backs `RedisTokenStore`, `RedisPresence` and `RedisBus`, so roles run as separat
 some of the roles without `redis.url` starts, but logs a warning saying what will not work (`split_roles_warning`).
 
 Jobs: the msg service enqueues an offline-push job per committed message (`services/msg/offline_push.py`) on
-the job queue — `MemoryQueue` without `redis.url`, `RedisStreamQueue` (Redis Streams, consumer group
-"msgtransfer") with it — and the role `msgtransfer` consumes them (`jobs/worker.py`, `jobs/offline_push.py`),
-handing offline recipients to `LogPusher`. An in-process queue is served only by a msgtransfer role of the same
-process, so `openim start msgtransfer` alone needs `redis.url`. The msgtransfer role also runs the scheduled jobs
+the job queue — `DbQueue` (the table `queue_job`, so jobs survive a kill -9) without `redis.url`,
+`RedisStreamQueue` (Redis Streams, consumer group "msgtransfer") with it — and the role `msgtransfer` consumes them
+(`jobs/worker.py`, `jobs/offline_push.py`), handing each decided push to the provider `push.enable` names
+(`pusher_of`: log, webhook, fcm, getui, jpush; `infra/pushers/`). The msgtransfer role also runs the scheduled jobs
 (`Runtime.scheduler()`: `jobs/crontask.py` under `jobs/scheduler.py`), one process of the deployment at a time;
 `run_job` runs one by hand (`openim jobs run`).
 
@@ -55,8 +55,12 @@ from openim.infra.clock import Clock, SystemClock
 from openim.infra.discovery import Announcer, Registry
 from openim.infra.objects import LocalStore, ObjectStore
 from openim.infra.presence import MemoryPresence, Presence
-from openim.infra.pushers import LogPusher
-from openim.infra.queue import JobQueue, MemoryQueue
+from openim.infra.pushers import DeviceStore, LogPusher, Pusher
+from openim.infra.pushers.fcm import FcmPusher, load_service_account
+from openim.infra.pushers.getui import GetuiPusher
+from openim.infra.pushers.jpush import JPushPusher
+from openim.infra.pushers.webhook import WebhookPusher
+from openim.infra.queue import JobQueue
 from openim.infra.ratelimit import MemoryRateLimiter, Rates, RedisRateLimiter
 from openim.infra.redis import RedisPresence, RedisTokenStore, connect
 from openim.infra.redis.bus import RedisBus
@@ -67,11 +71,13 @@ from openim.infra.tokens import TokenStore
 from openim.jobs.crontask import crontask_jobs
 from openim.jobs.object_cleanup import ObjectCleanup
 from openim.jobs.offline_push import OfflinePushHandler
+from openim.jobs.queue import DbQueue
 from openim.jobs.scheduler import JobOutcome, Scheduler
 from openim.jobs.worker import Worker
 from openim.live_config import apply_changes, environment, with_stored
 from openim.ops.admin import Readiness, create_admin_app, health_routes
 from openim.ops.discovery import local_instances, open_registry
+from openim.ops.doctor.push import push_problems
 from openim.ops.logging import set_log_level, setup_logging
 from openim.ops.metrics import bind as bind_metrics
 from openim.ops.metrics import probe_loop_lag
@@ -103,6 +109,10 @@ log = logging.getLogger("openim.runtime")
 
 class PortInUse(Exception):
     """A listening port is taken; the message names it and what to do."""
+
+
+class PushMisconfigured(Exception):
+    """The offline push provider `push.enable` names lacks what it needs; the message names the keys."""
 
 
 @dataclass
@@ -166,7 +176,9 @@ class Runtime:
         else:
             # Token states in the database, so a restart (even kill -9) logs nobody out; presence and bus in memory.
             tokens, presence, memory_bus = TokenRepo(storage.db, clock.now_ms), MemoryPresence(), MemoryBus()
-            bus, queue, send_status = memory_bus, MemoryQueue(), MemorySendStatus()
+            # One consumer (this process's msgtransfer): claiming 16 jobs per transaction costs no fairness.
+            bus, queue = memory_bus, DbQueue(storage.queue, clock.now_ms, claim_batch=16)
+            send_status = MemorySendStatus()
             closers.append(memory_bus.close)
         registry = open_registry(settings, redis=client)
         closers.append(registry.close)
@@ -406,6 +418,11 @@ async def run(
     if refusal:  # before any port is bound or the database opened
         log.error("%s", refusal)
         raise WeakSecret(refusal)
+    problems = push_problems(settings) if "msgtransfer" in roles else []
+    if problems:  # before any port is bound: a msgtransfer that cannot push would drop every push into dead letters
+        refusal = f"push.enable is {settings.push.enable}, but " + "; ".join(problems) + " (see `openim doctor`)"
+        log.error("%s", refusal)
+        raise PushMisconfigured(refusal)
     for warning in (split_roles_warning(settings, roles), exposed_default_warning(settings, roles)):
         if warning:
             log.warning("%s", warning)
@@ -479,10 +496,13 @@ async def run(
             front.append(_Running(_in_role(role, gateway.serve(sock)), gateway.close))
         log.info("%s listening on %s:%s", role, *sock.getsockname()[:2])
 
+    closing: list[Callable[[], Awaitable[None]]] = []  # after the roles stopped, before the runtime closes
     if "msgtransfer" in roles:
-        handler = OfflinePushHandler(runtime.presence, runtime.storage, LogPusher())
+        pusher = pusher_of(settings, runtime.services.third)
+        handler = OfflinePushHandler(runtime.presence, runtime.storage, pusher)
         worker = Worker(runtime.queue, TOPIC_OFFLINE_PUSH, handler)
         back.append(_Running(_in_role("msgtransfer", worker.run()), worker.stop))
+        closing.append(pusher.close)
         cleanup = ObjectCleanup(runtime.services.object, runtime.clock)
         back.append(_Running(_in_role("msgtransfer", cleanup.run()), cleanup.stop))
         scheduler = runtime.scheduler()
@@ -515,6 +535,8 @@ async def run(
                 running.stop()
             await asyncio.gather(*(r.task for r in group), return_exceptions=True)
         await config_events.close()
+        for close in closing:
+            await close()
         await runtime.close()  # the message writer first: every message it accepted is committed
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -576,15 +598,57 @@ def object_limits(settings: Settings) -> ObjectLimits:
     )
 
 
+def pusher_of(settings: Settings, devices: DeviceStore) -> Pusher:
+    """The offline push provider `push.enable` names, built from its keys.
+
+    `run` has refused to start msgtransfer when `push_problems` found any (a server that silently drops every push
+    is what OpenIM's users report most), so the keys are there; a key file that changed since raises ValueError.
+    """
+    push = settings.push
+    if push.enable == "webhook":
+        if not push.webhook.url:
+            raise ValueError("push.enable is webhook but push.webhook.url is empty")
+        return WebhookPusher(push.webhook.url, devices, timeout_s=push.webhook.timeout)
+    if push.enable == "fcm":
+        account = None
+        if push.fcm.filePath:
+            try:
+                account = load_service_account(push.fcm.filePath)
+            except (OSError, ValueError) as exc:
+                raise ValueError(f"push.fcm.filePath {push.fcm.filePath}: {exc}") from exc
+        return FcmPusher(devices, account=account, auth_url=push.fcm.authURL, endpoint=push.fcm.endpoint)
+    if push.enable == "jpush":
+        jp = push.jpush
+        return JPushPusher(
+            jp.appKey,
+            jp.masterSecret.get_secret_value(),
+            push_url=jp.pushURL,
+            intent=jp.pushIntent,
+            production=push.iosPush.production,
+        )
+    if push.enable == "getui":
+        gt = push.getui
+        return GetuiPusher(
+            gt.appKey,
+            gt.masterSecret.get_secret_value(),
+            push_url=gt.pushUrl,
+            channel_id=gt.channelID,
+            channel_name=gt.channelName,
+            intent=gt.intent,
+        )
+    return LogPusher()
+
+
 def split_roles_warning(settings: Settings, roles: tuple[str, ...]) -> str | None:
     """What will not work when this process runs only some roles: None when it runs api and msggateway together.
 
     Roles split over processes share token states, presence and pushes through Redis (`redis.url`) and messages
     through one database. Without Redis the process still starts (an api-only process serves REST fine), and token
     states are shared through the database, but nobody pushes what another process committed and a kick decided in
-    another process does not close this process's connections. The
-    job queue is in-process too without Redis: api and msggateway without msgtransfer leave their offline-push jobs
-    unhandled, and a msgtransfer role alone has no jobs to handle.
+    another process does not close this process's connections. The job queue is then the database's (`queue_job`):
+    api and msggateway without msgtransfer leave their offline-push jobs there until a msgtransfer role on the same
+    database takes them, and a msgtransfer role alone sees no live connection (presence is per process), so it
+    pushes recipients that are online in another process.
     """
     running = ", ".join(roles)
     if {"api", "msggateway"} <= set(roles):
@@ -592,15 +656,17 @@ def split_roles_warning(settings: Settings, roles: tuple[str, ...]) -> str | Non
             return None
         return (
             f"this process runs {running} without msgtransfer and redis.url is not set: the offline-push jobs of its "
-            "messages stay in this process's queue and nothing handles them. Add msgtransfer to the roles (or run "
-            "every role in one `openim start`), or set redis.url and run `openim start msgtransfer` beside it."
+            "messages wait in the database (table queue_job) until a msgtransfer role on the same database takes "
+            "them. Add msgtransfer to the roles (or run every role in one `openim start`), or set redis.url and run "
+            "`openim start msgtransfer` beside it."
         )
     if not settings.redis.url:
         if set(roles) <= {"msgtransfer", "admin"} and "msgtransfer" in roles:
             return (
-                f"this process runs only {running} and redis.url is not set: its job queue is in this process, so it "
-                "gets no offline-push job from the api and msggateway processes. Set redis.url (the queue is then a "
-                "Redis stream) and a shared PostgreSQL database.url, or run every role in one `openim start`."
+                f"this process runs only {running} and redis.url is not set: it takes the offline-push jobs from the "
+                "database, but presence is per process, so it sees no live connection of the api and msggateway "
+                "processes and pushes recipients that are online there. Set redis.url (presence and the queue are then "
+                "shared) and a shared PostgreSQL database.url, or run every role in one `openim start`."
             )
         return (
             f"this process runs only {running} and redis.url is not set: presence, pushes and kicks stay in this "

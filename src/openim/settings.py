@@ -353,6 +353,62 @@ class Minio(_Section):
     publicRead: bool = Field(default=False, description="accepted for OpenIM's files; URLs are always signed")
 
 
+class PushWebhook(_Section):
+    # openim-py's own provider: each offline push is POSTed as JSON to the app server (infra/pushers/webhook.py).
+    url: str = Field(default="", description="http(s) URL of the app server that receives offline pushes")
+    timeout: float = Field(default=5.0, gt=0, le=60, description="seconds to wait for its answer")
+
+
+class PushGetui(_Section):
+    # OpenIM: openim-push.yml `getui`. pushUrl holds the app ID: https://restapi.getui.com/v2/<appId>.
+    pushUrl: str = "https://restapi.getui.com/v2/$appId"
+    masterSecret: SecretStr = SecretStr("")
+    appKey: str = ""
+    intent: str = ""
+    channelID: str = ""
+    channelName: str = ""
+
+
+class PushFcm(_Section):
+    # OpenIM: openim-push.yml `fcm`: the service-account key file, or a URL serving it. `endpoint` is openim-py's.
+    filePath: str = Field(default="", description="service-account JSON file (relative to the working directory)")
+    authURL: str = Field(default="", description="http(s) URL serving the service-account JSON, if no filePath")
+    endpoint: str = Field(default="https://fcm.googleapis.com", description="FCM's API base URL")
+
+
+class PushJPush(_Section):
+    # OpenIM: openim-push.yml `jpush`.
+    appKey: str = ""
+    masterSecret: SecretStr = SecretStr("")
+    pushURL: str = "https://api.jpush.cn/v3/push"
+    pushIntent: str = ""
+
+
+class IosPush(_Section):
+    # OpenIM: openim-push.yml `iosPush`; like OpenIM, only `production` is used (JPush's apns_production).
+    pushSound: str = "xxx"
+    badgeCount: bool = True
+    production: bool = False
+
+
+class Push(_Section):
+    # OpenIM: openim-push.yml. enable: log (default) | webhook | fcm | getui | jpush; OpenIM's empty value is `log`.
+    enable: Literal["log", "webhook", "fcm", "getui", "jpush"] = "log"
+    webhook: PushWebhook = Field(default_factory=PushWebhook)
+    getui: PushGetui = Field(default_factory=PushGetui)
+    fcm: PushFcm = Field(default_factory=PushFcm)
+    jpush: PushJPush = Field(default_factory=PushJPush)
+    iosPush: IosPush = Field(default_factory=IosPush)
+
+    @field_validator("enable", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        # OpenIM lower-cases the value and treats an empty one as "no provider" (its dummy pusher logs once).
+        if value is None or value == "":
+            return "log"
+        return value.lower() if isinstance(value, str) else value
+
+
 class Settings(_Section):
     # production: `openim start` refuses the default or a short secret (ops/secret.py).
     env: Literal["development", "production"] = "development"
@@ -374,6 +430,7 @@ class Settings(_Section):
     log: Log = Field(default_factory=Log)
     object: Object = Field(default_factory=Object)
     minio: Minio = Field(default_factory=Minio)
+    push: Push = Field(default_factory=Push)
 
     @field_validator("secret")
     @classmethod
@@ -395,6 +452,8 @@ class Settings(_Section):
         for section in (data["minio"], data["object"]["aws"]):
             for key in ("secretAccessKey", "sessionToken"):
                 section[key] = "***" if section[key] else ""
+        for section in (data["push"]["getui"], data["push"]["jpush"]):
+            section["masterSecret"] = "***" if section["masterSecret"] else ""
         data["database"]["url"] = mask_url(self.database.url)
         if self.redis.url:
             data["redis"]["url"] = mask_url(self.redis.url)

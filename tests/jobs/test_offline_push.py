@@ -1,26 +1,35 @@
 """Offline push end to end: a committed message becomes one job, the msgtransfer worker pushes it to the recipients
-without a live mobile connection (docs/protocol/messages.md §4 step 10) through LogPusher, and to nobody else."""
+without a live mobile connection and not muted (docs/push.md) through the Pusher, and to nobody else; the notice
+carries OpenIM's title and offlinePushInfo. On SQLite and PostgreSQL (the receive options are rows)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 import pytest
 from tests.factories import make_group
+from tests.pushfakes import FakeFcm, FakeGetui, FakeJPush, FakeWebhook
 from tests.services.msgkit import MsgKit, caller, msg_kit, text_msg
 
 from openim.infra.presence import MemoryPresence
-from openim.infra.pushers import LogPusher
+from openim.infra.pushers import LogPusher, Notice, Pusher
+from openim.infra.pushers.fcm import FcmPusher, service_account_of
+from openim.infra.pushers.getui import GetuiPusher
+from openim.infra.pushers.jpush import JPushPusher
+from openim.infra.pushers.webhook import WebhookPusher
 from openim.infra.queue import MemoryQueue
-from openim.jobs.offline_push import OfflinePushHandler
+from openim.jobs.offline_push import OfflinePushHandler, notice_of
 from openim.jobs.worker import Worker
-from openim.protocol.constants import ANDROID, IOS, WEB, SessionType
-from openim.protocol.pb.sdkws_pb2 import MsgData
+from openim.protocol.constants import ANDROID, IOS, WEB, ContentType, RecvMsgOpt, SessionType
+from openim.protocol.pb.sdkws_pb2 import MsgData, OfflinePushInfo
+from openim.services.auth import Caller
 from openim.services.msg.offline_push import TOPIC_OFFLINE_PUSH, OfflinePushJob, decode, encode
+from openim.services.third import ThirdService
 from openim.storage import Storage
+from openim.storage.conversation import ConversationKey
 
 
 @dataclass
@@ -28,11 +37,13 @@ class RecordingPusher(LogPusher):
     """LogPusher that also remembers each call's users and conversation."""
 
     calls: list[tuple[tuple[str, ...], str]] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
 
-    async def push(self, user_ids: Sequence[str], msg: MsgData, *, conversation_id: str, operation_id: str) -> None:
+    async def push(self, notice: Notice) -> None:
         """Record the call, then log it as LogPusher does."""
-        self.calls.append((tuple(user_ids), conversation_id))
-        await super().push(user_ids, msg, conversation_id=conversation_id, operation_id=operation_id)
+        self.calls.append((notice.user_ids, notice.conversation_id))
+        self.notices.append(notice)
+        await super().push(notice)
 
 
 @dataclass
@@ -110,9 +121,140 @@ async def test_group_message_pushes_offline_members_but_not_the_sender(transfer:
     assert await transfer.settled() == [(("b",), "sg_g1")]
 
 
+async def test_muted_group_conversation_gets_none(transfer: Transfer) -> None:
+    """Members whose group conversation receive option is 1 or 2 get no offline push; the others do."""
+    kit = transfer.kit
+    await kit.users("d")
+    await make_group(kit.storage, "g1", "a", ["b", "c", "d"], now=kit.clock.now_ms())
+    key = ConversationKey("sg_g1", SessionType.READ_GROUP_CHAT, group_id="g1")
+    await kit.storage.conversation.set_fields(["b"], key, {"recv_msg_opt": RecvMsgOpt.NOT_RECEIVE}, now=1)
+    await kit.storage.conversation.set_fields(["c"], key, {"recv_msg_opt": RecvMsgOpt.RECEIVE_NOT_NOTIFY}, now=1)
+    msg = text_msg("a", "", sessionType=SessionType.READ_GROUP_CHAT, groupID="g1")
+    await kit.service.send(caller("a"), msg, operation_id="op")
+    assert await transfer.settled() == [(("d",), "sg_g1")]
+
+
+async def test_global_recv_opt_mutes_group_pushes(transfer: Transfer) -> None:
+    """A member whose global receive option is 2 (receive, no offline push) gets no push of a group message."""
+    kit = transfer.kit
+    await kit.storage.user.update_user("b", global_recv_msg_opt=RecvMsgOpt.RECEIVE_NOT_NOTIFY)
+    await make_group(kit.storage, "g1", "a", ["b", "c"], now=kit.clock.now_ms())
+    msg = text_msg("a", "", sessionType=SessionType.READ_GROUP_CHAT, groupID="g1")
+    await kit.service.send(caller("a"), msg, operation_id="op")
+    assert await transfer.settled() == [(("c",), "sg_g1")]
+
+
+async def test_single_chat_recv_opt_2_gets_none(transfer: Transfer) -> None:
+    """A receiver whose conversation receive option is 2 gets the message but no offline push (settled at send)."""
+    kit = transfer.kit
+    key = ConversationKey("si_a_b", SessionType.SINGLE_CHAT, user_id="a")
+    await kit.storage.conversation.set_fields(["b"], key, {"recv_msg_opt": RecvMsgOpt.RECEIVE_NOT_NOTIFY}, now=1)
+    await kit.send("a", "b")
+    assert await transfer.settled() == []
+
+
+async def test_notice_carries_offline_push_info(transfer: Transfer) -> None:
+    """offlinePushInfo's title, desc, ex, sound and badge flag reach the pusher with the clientMsgID."""
+    info = OfflinePushInfo(title="T", desc="D", ex="E", iOSPushSound="ding.caf", iOSBadgeCount=True)
+    msg = text_msg("a", "b")
+    msg.offlinePushInfo.CopyFrom(info)
+    await transfer.kit.service.send(caller("a"), msg, operation_id="op9")
+    await transfer.settled()
+    [notice] = transfer.pusher.notices
+    assert (notice.title, notice.content, notice.ex, notice.ios_push_sound, notice.ios_badge_count) == (
+        "T",
+        "D",
+        "E",
+        "ding.caf",
+        True,
+    )
+    assert notice.client_msg_id == msg.clientMsgID and notice.operation_id == "op9" and notice.msg.seq == 1
+
+
+@pytest.mark.parametrize(
+    ("content_type", "title"),
+    [(ContentType.TEXT, "[TEXT]"), (ContentType.PICTURE, "[PICTURE]"), (ContentType.FILE, "[File]"), (110, "[NEWMSG]")],
+)
+def test_title_without_offline_push_info_is_openims_placeholder(content_type: int, title: str) -> None:
+    """With no offlinePushInfo title the notice says OpenIM's placeholder, and the body repeats it."""
+    notice = notice_of(MsgData(contentType=content_type), ("b",), conversation_id="si_a_b", operation_id="")
+    assert (notice.title, notice.content) == (title, title)
+
+
 def test_job_payload_round_trips() -> None:
     """An offline-push job decodes to what was encoded; anything else is a ValueError."""
     job = OfflinePushJob("si_a_b", MsgData(sendID="a", recvID="b", seq=3), ("b",), "op1")
     assert decode(encode(job)) == job
     with pytest.raises(ValueError):
         decode(b"not json")
+
+
+# --- through each real provider, to its fake vendor ----------------------------------------------------------------
+
+
+@dataclass
+class Vendor:
+    """A provider wired to its fake vendor, and how to read which users the vendor was asked to notify."""
+
+    pusher: Pusher
+    reached: Callable[[], list[str]]
+    stop: Callable[[], None]
+
+
+async def _vendor(kind: str, third: ThirdService) -> Vendor:
+    if kind == "webhook":
+        hook = FakeWebhook()
+        return Vendor(
+            WebhookPusher(hook.url, third),
+            lambda: [u for b in hook.bodies() for u in b["userIDList"]],
+            hook.server.stop,
+        )
+    if kind == "fcm":
+        fcm = FakeFcm()
+        for user in ("b", "c"):
+            await third.update_fcm_token(Caller(user, ANDROID), user, ANDROID, f"tok-{user}", expire_time_s=0)
+        pusher = FcmPusher(third, account=service_account_of(fcm.service_account()), endpoint=fcm.server.url)
+        return Vendor(pusher, lambda: [str(m["token"]).removeprefix("tok-") for m in fcm.sent()], fcm.server.stop)
+    if kind == "jpush":
+        jpush = FakeJPush()
+        jpush.devices |= {"b", "c"}
+        pusher = JPushPusher(jpush.app_key, jpush.master_secret, push_url=jpush.push_url)
+        return Vendor(pusher, lambda: [u for p in jpush.pushes() for u in p["audience"]["alias"]], jpush.server.stop)
+    getui = FakeGetui()
+    pusher = GetuiPusher(getui.app_key, getui.master_secret, push_url=getui.push_url)
+    singles = getui.server.to
+    return Vendor(
+        pusher,
+        lambda: [u for r in singles("/push/single/alias") for u in r.json()["audience"]["alias"]],
+        getui.server.stop,
+    )
+
+
+@pytest.mark.parametrize("kind", ["webhook", "fcm", "jpush", "getui"])
+async def test_each_provider_reaches_the_offline_receiver_only(storage: Storage, kind: str) -> None:
+    """Through every provider: the offline receiver is notified by the vendor; an online one and a muted one not."""
+    queue, presence = MemoryQueue(poll_s=0.05), MemoryPresence()
+    async with msg_kit(storage, queue=queue) as kit:
+        await kit.users("a", "b", "c", "d")
+        vendor = await _vendor(kind, ThirdService(storage, kit.clock))
+        worker = Worker(queue, TOPIC_OFFLINE_PUSH, OfflinePushHandler(presence, storage, vendor.pusher), backoff_s=0.01)
+        running = asyncio.ensure_future(worker.run())
+        try:
+            await presence.set_online("c", IOS, "conn-c")
+            key = ConversationKey("si_a_d", SessionType.SINGLE_CHAT, user_id="a")
+            await kit.storage.conversation.set_fields(
+                ["d"], key, {"recv_msg_opt": RecvMsgOpt.RECEIVE_NOT_NOTIFY}, now=1
+            )
+            for receiver in ("b", "c", "d"):
+                await kit.send("a", receiver)
+            await kit.service.drain_jobs()
+            for _ in range(300):
+                if (await queue.stats(TOPIC_OFFLINE_PUSH, "msgtransfer")).depth == 0:
+                    break
+                await asyncio.sleep(0.01)
+            assert vendor.reached() == ["b"] and worker.dead_letters == 0
+        finally:
+            worker.stop()
+            await running
+            await vendor.pusher.close()
+            vendor.stop()

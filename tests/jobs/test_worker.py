@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from openim.infra.queue import Job, MemoryQueue
+from openim.infra.queue import Job, MemoryQueue, dead_letter_topic
 from openim.jobs.worker import Worker
 
 
@@ -62,7 +62,7 @@ async def test_failure_is_retried_until_it_succeeds() -> None:
 
 
 async def test_job_failing_every_attempt_is_a_dead_letter() -> None:
-    """After max_attempts failures the job is counted as a dead letter and acknowledged, not retried forever."""
+    """After max_attempts failures the job is counted as a dead letter, kept in `t.dead`, and acknowledged."""
     queue = MemoryQueue(poll_s=0.05)
     attempts = 0
 
@@ -79,6 +79,9 @@ async def test_job_failing_every_attempt_is_a_dead_letter() -> None:
     await running
     assert attempts == 3 and worker.done == 0
     assert (await queue.stats("t", "msgtransfer")).depth == 0
+    assert (await queue.stats(dead_letter_topic("t"), "msgtransfer")).length == 1
+    dead = await anext(queue.consume("t.dead", "reader", "r1"))
+    assert dead.payload == b"x"
 
 
 async def test_concurrency_is_bounded() -> None:

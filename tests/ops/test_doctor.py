@@ -483,11 +483,11 @@ def _redis_url() -> str:
     return url
 
 
-async def test_redis_not_configured_and_in_process_queue_and_registry(tmp_path: Path) -> None:
-    """Without redis.url Redis is "not configured", and the queue and the process registry are in-process."""
+async def test_redis_not_configured_and_database_queue_and_in_process_registry(tmp_path: Path) -> None:
+    """Without redis.url Redis is "not configured", the queue is the database's table, the registry in-process."""
     checks = await doctor(await healthy(tmp_path))
     assert checks["redis"].status is Status.OK and checks["redis"].saw.startswith("not configured")
-    assert checks["queue"].saw.startswith("not configured") and "in-process" in checks["queue"].saw
+    assert checks["queue"].status is Status.OK and checks["queue"].saw.startswith("table queue_job")
     assert checks["discovery"].saw.startswith("in-process")
     assert "discovery.processes" not in checks
 

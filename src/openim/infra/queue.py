@@ -7,23 +7,70 @@ of the topic goes to one consumer of each group; a job stays *pending* (delivere
 is handed again to another consumer of the group that asks for work, with `deliveries` counting up: delivery is
 at-least-once, so handlers must tolerate a job twice. `stats(topic, group)` reports the queue's state for the
 operator (`openim doctor`, /metrics): `length` (jobs kept), `lag` (not yet delivered to the group) and `pending`.
+`enqueue_many` appends several jobs at once (one transaction or round trip for a batch of committed messages).
 
-`MemoryQueue` serves one process (the embedded default; its jobs die with the process). `RedisStreamQueue`
-(`infra/redis/queue.py`) keeps the same contract over Redis Streams with consumer groups, for scale-out.
+A job the worker gave up on is a *dead letter*: it is appended, payload unchanged, to the topic
+`dead_letter_topic(topic)` (`<topic>.dead`), which nobody consumes; `openim doctor` shows its length, and an
+operator can read it (in Redis the stream `openim:queue:<topic>.dead`, in the database the rows of that topic).
+
+Consumer names are host:pid (`jobs/worker.py`); `dead_local_consumers` picks out those of this host whose process
+is gone, so a restarted process can take over their pending jobs at once instead of after `claim_idle_s`.
+
+`MemoryQueue` serves one process (tests, tools; its jobs die with the process). `DbQueue` (`jobs/queue.py`) keeps
+the contract in the database, the embedded default's durable queue, and `RedisStreamQueue` (`infra/redis/queue.py`)
+over Redis Streams with consumer groups, for scale-out.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import os
+import socket
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-__all__ = ["CLAIM_IDLE_S", "Job", "JobQueue", "MemoryQueue", "QueueStats"]
+__all__ = [
+    "CLAIM_IDLE_S",
+    "DEAD_LETTER_SUFFIX",
+    "Job",
+    "JobQueue",
+    "MemoryQueue",
+    "QueueStats",
+    "dead_letter_topic",
+    "dead_local_consumers",
+]
 
 CLAIM_IDLE_S = 60.0  # a job delivered but not acknowledged for this long goes to another consumer
+DEAD_LETTER_SUFFIX = ".dead"
+
+
+def dead_letter_topic(topic: str) -> str:
+    """Where the dead letters of `topic` are kept: `<topic>.dead`."""
+    return topic + DEAD_LETTER_SUFFIX
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, owned by another user
+    return True
+
+
+def dead_local_consumers(consumers: Sequence[str], *, host: str | None = None) -> list[str]:
+    """Those of `consumers` (host:pid names) that ran on this host in a process that no longer exists."""
+    host = host or socket.gethostname()
+    dead: list[str] = []
+    for name in consumers:
+        consumer_host, _, pid = name.rpartition(":")
+        if consumer_host == host and pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+            dead.append(name)
+    return dead
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +101,10 @@ class QueueStats:
 class JobQueue(Protocol):
     async def enqueue(self, topic: str, payload: bytes) -> str:
         """Append a job to `topic`; its ID."""
+        ...
+
+    async def enqueue_many(self, topic: str, payloads: Sequence[bytes]) -> list[str]:
+        """Append a job per payload to `topic`, in order; their IDs."""
         ...
 
     def consume(self, topic: str, group: str, consumer: str) -> AsyncIterator[Job]:
@@ -106,10 +157,18 @@ class MemoryQueue:
             t.changed.notify_all()
         return job_id
 
+    async def enqueue_many(self, topic: str, payloads: Sequence[bytes]) -> list[str]:
+        """`enqueue` each payload."""
+        return [await self.enqueue(topic, payload) for payload in payloads]
+
     async def consume(self, topic: str, group: str, consumer: str) -> AsyncIterator[Job]:
         """Yield jobs for `consumer`: an idle pending job of another consumer first, else the next new one."""
         t = self._topic(topic)
         g = t.groups.setdefault(group, _Group(next_index=t.offset))
+        dead = set(dead_local_consumers(sorted({holder for holder, _, _ in g.pending.values()})))
+        for job_id, (holder, _, deliveries) in list(g.pending.items()):
+            if holder in dead:
+                g.pending[job_id] = (holder, float("-inf"), deliveries)  # idle since forever: reclaimed first
         while True:
             job = self._reclaim(t, g, topic, group, consumer) or self._next(t, g, topic, group, consumer)
             if job is not None:

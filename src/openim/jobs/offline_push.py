@@ -1,11 +1,23 @@
-"""Offline push: the handler of the `offline_push` topic — candidates without a live mobile connection → Pusher.
+"""Offline push: the handler of the `offline_push` topic — who gets a push, what it says, then the Pusher.
 
-A job (`services/msg/offline_push.py`) names the candidates of one committed message. When it runs, it decides who gets
-a push (docs/protocol/messages.md §4, step 10): a candidate with a live iOS or Android connection (presence, read now)
-got the message on that device and is skipped; others — offline, or online on web or desktop only — are pushed. In a
-group, members whose conversation receive option is "do not receive" (1) or "receive without notification" (2) are
-skipped too (single chats settled this at send time: such a message has `offlinePush` false). The rest go to the
-`Pusher` in one call; a Pusher that raises makes the job fail, and the worker retries it.
+A job (`services/msg/offline_push.py`) names the candidates of one committed message. When it runs, `decide`
+settles the push (docs/push.md "Who gets a push"), in OpenIM's order (its `internal/push/push_handler.go`):
+
+1. A candidate with a live iOS or Android connection (presence, read now) got the message on that device and is
+   skipped; others — offline, or online on web or desktop only — stay.
+2. In a group, members whose conversation receive option is 1 (do not receive) or 2 (receive without
+   notification) are skipped, as OpenIM's GetConversationOfflinePushUserIDs does; so are members whose global
+   receive option (/user/set_global_msg_recv_opt) is 1 or 2 (OpenIM applies that one to single chats only, at send
+   time; here it means what it says in groups too). Single chats settled both options at send time: such a
+   message carries `offlinePush` false and has no job.
+3. The notification text (`notice_of`): offlinePushInfo.title and desc when the sender gave them, else OpenIM's
+   placeholder for the content type ("[TEXT]", "[PICTURE]", …, "[NEWMSG]"), the body defaulting to the title;
+   `ex`, `iOSPushSound`, `iOSBadgeCount` and the clientMsgID travel with it.
+
+`decide` is the one place where the recipients and payload are decided: the beforeOfflinePush webhook (which may
+replace the user list and the offlinePushInfo, or cancel the push) belongs at its end. The rest goes to the
+`Pusher` in one call; a Pusher that raises makes the job fail, and the worker retries it with backoff and keeps
+it as a dead letter in the end (`jobs/worker.py`).
 """
 
 from __future__ import annotations
@@ -13,21 +25,65 @@ from __future__ import annotations
 import logging
 
 from openim.infra.presence import Presence
-from openim.infra.pushers import Pusher
+from openim.infra.pushers import Notice, Pusher
 from openim.infra.queue import Job
-from openim.protocol.constants import ANDROID, IOS, RecvMsgOpt, SessionType
-from openim.services.msg.offline_push import decode
+from openim.protocol.constants import ANDROID, IOS, ContentType, RecvMsgOpt, SessionType
+from openim.protocol.pb.sdkws_pb2 import MsgData
+from openim.services.msg.offline_push import OfflinePushJob, decode
 from openim.storage import Storage
 
-__all__ = ["MOBILE_PLATFORMS", "OfflinePushHandler"]
+__all__ = ["MOBILE_PLATFORMS", "PUSH_TITLES", "OfflinePushHandler", "notice_of", "push_title"]
 
 logger = logging.getLogger("openim.jobs")
 
 MOBILE_PLATFORMS = frozenset({IOS, ANDROID})  # a live connection on these received the message: no offline push
+MUTED = frozenset({RecvMsgOpt.NOT_RECEIVE, RecvMsgOpt.RECEIVE_NOT_NOTIFY})
+
+# OpenIM's ContentType2PushContent (protocol constant.go): the title of a push whose message names none.
+PUSH_TITLES: dict[int, str] = {
+    ContentType.TEXT: "[TEXT]",
+    ContentType.PICTURE: "[PICTURE]",
+    ContentType.VOICE: "[VOICE]",
+    ContentType.VIDEO: "[VIDEO]",
+    ContentType.FILE: "[File]",
+    ContentType.AT_TEXT: "[@TEXT]",
+}
+SIGNAL_TITLE = "[SIGNALINVITE]"  # signaling invitations (1601)
+COMMON_TITLE = "[NEWMSG]"  # everything else
+SIGNALING_NOTIFICATION = 1601
+
+
+def push_title(msg: MsgData) -> str:
+    """OpenIM's title for a message whose offlinePushInfo has none.
+
+    OpenIM parses an @-text (106) and then leaves the title empty (a push with no text at all); its own table
+    says "[@TEXT]", which is used here.
+    """
+    if msg.contentType == SIGNALING_NOTIFICATION:
+        return SIGNAL_TITLE
+    return PUSH_TITLES.get(msg.contentType, COMMON_TITLE)
+
+
+def notice_of(msg: MsgData, user_ids: tuple[str, ...], *, conversation_id: str, operation_id: str) -> Notice:
+    """The notification of `msg` for `user_ids`, as OpenIM's getOfflinePushInfos builds it."""
+    info = msg.offlinePushInfo
+    title = info.title or push_title(msg)
+    return Notice(
+        user_ids=user_ids,
+        title=title,
+        content=info.desc or title,
+        ex=info.ex,
+        ios_push_sound=info.iOSPushSound,
+        ios_badge_count=info.iOSBadgeCount,
+        client_msg_id=msg.clientMsgID,
+        conversation_id=conversation_id,
+        msg=msg,
+        operation_id=operation_id,
+    )
 
 
 class OfflinePushHandler:
-    """`await handler(job)`: push the offline recipients of one offline-push job."""
+    """`await handler(job)`: decide the offline push of one job and hand it to the pusher."""
 
     def __init__(self, presence: Presence, storage: Storage, pusher: Pusher) -> None:
         self.presence = presence
@@ -40,17 +96,33 @@ class OfflinePushHandler:
         except ValueError:
             logger.error("offline_push job %s is malformed: dropped", job.id)
             return
+        notice = await self.decide(push)
+        if notice is not None:
+            await self.pusher.push(notice)
+
+    async def decide(self, push: OfflinePushJob) -> Notice | None:
+        """Who gets the push of `push.msg` and what it says; None when nobody does. See the module docstring.
+
+        The seam for the beforeOfflinePush webhook: it gets the users and the message here and may return other
+        users, another offlinePushInfo, or stop the push.
+        """
         users = await self.offline_recipients(push.user_ids)
         msg = push.msg
         if users and msg.sessionType in (SessionType.READ_GROUP_CHAT, SessionType.WRITE_GROUP_CHAT):
-            muted: set[str] = set()
-            for opt in (RecvMsgOpt.NOT_RECEIVE, RecvMsgOpt.RECEIVE_NOT_NOTIFY):
-                muted.update(await self.storage.conversation.owner_ids(push.conversation_id, recv_msg_opt=opt))
-            users = [u for u in users if u not in muted]
-        if users:
-            await self.pusher.push(users, msg, conversation_id=push.conversation_id, operation_id=push.operation_id)
+            users = await self._not_muted(users, push.conversation_id)
+        if not users:
+            return None
+        return notice_of(msg, tuple(users), conversation_id=push.conversation_id, operation_id=push.operation_id)
 
     async def offline_recipients(self, user_ids: tuple[str, ...]) -> list[str]:
         """Those of `user_ids` with no live iOS or Android connection, in the given order."""
         online = await self.presence.online_platforms(user_ids)
         return [u for u in dict.fromkeys(user_ids) if not MOBILE_PLATFORMS.intersection(online.get(u, ()))]
+
+    async def _not_muted(self, users: list[str], conversation_id: str) -> list[str]:
+        """Those of `users` whose conversation and global receive options both allow offline pushes."""
+        muted: set[str] = set()
+        for opt in MUTED:
+            muted.update(await self.storage.conversation.owner_ids(conversation_id, recv_msg_opt=opt))
+        muted.update(u.user_id for u in await self.storage.user.get_users(users) if u.global_recv_msg_opt in MUTED)
+        return [u for u in users if u not in muted]

@@ -4,8 +4,12 @@
 for up to `concurrency` jobs at a time. A handler that raises is retried in place after `backoff_s`, doubling
 each time (capped at `max_backoff_s`), up to `max_attempts` attempts in all; then the job is a *dead letter*:
 logged with its payload's size, counted in `dead_letters` (and in `openim_queue_jobs_total{result="dead"}`),
-and acknowledged so that it does not come back forever. A job is acknowledged only after its handler succeeded
-(or gave up), so a worker killed mid-job leaves it pending and another consumer reclaims it (at-least-once).
+appended unchanged to the topic `<topic>.dead` (`infra/queue.py`, shown by `openim doctor`), and acknowledged so
+that it does not come back forever (one whose dead letter cannot be written stays pending and is handled again).
+A job is acknowledged only after its handler succeeded (or gave up), so a worker killed mid-job leaves it pending
+and another consumer reclaims it (at-least-once).
+
+After a job the depth gauge `openim_queue_depth` is refreshed, at most every `DEPTH_EVERY_S`.
 
 `run()` works until `stop()`: it takes no new job, lets the jobs in hand finish (up to `drain_timeout_s`,
 then cancels them — they stay pending and are reclaimed later) and returns.
@@ -18,16 +22,18 @@ import contextlib
 import logging
 import os
 import socket
+import time
 from collections.abc import Awaitable, Callable
 
 from openim import metrics
-from openim.infra.queue import Job, JobQueue
+from openim.infra.queue import Job, JobQueue, dead_letter_topic
 
 __all__ = ["Handler", "Worker", "default_consumer_name"]
 
 logger = logging.getLogger("openim.jobs")
 
 Handler = Callable[[Job], Awaitable[None]]
+DEPTH_EVERY_S = 1.0  # how often the queue depth gauge (openim_queue_depth) is refreshed after a job
 
 
 def default_consumer_name() -> str:
@@ -66,6 +72,7 @@ class Worker:
         self._slots = asyncio.Semaphore(concurrency)
         self._stopping = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._depth_read_at = float("-inf")
 
     def stop(self) -> None:
         """Ask `run` to take no new job and return once the jobs in hand are finished."""
@@ -123,12 +130,18 @@ class Worker:
                     self.dead_letters += 1
                     metrics.child(metrics.QUEUE_JOBS, self.topic, "dead").inc()
                     logger.exception(
-                        "%s job %s failed %d times: dead letter (%d bytes), dropped",
+                        "%s job %s failed %d times: dead letter (%d bytes), kept in %s",
                         self.topic,
                         job.id,
                         attempt,
                         len(job.payload),
+                        dead_letter_topic(self.topic),
                     )
+                    try:
+                        await self.queue.enqueue(dead_letter_topic(self.topic), job.payload)
+                    except Exception:
+                        logger.exception("%s job %s: dead letter not kept; the job stays pending", self.topic, job.id)
+                        return
                     break
                 metrics.child(metrics.QUEUE_JOBS, self.topic, "retried").inc()
                 logger.warning(
@@ -150,6 +163,10 @@ class Worker:
         except Exception:
             logger.exception("%s job %s not acknowledged: it will be handled again", self.topic, job.id)
             return
+        now = time.monotonic()
+        if now - self._depth_read_at < DEPTH_EVERY_S:
+            return  # the depth gauge is read at most once a second: on the database queue it is a COUNT
+        self._depth_read_at = now
         try:
             stats = await self.queue.stats(self.topic, self.group)
         except Exception:

@@ -83,6 +83,14 @@ class ThirdService:
         """The live push token of a user's device, for offline push; None when absent or expired."""
         return await self.storage.third.get_fcm_token(user_id, platform_id, now=self.clock.now_ms())
 
+    async def push_tokens(self, user_id: str, platform_ids: Sequence[int]) -> dict[int, str]:
+        """The live push tokens of a user on `platform_ids` (offline push: `infra/pushers` DeviceStore)."""
+        return await self.storage.third.get_fcm_tokens(user_id, platform_ids, now=self.clock.now_ms())
+
+    async def drop_push_token(self, user_id: str, platform_id: int, token: str) -> None:
+        """The push vendor called `token` invalid: forget it, unless the device registered a newer one since."""
+        await self.storage.third.delete_fcm_token_if(user_id, platform_id, token)
+
     async def logout(self, caller: Caller) -> None:
         """WS 2003: the device logs out, so offline pushes to it stop — its (user, platform) token is removed.
 
@@ -103,8 +111,12 @@ class ThirdService:
         await self.storage.third.set_badge(user_id, app_unread_count)
 
     async def app_badge(self, user_id: str) -> int:
-        """The badge last set for `user_id` (0 when never set)."""
+        """The badge last set for `user_id`, plus one per badge-counting push since (0 when never set)."""
         return await self.storage.third.get_badge(user_id)
+
+    async def incr_badge(self, user_id: str) -> int:
+        """A push that counts the badge (offlinePushInfo.iOSBadgeCount) adds one to it; the new value."""
+        return await self.storage.third.incr_badge(user_id)
 
     # ---- client logs ------------------------------------------------------------------------------------------
 

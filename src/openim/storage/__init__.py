@@ -19,6 +19,7 @@ from openim.storage.msg import MsgRepo
 from openim.storage.msg.expiry import MsgExpiryRepo
 from openim.storage.msg.search import MsgSearchRepo
 from openim.storage.object import ObjectRepo
+from openim.storage.queue import QueueRepo
 from openim.storage.statistics import StatisticsRepo
 from openim.storage.third import ThirdRepo
 from openim.storage.user import UserRepo
@@ -48,6 +49,7 @@ class Storage:
         self.statistics = StatisticsRepo(db)
         self.cron_task = CronTaskRepo(db)
         self.config_override = ConfigOverrideRepo(db)
+        self.queue = QueueRepo(db)
 
     async def close(self) -> None:
         """Close the pool; repositories must not be used afterwards."""

@@ -15,9 +15,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-from sqlalchemy import Table, event, text
+from sqlalchemy import Select, Table, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -28,14 +28,17 @@ __all__ = [
     "DialectName",
     "insert_ignore",
     "lock_for_migration",
+    "lock_skip_locked",
     "make_engine",
     "mask_url",
     "normalize_url",
     "transaction_engines",
     "upsert",
+    "upsert_add",
 ]
 
 DialectName = Literal["sqlite", "postgresql"]
+_S = TypeVar("_S", bound="Select[Any]")
 
 logger = logging.getLogger("openim.storage")
 
@@ -166,3 +169,19 @@ def upsert(
         index_elements=list(index_elements),
         set_={name: stmt.excluded[name] for name in update_columns},
     )
+
+
+def upsert_add(conn: AsyncConnection | Connection, table: Table, index_elements: Sequence[str], column: str) -> Insert:
+    """INSERT … ON CONFLICT (index_elements) DO UPDATE SET column = column + the inserted value (a counter)."""
+    stmt = _insert(conn, table)
+    return stmt.on_conflict_do_update(
+        index_elements=list(index_elements), set_={column: table.c[column] + stmt.excluded[column]}
+    )
+
+
+def lock_skip_locked(conn: AsyncConnection | Connection, query: _S) -> _S:
+    """`query` locking the rows it reads against other writers, skipping rows already locked (PostgreSQL's
+    FOR UPDATE SKIP LOCKED); SQLite's single writer needs no row lock, so there the query is unchanged."""
+    if conn.dialect.name == "postgresql":
+        return query.with_for_update(skip_locked=True)
+    return query

@@ -20,6 +20,7 @@ __all__ = [
     "GroupRequest",
     "ObjectInfo",
     "ObjectUpload",
+    "QueuedJob",
     "User",
     "UserCommand",
 ]
@@ -259,3 +260,16 @@ class CronTaskState:
     last_end: int
     last_removed: int
     last_error: str
+
+
+# --- the job queue of the embedded default ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedJob:
+    """One row of `queue_job` as a consumer claimed it: `deliveries` counts this delivery (1 the first time)."""
+
+    id: int
+    topic: str
+    payload: bytes
+    deliveries: int

@@ -46,6 +46,7 @@ __all__ = [
     "msg",
     "msg_user_delete",
     "object_upload",
+    "queue_job",
     "seq_conversation",
     "stored_object",
     "token_state",
@@ -467,4 +468,23 @@ config_override = Table(
     Column("value", Text, nullable=False),
     Column("update_time", BigInteger, nullable=False),
     Column("operator_user_id", _ID, nullable=False, server_default=text("''")),
+)
+
+# --- the job queue of the embedded default (migration 0013): jobs for the msgtransfer role -----------------------
+# OpenIM hands this work to Kafka (`toOfflinePush`); without `redis.url` openim-py keeps it here, so a job outlives
+# a kill -9 of the process. One row per job not finished yet (an acknowledged job is deleted); `claimed_at` is 0
+# until a consumer takes the job, then the ms time it did; `consumer` is that consumer's name (host:pid). IDs are
+# made by the repository (no sequence: a restore has nothing to reset), growing with time.
+
+queue_job = Table(
+    "queue_job",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),  # (ms << 20) | n, made by the repository
+    Column("topic", String(64), nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("claimed_at", BigInteger, nullable=False, server_default=text("0")),
+    Column("consumer", String(128), nullable=False, server_default=text("''")),
+    Column("deliveries", Integer, nullable=False, server_default=text("0")),
+    Index(None, "topic", "claimed_at", "id"),  # the next job of a topic: unclaimed (0) or claimed long ago
 )

@@ -74,6 +74,27 @@ class ThirdRepo:
                 delete(fcm_token).where(fcm_token.c.user_id == user_id, fcm_token.c.platform_id == platform_id)
             )
 
+    async def get_fcm_tokens(self, user_id: str, platform_ids: Sequence[int], *, now: int) -> dict[int, str]:
+        """The live tokens of `user_id` on each of `platform_ids` that has one (expired ones are left out)."""
+        async with self.db.read("third.get_fcm_tokens") as conn:
+            rows = await conn.execute(
+                select(fcm_token.c.platform_id, fcm_token.c.token).where(
+                    fcm_token.c.user_id == user_id,
+                    fcm_token.c.platform_id.in_(list(platform_ids)),
+                    or_(fcm_token.c.expire_time == 0, fcm_token.c.expire_time > now),
+                )
+            )
+            return {int(platform_id): str(token) for platform_id, token in rows}
+
+    async def delete_fcm_token_if(self, user_id: str, platform_id: int, token: str) -> None:
+        """Forget the token of (user, platform) only if it is still `token` (not a newer registration)."""
+        async with self.db.write("third.delete_fcm_token_if") as conn:
+            await conn.execute(
+                delete(fcm_token).where(
+                    fcm_token.c.user_id == user_id, fcm_token.c.platform_id == platform_id, fcm_token.c.token == token
+                )
+            )
+
     # ---- app badge --------------------------------------------------------------------------------------------
 
     async def set_badge(self, user_id: str, unread_count: int) -> None:
@@ -83,6 +104,18 @@ class ThirdRepo:
                 dialect.upsert(conn, user_badge, ["user_id"], ["unread_count"]),
                 {"user_id": user_id, "unread_count": unread_count},
             )
+
+    async def incr_badge(self, user_id: str) -> int:
+        """Add one to the badge of `user_id` (a row with 1 when it had none); the new value."""
+        async with self.db.write("third.incr_badge") as conn:
+            await conn.execute(
+                dialect.upsert_add(conn, user_badge, ["user_id"], "unread_count"),
+                {"user_id": user_id, "unread_count": 1},
+            )
+            value = (
+                await conn.execute(select(user_badge.c.unread_count).where(user_badge.c.user_id == user_id))
+            ).scalar_one()
+        return int(value)
 
     async def get_badge(self, user_id: str) -> int:
         """The badge of `user_id`; 0 when it never set one."""

@@ -6,7 +6,10 @@ jobs already queued), then loops: `XAUTOCLAIM` takes over entries pending longer
 consumer died or hangs; `deliveries` is read back with `XPENDING`), else `XREADGROUP … >` blocks up to
 `block_ms` for new ones. `ack` is `XACK` followed by `XDEL`, so the stream holds only unfinished jobs (one group
 per topic is the intended use; with several, the first to finish removes the entry). `stats` reads `XLEN` and
-`XINFO GROUPS` (pending); lag is length minus pending, as finished jobs are deleted.
+`XINFO GROUPS` (pending); lag is length minus pending, as finished jobs are deleted. `enqueue_many` is one
+pipelined round trip of XADDs. When a consumer starts, the pending entries of the group's consumers of this host
+whose process is gone (`dead_local_consumers`) are taken over at once (`XCLAIM`, then `XGROUP DELCONSUMER`): after a
+kill -9 and a restart their jobs run right away instead of after `claim_idle_s`.
 
 The client is the caller's (`openim.infra.redis.connect`, bytes responses) and stays open.
 """
@@ -15,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -23,7 +26,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from openim.infra.queue import CLAIM_IDLE_S, Job, QueueStats
+from openim.infra.queue import CLAIM_IDLE_S, Job, QueueStats, dead_local_consumers
 
 logger = logging.getLogger("openim.infra")
 RETRY_MAX_S = 5.0  # longest pause between attempts while Redis does not answer
@@ -59,6 +62,37 @@ class RedisStreamQueue:
         job_id = await self._client.xadd(stream_key(topic), {"p": payload})
         return _text(job_id)
 
+    async def enqueue_many(self, topic: str, payloads: Sequence[bytes]) -> list[str]:
+        """XADD every job in one pipelined round trip; their entry IDs."""
+        if not payloads:
+            return []
+        async with self._client.pipeline(transaction=False) as pipe:
+            for payload in payloads:
+                pipe.xadd(stream_key(topic), {"p": payload})
+            ids: list[Any] = await pipe.execute()
+        return [_text(i) for i in ids]
+
+    async def _take_over_dead(self, key: str, topic: str, group: str, consumer: str) -> list[Job]:
+        """Claim for `consumer` the pending entries of dead local consumers, and forget those consumers."""
+        infos: Any = await self._client.xinfo_consumers(key, group)
+        dead = dead_local_consumers([_text(info["name"]) for info in infos])
+        jobs: list[Job] = []
+        for name in dead:
+            rows: Any = await self._client.xpending_range(key, group, min="-", max="+", count=10_000, consumername=name)
+            if rows:
+                ids = [row["message_id"] for row in rows]
+                deliveries = {_text(row["message_id"]): int(row["times_delivered"]) + 1 for row in rows}
+                claimed: Any = await self._client.xclaim(key, group, consumer, min_idle_time=0, message_ids=ids)
+                for entry_id, fields in claimed:
+                    if fields:  # an entry deleted meanwhile comes back empty: nothing left to do for it
+                        job_id = _text(entry_id)
+                        jobs.append(Job(topic, group, job_id, bytes(fields[b"p"]), deliveries.get(job_id, 2)))
+            if len(rows) < 10_000:  # DELCONSUMER drops what it still holds: only once everything was taken over
+                await self._client.xgroup_delconsumer(key, group, name)
+        if jobs:
+            logger.warning("queue %s: %d jobs of stopped consumers %s handed out again", topic, len(jobs), dead)
+        return jobs
+
     async def _ensure_group(self, key: str, group: str) -> None:
         try:
             await self._client.xgroup_create(key, group, id="0", mkstream=True)
@@ -75,6 +109,8 @@ class RedisStreamQueue:
             # msgtransfer role — and with it the process — would stop. Jobs stay in the stream meanwhile.
             try:
                 await self._ensure_group(key, group)
+                for job in await self._take_over_dead(key, topic, group, consumer):
+                    yield job
                 async for job in self._consume(key, topic, group, consumer):
                     pause = 0.0
                     yield job

@@ -8,8 +8,9 @@ on a timer. Exit code: 0 all OK, 1 a warning, 2 a failure.
 
 Modules: `config` (the file, its permissions, the secret), `host` (ports and who holds them, open-file
 limit, somaxconn, disk, memory), `database` (reachable, migrated, indexes, connections, slow transactions),
-`infra` (Redis, queue), `discovery` (etcd or Redis: the registered processes), `sockets` (the `lsof -i`
-part), plus the clock check here, which compares the clocks the other checks measured.
+`infra` (Redis, queue), `discovery` (etcd or Redis: the registered processes), `push` (the offline push
+provider's keys, dead letters), `sockets` (the `lsof -i` part), plus the clock check here, which compares the
+clocks the other checks measured.
 """
 
 from __future__ import annotations
@@ -117,7 +118,7 @@ async def diagnose(
     proc: Path = Path("/proc"),
 ) -> tuple[Context, list[Check]]:
     """`run_checks`, also returning the context: the settings used and what the checks found (openim pids)."""
-    from openim.ops.doctor import config, database, discovery, host, infra, server
+    from openim.ops.doctor import config, database, discovery, host, infra, push, server
 
     path = find_config_path(config_path, env)
     checks, settings = config.check_config(path, env)
@@ -129,7 +130,7 @@ async def diagnose(
     pool = await server.check_pool(ctx)
     checks += [pool] if pool is not None else []
     checks += await infra.check_redis(ctx)
-    checks.append(await infra.check_queue(ctx))
+    checks += [await infra.check_queue(ctx), push.check_push(ctx), await push.check_dead_letters(ctx)]
     checks += await discovery.check_discovery(ctx)
     checks.append(check_clock(ctx))
     checks += [host.check_open_files(ctx), host.check_somaxconn(ctx)]

@@ -11,8 +11,8 @@ persist (`redis.persistence`): with neither `appendonly` nor `save` a restart of
 The queue (OpenIM's Kafka, here the job queue of the msgtransfer role): with `redis.url`, the Redis stream of the
 offline-push topic and its consumer group `msgtransfer` — jobs kept, lag (not yet taken) and pending (taken, not
 acknowledged), as the guide's `kafka-consumer-groups.sh --describe`; WARN past `QUEUE_DEPTH_WARN` unfinished jobs
-(no worker runs, or they cannot keep up). Without it the queue is in the `openim start` process (depth on
-/metrics, `openim_queue_depth`). etcd and the process registry are checked by `ops/doctor/discovery.py`.
+(no worker runs, or they cannot keep up). Without it the queue is the database's table `queue_job`, read the same
+way. etcd and the process registry are checked by `ops/doctor/discovery.py`.
 """
 
 from __future__ import annotations
@@ -27,7 +27,9 @@ from redis.exceptions import ResponseError
 from openim.infra.presence import PRESENCE_REFRESH_INTERVAL_S
 from openim.infra.redis.queue import RedisStreamQueue, stream_key
 from openim.ops.doctor import Check, Context, Status
+from openim.ops.doctor.database import sqlite_file
 from openim.services.msg.offline_push import TOPIC_OFFLINE_PUSH
+from openim.storage import open_storage
 
 __all__ = ["check_queue", "check_redis"]
 
@@ -195,12 +197,21 @@ async def check_queue(ctx: Context) -> Check:
     """The guide's Kafka consumer-group lag: the offline-push stream's length, lag and pending for msgtransfer."""
     url = ctx.settings.redis.url
     if not url:
-        return Check(
-            "queue",
-            Status.OK,
-            "not configured: the job queue (OpenIM's Kafka) is in-process without redis.url, served by the "
-            "msgtransfer role of the same `openim start`; its depth is openim_queue_depth on /metrics",
-        )
+        sqlite = sqlite_file(ctx.settings.database.url)
+        if sqlite is not None and not sqlite.is_file():  # never create it (see the check `database`)
+            return Check("queue", Status.OK, "table queue_job: no database yet, so no job")
+        try:
+            storage = await open_storage(ctx.settings.database.url, pool_size=1, migrate=False)
+            try:
+                length, pending = await storage.queue.stats(TOPIC_OFFLINE_PUSH)
+            finally:
+                await storage.close()
+        except Exception as exc:
+            return Check("queue", Status.WARN, f"cannot read the table queue_job: {exc}", "see the check `database`")
+        saw = f"table queue_job, topic {TOPIC_OFFLINE_PUSH}: {length} jobs, pending {pending} (no redis.url)"
+        if length > QUEUE_DEPTH_WARN:
+            return Check("queue", Status.WARN, saw, "jobs pile up: is the msgtransfer role running (`openim start`)?")
+        return Check("queue", Status.OK, saw)
     key = stream_key(TOPIC_OFFLINE_PUSH)
     timeout = ctx.thresholds.connect_timeout_s
     client: Any = aioredis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)

@@ -98,6 +98,7 @@ class MsgCore:
         A resend (duplicate) is pushed again to its sender's devices only, so the resending device learns
         the seq it missed; other recipients had the first push.
         """
+        jobs: list[bytes] = []
         for appended in batch:
             key = (appended.msg.sendID, appended.msg.clientMsgID)
             queue = self._pending.get(key)
@@ -111,29 +112,34 @@ class MsgCore:
                 self.bus.publish(
                     TOPIC_PUSH, Push(appended.conversation_id, appended.msg, user_ids, pending.operation_id)
                 )
-            if not appended.duplicate:
-                self._offline_push(appended, pending)
+            if not appended.duplicate and self.queue is not None:
+                job = self._offline_push_job(appended, pending)
+                if job is not None:
+                    jobs.append(offline_push.encode(job))
+        if jobs and self.queue is not None:
+            # One enqueue per commit batch: with the database queue (embedded default) that is one transaction.
+            task = asyncio.ensure_future(self._enqueue(self.queue, jobs))
+            self._enqueueing.add(task)
+            task.add_done_callback(self._enqueueing.discard)
 
-    def _offline_push(self, appended: Appended, pending: _Pending) -> None:
-        """Enqueue the offline-push job of a committed message (docs/protocol/messages.md §4 step 10).
+    def _offline_push_job(self, appended: Appended, pending: _Pending) -> offline_push.OfflinePushJob | None:
+        """The offline-push job of a committed message, if it has candidates (docs/protocol/messages.md §4 step 10).
 
         The worker picks the offline recipients when it runs.
         """
-        if self.queue is None:
-            return
         user_ids = offline_push.candidates(appended.msg, pending.user_ids)
         if not user_ids:
-            return
-        job = offline_push.OfflinePushJob(appended.conversation_id, appended.msg, user_ids, pending.operation_id)
-        task = asyncio.ensure_future(self._enqueue(self.queue, offline_push.encode(job)))
-        self._enqueueing.add(task)
-        task.add_done_callback(self._enqueueing.discard)
+            return None
+        return offline_push.OfflinePushJob(appended.conversation_id, appended.msg, user_ids, pending.operation_id)
 
-    async def _enqueue(self, queue: JobQueue, payload: bytes) -> None:
+    async def _enqueue(self, queue: JobQueue, payloads: list[bytes]) -> None:
         try:
-            await queue.enqueue(offline_push.TOPIC_OFFLINE_PUSH, payload)
+            await queue.enqueue_many(offline_push.TOPIC_OFFLINE_PUSH, payloads)
         except Exception:
-            logger.exception("offline-push job not enqueued: the message is stored, only its offline push is lost")
+            logger.exception(
+                "%d offline-push jobs not enqueued: the messages are stored, only their offline pushes are lost",
+                len(payloads),
+            )
 
     async def drain_jobs(self) -> None:
         """Wait until every job handed to the queue so far is enqueued (orderly shutdown, tests)."""

@@ -1,0 +1,137 @@
+"""Doctor checks of offline push: the provider's configuration, and the dead letters of the push queue.
+
+`push_problems(settings)` lists what the provider `push.enable` names is missing (a key left empty, a credentials
+file that cannot be read or lacks fields, a URL that is not http(s), Getui's `$appId` placeholder); `openim start`
+refuses to run msgtransfer with any (runtime.py), and `check_push` reports them. Nothing is sent to a vendor: the
+check reads the configuration and the key file only. `check_dead_letters` counts the jobs the msgtransfer worker
+gave up on (`offline_push.dead`, in Redis or in the database).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from openim.infra.pushers.fcm import service_account_of
+from openim.infra.queue import dead_letter_topic
+from openim.infra.redis.queue import RedisStreamQueue, stream_key
+from openim.ops.doctor import Check, Context, Status
+from openim.ops.doctor.database import sqlite_file
+from openim.services.msg.offline_push import TOPIC_OFFLINE_PUSH
+from openim.settings import Settings
+from openim.storage import open_storage
+
+__all__ = ["check_dead_letters", "check_push", "push_problems"]
+
+QUEUE_GROUP = "msgtransfer"
+
+
+def _url(value: str) -> bool:
+    return value.startswith(("http://", "https://"))
+
+
+def push_problems(settings: Settings) -> list[str]:
+    """What keeps the configured provider from working, one sentence each naming the key; [] when nothing."""
+    push = settings.push
+    problems: list[str] = []
+    if push.enable == "webhook":
+        if not push.webhook.url:
+            problems.append("push.webhook.url is empty: set the app server's URL that receives offline pushes")
+        elif not _url(push.webhook.url):
+            problems.append(f"push.webhook.url {push.webhook.url!r} is not an http(s) URL")
+    elif push.enable == "fcm":
+        fcm = push.fcm
+        if fcm.filePath:
+            try:
+                service_account_of(json.loads(Path(fcm.filePath).read_text()))
+            except OSError as exc:
+                problems.append(f"push.fcm.filePath {fcm.filePath} cannot be read: {exc.strerror or exc}")
+            except ValueError as exc:
+                problems.append(f"push.fcm.filePath {fcm.filePath}: {exc}")
+        elif not fcm.authURL:
+            problems.append("push.fcm.filePath and push.fcm.authURL are both empty: name the service-account key file")
+        elif not _url(fcm.authURL):
+            problems.append(f"push.fcm.authURL {fcm.authURL!r} is not an http(s) URL")
+        if not _url(fcm.endpoint):
+            problems.append(f"push.fcm.endpoint {fcm.endpoint!r} is not an http(s) URL")
+    elif push.enable == "jpush":
+        jp = push.jpush
+        if not jp.appKey:
+            problems.append("push.jpush.appKey is empty")
+        if not jp.masterSecret.get_secret_value():
+            problems.append("push.jpush.masterSecret is empty")
+        if not _url(jp.pushURL):
+            problems.append(f"push.jpush.pushURL {jp.pushURL!r} is not an http(s) URL")
+    elif push.enable == "getui":
+        gt = push.getui
+        if not gt.appKey:
+            problems.append("push.getui.appKey is empty")
+        if not gt.masterSecret.get_secret_value():
+            problems.append("push.getui.masterSecret is empty")
+        if "$appId" in gt.pushUrl:
+            problems.append("push.getui.pushUrl still holds $appId: put your Getui app ID in its place")
+        elif not _url(gt.pushUrl):
+            problems.append(f"push.getui.pushUrl {gt.pushUrl!r} is not an http(s) URL")
+    return problems
+
+
+def check_push(ctx: Context) -> Check:
+    """The configured provider has what it needs (keys, readable credentials); `log` says nothing is sent."""
+    push = ctx.settings.push
+    if push.enable == "log":
+        return Check(
+            "push",
+            Status.OK,
+            "push.enable is log: offline pushes are written to the msgtransfer log, no phone is notified",
+            "to notify phones set push.enable to fcm, getui, jpush or webhook (docs/push.md)",
+        )
+    problems = push_problems(ctx.settings)
+    if problems:
+        return Check("push", Status.FAIL, f"push.enable is {push.enable}: " + "; ".join(problems), "docs/push.md")
+    where = {
+        "webhook": push.webhook.url,
+        "fcm": push.fcm.filePath or push.fcm.authURL,
+        "jpush": push.jpush.pushURL,
+        "getui": push.getui.pushUrl,
+    }[push.enable]
+    return Check("push", Status.OK, f"push.enable is {push.enable} ({where}): every key it needs is set")
+
+
+async def _dead_letters(settings: Settings, timeout_s: float) -> tuple[str, int]:
+    topic = dead_letter_topic(TOPIC_OFFLINE_PUSH)
+    if settings.redis.url:
+        client: Any = aioredis.from_url(settings.redis.url, socket_connect_timeout=timeout_s, socket_timeout=timeout_s)
+        try:
+            stats = await RedisStreamQueue(client).stats(topic, QUEUE_GROUP)
+        finally:
+            await client.aclose()
+        return f"the Redis stream {stream_key(topic)}", stats.length
+    sqlite = sqlite_file(settings.database.url)
+    if sqlite is not None and not sqlite.is_file():  # never create it (see the check `database`)
+        return "the database (not created yet)", 0
+    storage = await open_storage(settings.database.url, pool_size=1, migrate=False)
+    try:
+        length, _ = await storage.queue.stats(topic)
+    finally:
+        await storage.close()
+    return f"the database (queue_job rows of topic {topic})", length
+
+
+async def check_dead_letters(ctx: Context) -> Check:
+    """Offline pushes the msgtransfer role gave up on after its retries (the provider kept failing)."""
+    try:
+        where, count = await _dead_letters(ctx.settings, ctx.thresholds.connect_timeout_s)
+    except Exception as exc:
+        return Check("push.dead_letters", Status.WARN, f"cannot count them: {exc}", "see the checks above")
+    if count:
+        return Check(
+            "push.dead_letters",
+            Status.WARN,
+            f"{count} offline pushes failed every retry and are kept in {where}",
+            "the msgtransfer log says why (grep 'dead letter'); fix the provider (the check `push`), then look at "
+            "the kept payloads or delete them",
+        )
+    return Check("push.dead_letters", Status.OK, f"none in {where}")
