@@ -27,10 +27,15 @@ queue, build info) are `openim.ops.metrics`'s; process CPU / RSS / open fds are 
 | openim_event_loop_lag_seconds | histogram | | ops/metrics.py's lag probe (admin role) |
 | openim_queue_jobs_total | counter | topic, result | jobs/worker.py: done, retried, dead (dead letters) |
 | openim_queue_depth | gauge | topic | jobs/worker.py, after each job: the group's lag plus pending |
+| openim_queue_dead_letters | gauge | topic | jobs/worker.py: jobs kept in the topic's dead-letter list |
+| openim_webhook_calls_total | counter | hook, result | webhooks/: before hooks ok, refused, failed, continued; |
+| | | | after hooks queued, lost (not queued), delivered, failed (retried), malformed |
+| openim_webhook_seconds | histogram | hook | webhooks/: one HTTP call to the app server |
 
 Label values are bounded: REST routes are templates (unknown paths count as "unmatched"), WS requests are the
-known reqIdentifiers, errCodes come from `protocol/errors.py`, platforms from `PLATFORM_NAMES`. Each update costs
-well under a microsecond (`child()` caches the labelled child, so the hot path skips prometheus_client's lock).
+known reqIdentifiers, hooks the keys of `webhooks/catalogue.py`, errCodes come from `protocol/errors.py`,
+platforms from `PLATFORM_NAMES`. Each update costs well under a microsecond (`child()` caches the labelled
+child, so the hot path skips prometheus_client's lock).
 """
 
 from __future__ import annotations
@@ -57,9 +62,12 @@ __all__ = [
     "MSG_PUSHED",
     "MSG_SEND_SECONDS",
     "MSG_SENT",
+    "QUEUE_DEAD_LETTERS",
     "QUEUE_DEPTH",
     "QUEUE_JOBS",
     "RATE_LIMITED",
+    "WEBHOOK_CALLS",
+    "WEBHOOK_SECONDS",
     "WS_REQUESTS",
     "WS_REQUEST_SECONDS",
     "child",
@@ -125,6 +133,15 @@ EVENT_LOOP_LAG = Histogram(
 )
 QUEUE_JOBS = Counter("openim_queue_jobs_total", "Jobs handled by the msgtransfer role, by result", ["topic", "result"])
 QUEUE_DEPTH = Gauge("openim_queue_depth", "Jobs of a topic not finished yet by the msgtransfer group", ["topic"])
+QUEUE_DEAD_LETTERS = Gauge(
+    "openim_queue_dead_letters", "Jobs that failed every try, kept in the topic's dead-letter list", ["topic"]
+)
+WEBHOOK_CALLS = Counter(
+    "openim_webhook_calls_total", "Webhook calls to the app server by hook and result", ["hook", "result"]
+)
+WEBHOOK_SECONDS = Histogram(
+    "openim_webhook_seconds", "Duration of one webhook call to the app server", ["hook"], buckets=LATENCY_BUCKETS
+)
 
 M = TypeVar("M", bound=MetricWrapperBase)
 _children: dict[tuple[int, tuple[str, ...]], Any] = {}

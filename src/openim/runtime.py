@@ -79,10 +79,11 @@ from openim.services.prometheus_discovery import PrometheusDiscoveryService
 from openim.services.statistics import StatisticsService
 from openim.services.third import ThirdService
 from openim.services.user import UserService
-from openim.settings import Settings
+from openim.settings import Settings, mask_url
 from openim.storage import Storage, open_storage
 from openim.storage.commit import MsgWriter
 from openim.storage.token import TokenRepo
+from openim.webhooks import TOPIC_WEBHOOK, Webhooks
 
 __all__ = ["ROLES", "PortInUse", "Runtime", "run", "split_roles_warning"]
 
@@ -109,6 +110,7 @@ class Runtime:
     registry: Registry
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     redis: Redis | None = None  # the shared client when redis.url is set (readiness pings it)
+    webhooks: Webhooks = field(default_factory=Webhooks.off)
 
     @classmethod
     async def build(cls, settings: Settings, *, clock: Clock | None = None) -> Runtime:
@@ -152,6 +154,8 @@ class Runtime:
             max_num_one_end=settings.multiLogin.maxNumOneEnd,
             bus=bus,
         )
+        webhooks = Webhooks.from_config(settings.webhooks.model_dump(), queue=queue)
+        closers.append(webhooks.close)
         msg: MsgService
         writer = MsgWriter(storage.msg, on_commit=lambda batch: msg.on_commit(batch))
         msg = MsgService(
@@ -190,7 +194,9 @@ class Runtime:
         )
         closers.append(msg.drain_jobs)  # after the writer: the offline-push jobs of its last commits are queued
         closers.append(writer.close)  # first at close: what it accepted is committed, then pushed by the bus
-        return cls(settings, clock, storage, tokens, services, bus, presence, queue, registry, closers, client)
+        return cls(
+            settings, clock, storage, tokens, services, bus, presence, queue, registry, closers, client, webhooks
+        )
 
     async def close(self) -> None:
         for closer in reversed(self._closers):
@@ -358,6 +364,22 @@ async def run(settings: Settings, roles: tuple[str, ...] = ROLES, *, ready: asyn
         cleanup = ObjectCleanup(runtime.services.object, runtime.clock)
         back.append(_Running(_in_role("msgtransfer", cleanup.run()), cleanup.stop))
         log.info("msgtransfer consuming %s as %s of group %s", worker.topic, worker.consumer, worker.group)
+        retry = settings.webhooks.retry
+        hook_worker = Worker(
+            runtime.queue,
+            TOPIC_WEBHOOK,
+            runtime.webhooks.delivery(),
+            max_attempts=retry.attempts,
+            backoff_s=retry.firstDelay,
+            max_backoff_s=retry.maxDelay,
+        )
+        back.append(_Running(_in_role("msgtransfer", hook_worker.run()), hook_worker.stop))
+        if runtime.webhooks.enabled():
+            log.info(
+                "webhooks enabled: %s, posted to %s",
+                ", ".join(runtime.webhooks.enabled()),
+                mask_url(settings.webhooks.url),
+            )
 
     # Announced once every listener is bound; stopped with the front roles, so the entries go first at a stop.
     bound = [(role, int(sock.getsockname()[1])) for role, sock in sockets]

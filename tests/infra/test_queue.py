@@ -111,3 +111,19 @@ async def test_redis_jobs_live_in_a_stream(redis_url: str) -> None:
         assert await client.xlen(stream_key("offline_push")) == 1
     finally:
         await client.aclose()
+
+
+async def test_a_buried_job_is_a_dead_letter_with_its_reason(queue: JobQueue) -> None:
+    """bury() acknowledges the job and keeps it, with the reason, in the topic's dead-letter list (newest first)."""
+    await queue.enqueue("t", b"first")
+    await queue.enqueue("t", b"second")
+    jobs = queue.consume("t", "g", "c1")
+    for job in await _take(jobs, 2):
+        await queue.bury(job, f"gave up on {job.payload.decode()}")
+    stats = await queue.stats("t", "g")
+    assert (stats.length, stats.pending, stats.dead) == (0, 0, 2)
+    dead = await queue.dead_letters("t")
+    assert [(d.payload, d.reason) for d in dead] == [(b"second", "gave up on second"), (b"first", "gave up on first")]
+    assert all(d.topic == "t" and d.buried_ms > 0 and d.deliveries == 1 for d in dead)
+    assert await queue.dead_letters("other") == []
+    assert (await queue.stats("other", "g")).dead == 0

@@ -6,7 +6,10 @@ of the topic goes to one consumer of each group; a job stays *pending* (delivere
 `ack(job)`. A pending job whose consumer has not acknowledged it for `claim_idle_s` (the consumer died, or hung)
 is handed again to another consumer of the group that asks for work, with `deliveries` counting up: delivery is
 at-least-once, so handlers must tolerate a job twice. `stats(topic, group)` reports the queue's state for the
-operator (`openim doctor`, /metrics): `length` (jobs kept), `lag` (not yet delivered to the group) and `pending`.
+operator (`openim doctor`, /metrics): `length` (jobs kept), `lag` (not yet delivered to the group), `pending` and
+`dead`. A job that failed every try is `bury`-ed: acknowledged and kept in the topic's dead-letter list with the
+reason (`dead_letters(topic)` lists them), so nothing a worker gives up on disappears without a trace. The list
+keeps the newest `DEAD_MAX` per topic; burying beyond that drops the oldest, with an error in the log.
 
 `MemoryQueue` serves one process (the embedded default; its jobs die with the process). `RedisStreamQueue`
 (`infra/redis/queue.py`) keeps the same contract over Redis Streams with consumer groups, for scale-out.
@@ -16,14 +19,19 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import time
+from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
-__all__ = ["CLAIM_IDLE_S", "Job", "JobQueue", "MemoryQueue", "QueueStats"]
+logger = logging.getLogger("openim.infra")
+
+__all__ = ["CLAIM_IDLE_S", "DEAD_MAX", "DeadLetter", "Job", "JobQueue", "MemoryQueue", "QueueStats"]
 
 CLAIM_IDLE_S = 60.0  # a job delivered but not acknowledged for this long goes to another consumer
+DEAD_MAX = 10_000  # dead letters kept per topic, newest first
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,12 +46,26 @@ class Job:
 
 
 @dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A job that failed every try: its payload, why the last try failed, when (ms) and after how many tries."""
+
+    topic: str
+    id: str
+    payload: bytes
+    reason: str
+    buried_ms: int
+    deliveries: int
+
+
+@dataclass(frozen=True, slots=True)
 class QueueStats:
-    """A topic as seen by one consumer group: jobs kept, not yet delivered (lag), delivered but not acked."""
+    """A topic as seen by one consumer group: jobs kept, not yet delivered (lag), delivered but not acked, and
+    the topic's dead letters."""
 
     length: int
     lag: int
     pending: int
+    dead: int = 0
 
     @property
     def depth(self) -> int:
@@ -65,7 +87,15 @@ class JobQueue(Protocol):
         ...
 
     async def stats(self, topic: str, group: str) -> QueueStats:
-        """Length, lag and pending of `topic` for `group` (zeros for an unknown topic or group)."""
+        """Length, lag, pending and dead of `topic` for `group` (zeros for an unknown topic or group)."""
+        ...
+
+    async def bury(self, job: Job, reason: str) -> None:
+        """Keep the job in its topic's dead-letter list with `reason`, and acknowledge it."""
+        ...
+
+    async def dead_letters(self, topic: str, *, limit: int = 100) -> list[DeadLetter]:
+        """The newest `limit` dead letters of `topic`, newest first."""
         ...
 
 
@@ -92,6 +122,7 @@ class MemoryQueue:
         self._ids = itertools.count(1)
         self._claim_idle_s = claim_idle_s
         self._poll_s = poll_s
+        self._dead: dict[str, deque[DeadLetter]] = {}
 
     def _topic(self, name: str) -> _Topic:
         return self._topics.setdefault(name, _Topic())
@@ -162,11 +193,25 @@ class MemoryQueue:
             t.offset += drop
 
     async def stats(self, topic: str, group: str) -> QueueStats:
-        """Length, lag and pending of `topic` for `group`."""
+        """Length, lag, pending and dead of `topic` for `group`."""
+        dead = len(self._dead.get(topic, ()))
         t = self._topics.get(topic)
         if t is None:
-            return QueueStats(0, 0, 0)
+            return QueueStats(0, 0, 0, dead)
         g = t.groups.get(group)
         if g is None:
-            return QueueStats(len(t.order), len(t.order), 0)
-        return QueueStats(len(t.order), t.offset + len(t.order) - g.next_index, len(g.pending))
+            return QueueStats(len(t.order), len(t.order), 0, dead)
+        return QueueStats(len(t.order), t.offset + len(t.order) - g.next_index, len(g.pending), dead)
+
+    async def bury(self, job: Job, reason: str) -> None:
+        """Append to the in-memory dead-letter list (bounded by DEAD_MAX), then ack."""
+        dead = self._dead.setdefault(job.topic, deque())
+        if len(dead) >= DEAD_MAX:
+            lost = dead.popleft()
+            logger.error("dead-letter list of %s is full (%d): oldest %s dropped", job.topic, DEAD_MAX, lost.id)
+        dead.append(DeadLetter(job.topic, job.id, job.payload, reason, int(time.time() * 1000), job.deliveries))
+        await self.ack(job)
+
+    async def dead_letters(self, topic: str, *, limit: int = 100) -> list[DeadLetter]:
+        """The newest `limit` dead letters of `topic`, newest first."""
+        return list(reversed(self._dead.get(topic, ())))[:limit]

@@ -3,9 +3,11 @@
 `Worker(queue, topic, handler, group=…, consumer=…)` pulls jobs with `queue.consume` and runs `handler(job)`
 for up to `concurrency` jobs at a time. A handler that raises is retried in place after `backoff_s`, doubling
 each time (capped at `max_backoff_s`), up to `max_attempts` attempts in all; then the job is a *dead letter*:
-logged with its payload's size, counted in `dead_letters` (and in `openim_queue_jobs_total{result="dead"}`),
-and acknowledged so that it does not come back forever. A job is acknowledged only after its handler succeeded
-(or gave up), so a worker killed mid-job leaves it pending and another consumer reclaims it (at-least-once).
+buried in the queue's dead-letter list with the last error (`JobQueue.bury`), logged,
+counted in `dead_letters` (and in `openim_queue_jobs_total{result="dead"}`, `openim_queue_dead_letters`), so
+that it does not come back forever and is not lost either. A job is acknowledged only after its handler
+succeeded (or was buried), so a worker killed mid-job — even between retries — leaves it pending and another
+consumer reclaims it (at-least-once).
 
 `run()` works until `stop()`: it takes no new job, lets the jobs in hand finish (up to `drain_timeout_s`,
 then cancels them — they stay pending and are reclaimed later) and returns.
@@ -115,20 +117,27 @@ class Worker:
 
     async def _handle(self, job: Job) -> None:
         delay = self.backoff_s
+        buried = False
         for attempt in range(1, self.max_attempts + 1):
             try:
                 await self.handler(job)
-            except Exception:
+            except Exception as exc:
                 if attempt == self.max_attempts:
-                    self.dead_letters += 1
-                    metrics.child(metrics.QUEUE_JOBS, self.topic, "dead").inc()
                     logger.exception(
-                        "%s job %s failed %d times: dead letter (%d bytes), dropped",
+                        "%s job %s failed %d times: dead letter (%d bytes)",
                         self.topic,
                         job.id,
                         attempt,
                         len(job.payload),
                     )
+                    try:
+                        await self.queue.bury(job, f"failed {attempt} times; last: {exc!r}"[:2000])
+                    except Exception:
+                        logger.exception("%s job %s not buried: it stays pending, handled again", self.topic, job.id)
+                        return
+                    buried = True
+                    self.dead_letters += 1
+                    metrics.child(metrics.QUEUE_JOBS, self.topic, "dead").inc()
                     break
                 metrics.child(metrics.QUEUE_JOBS, self.topic, "retried").inc()
                 logger.warning(
@@ -145,13 +154,15 @@ class Worker:
                 self.done += 1
                 metrics.child(metrics.QUEUE_JOBS, self.topic, "done").inc()
                 break
-        try:
-            await self.queue.ack(job)
-        except Exception:
-            logger.exception("%s job %s not acknowledged: it will be handled again", self.topic, job.id)
-            return
+        if not buried:
+            try:
+                await self.queue.ack(job)
+            except Exception:
+                logger.exception("%s job %s not acknowledged: it will be handled again", self.topic, job.id)
+                return
         try:
             stats = await self.queue.stats(self.topic, self.group)
         except Exception:
             return
         metrics.child(metrics.QUEUE_DEPTH, self.topic).set(stats.depth)
+        metrics.child(metrics.QUEUE_DEAD_LETTERS, self.topic).set(stats.dead)

@@ -6,7 +6,9 @@ jobs already queued), then loops: `XAUTOCLAIM` takes over entries pending longer
 consumer died or hangs; `deliveries` is read back with `XPENDING`), else `XREADGROUP … >` blocks up to
 `block_ms` for new ones. `ack` is `XACK` followed by `XDEL`, so the stream holds only unfinished jobs (one group
 per topic is the intended use; with several, the first to finish removes the entry). `stats` reads `XLEN` and
-`XINFO GROUPS` (pending); lag is length minus pending, as finished jobs are deleted.
+`XINFO GROUPS` (pending); lag is length minus pending, as finished jobs are deleted. `bury` adds the job to the
+stream `openim:dead:<t>` (fields `p`, `reason`, `id`, `at`, `n`; capped at DEAD_MAX entries) and acks it, in one
+MULTI/EXEC; `dead_letters` reads that stream newest first.
 
 The client is the caller's (`openim.infra.redis.connect`, bytes responses) and stays open.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -23,14 +26,20 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from openim.infra.queue import CLAIM_IDLE_S, Job, QueueStats
+from openim.infra.queue import CLAIM_IDLE_S, DEAD_MAX, DeadLetter, Job, QueueStats
 
 logger = logging.getLogger("openim.infra")
 RETRY_MAX_S = 5.0  # longest pause between attempts while Redis does not answer
 
-__all__ = ["STREAM_PREFIX", "RedisStreamQueue", "stream_key"]
+__all__ = ["DEAD_PREFIX", "STREAM_PREFIX", "RedisStreamQueue", "dead_key", "stream_key"]
 
 STREAM_PREFIX = "openim:queue:"
+DEAD_PREFIX = "openim:dead:"
+
+
+def dead_key(topic: str) -> str:
+    """The Redis stream holding the dead letters of `topic`."""
+    return DEAD_PREFIX + topic
 
 
 def stream_key(topic: str) -> str:
@@ -110,15 +119,43 @@ class RedisStreamQueue:
         await self._client.xdel(key, job.id)
 
     async def stats(self, topic: str, group: str) -> QueueStats:
-        """XLEN and the group's pending and lag from XINFO GROUPS."""
+        """XLEN and the group's pending and lag from XINFO GROUPS; XLEN of the dead letters."""
         key = stream_key(topic)
         length = int(await self._client.xlen(key))
+        dead = int(await self._client.xlen(dead_key(topic)))
         try:
             groups = await self._client.xinfo_groups(key)
         except ResponseError:  # no such stream
-            return QueueStats(0, 0, 0)
+            return QueueStats(0, 0, 0, dead)
         for info in groups:
             if _text(info["name"]) == group:
                 pending = int(info["pending"])
-                return QueueStats(length, max(length - pending, 0), pending)  # acked entries are deleted
-        return QueueStats(length, length, 0)
+                return QueueStats(length, max(length - pending, 0), pending, dead)  # acked entries are deleted
+        return QueueStats(length, length, 0, dead)
+
+    async def bury(self, job: Job, reason: str) -> None:
+        """XADD to the dead-letter stream (capped), XACK and XDEL the job: one transaction."""
+        dead = dead_key(job.topic)
+        if int(await self._client.xlen(dead)) >= DEAD_MAX:
+            logger.error("dead-letter list of %s is full (%d): the oldest is dropped", job.topic, DEAD_MAX)
+        fields = {"p": job.payload, "reason": reason, "id": job.id, "at": int(time.time() * 1000), "n": job.deliveries}
+        async with self._client.pipeline(transaction=True) as pipe:
+            pipe.xadd(dead, fields, maxlen=DEAD_MAX, approximate=False)  # type: ignore[arg-type]
+            pipe.xack(stream_key(job.topic), job.group, job.id)
+            pipe.xdel(stream_key(job.topic), job.id)
+            await pipe.execute()
+
+    async def dead_letters(self, topic: str, *, limit: int = 100) -> list[DeadLetter]:
+        """XREVRANGE of the dead-letter stream."""
+        rows: Any = await self._client.xrevrange(dead_key(topic), count=limit)
+        return [
+            DeadLetter(
+                topic,
+                _text(f[b"id"]),
+                bytes(f[b"p"]),
+                _text(f[b"reason"]),
+                int(f[b"at"]),
+                int(f[b"n"]),
+            )
+            for _, f in rows
+        ]
