@@ -14,7 +14,9 @@ Jobs: the msg service enqueues an offline-push job per committed message (`servi
 the job queue — `MemoryQueue` without `redis.url`, `RedisStreamQueue` (Redis Streams, consumer group
 "msgtransfer") with it — and the role `msgtransfer` consumes them (`jobs/worker.py`, `jobs/offline_push.py`),
 handing offline recipients to `LogPusher`. An in-process queue is served only by a msgtransfer role of the same
-process, so `openim start msgtransfer` alone needs `redis.url`.
+process, so `openim start msgtransfer` alone needs `redis.url`. After-hook calls (`webhooks/`) go on a durable
+queue, `hook_queue`: the Redis one with `redis.url`, else the database's (`jobs/db_queue.py`), so a kill -9 of the
+process loses none.
 
 Discovery: the registry `ops/discovery.py` `open_registry` names (etcd with `discovery.enable: etcd`, else Redis
 with `redis.url`, else in this process) holds an entry per role of every process; `run` announces this one's
@@ -57,6 +59,7 @@ from openim.infra.redis import RedisPresence, RedisTokenStore, connect
 from openim.infra.redis.bus import RedisBus
 from openim.infra.redis.queue import RedisStreamQueue
 from openim.infra.tokens import TokenStore
+from openim.jobs.db_queue import DbQueue
 from openim.jobs.object_cleanup import ObjectCleanup
 from openim.jobs.offline_push import OfflinePushHandler
 from openim.jobs.worker import Worker
@@ -107,6 +110,7 @@ class Runtime:
     bus: Bus
     presence: Presence
     queue: JobQueue
+    hook_queue: JobQueue  # durable: after-hook calls survive a kill -9
     registry: Registry
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     redis: Redis | None = None  # the shared client when redis.url is set (readiness pings it)
@@ -126,6 +130,7 @@ class Runtime:
         bus: Bus
         presence: Presence
         queue: JobQueue
+        hook_queue: JobQueue
         client: Redis | None = None
         if settings.redis.url:
             try:
@@ -135,11 +140,13 @@ class Runtime:
                 raise
             tokens, presence, redis_bus = RedisTokenStore(client), RedisPresence(client), RedisBus(client)
             bus, queue = redis_bus, RedisStreamQueue(client)
+            hook_queue = queue
             closers += [client.aclose, redis_bus.close]
         else:
             # Token states in the database, so a restart (even kill -9) logs nobody out; presence and bus in memory.
             tokens, presence, memory_bus = TokenRepo(storage.db, clock.now_ms), MemoryPresence(), MemoryBus()
             bus, queue = memory_bus, MemoryQueue()
+            hook_queue = DbQueue(storage.queue)
             closers.append(memory_bus.close)
         registry = open_registry(settings, redis=client)
         closers.append(registry.close)
@@ -154,7 +161,7 @@ class Runtime:
             max_num_one_end=settings.multiLogin.maxNumOneEnd,
             bus=bus,
         )
-        webhooks = Webhooks.from_config(settings.webhooks.model_dump(), queue=queue)
+        webhooks = Webhooks.from_config(settings.webhooks.model_dump(), queue=hook_queue)
         closers.append(webhooks.close)
         msg: MsgService
         writer = MsgWriter(storage.msg, on_commit=lambda batch: msg.on_commit(batch))
@@ -195,7 +202,19 @@ class Runtime:
         closers.append(msg.drain_jobs)  # after the writer: the offline-push jobs of its last commits are queued
         closers.append(writer.close)  # first at close: what it accepted is committed, then pushed by the bus
         return cls(
-            settings, clock, storage, tokens, services, bus, presence, queue, registry, closers, client, webhooks
+            settings,
+            clock,
+            storage,
+            tokens,
+            services,
+            bus,
+            presence,
+            queue,
+            hook_queue,
+            registry,
+            closers,
+            client,
+            webhooks,
         )
 
     async def close(self) -> None:
@@ -366,7 +385,7 @@ async def run(settings: Settings, roles: tuple[str, ...] = ROLES, *, ready: asyn
         log.info("msgtransfer consuming %s as %s of group %s", worker.topic, worker.consumer, worker.group)
         retry = settings.webhooks.retry
         hook_worker = Worker(
-            runtime.queue,
+            runtime.hook_queue,
             TOPIC_WEBHOOK,
             runtime.webhooks.delivery(),
             max_attempts=retry.attempts,

@@ -1,25 +1,42 @@
-"""Contract of `JobQueue`, run against every implementation (memory, and Redis Streams under the `redis` marker):
-delivery to one consumer per group, acknowledgement, stats, and reclaim of a dead consumer's jobs."""
+"""Contract of `JobQueue`, run against every implementation (memory, Redis Streams under the `redis` marker, and
+the database queue on SQLite and PostgreSQL): delivery to one consumer per group, acknowledgement, stats, reclaim
+of a dead consumer's jobs, dead letters."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
+from tests.conftest import empty_db_url
 
 from openim.infra.queue import Job, JobQueue, MemoryQueue, QueueStats
 from openim.infra.redis import connect
 from openim.infra.redis.queue import RedisStreamQueue, stream_key
+from openim.jobs.db_queue import DbQueue
+from openim.storage import open_storage
 
 CLAIM_IDLE_S = 0.3
 
 
-@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
-async def queue(request: pytest.FixtureRequest) -> AsyncIterator[JobQueue]:
+@pytest.fixture(
+    params=[
+        "memory",
+        pytest.param("redis", marks=pytest.mark.redis),
+        "db-sqlite",
+        pytest.param("db-postgres", marks=pytest.mark.postgres),
+    ]
+)
+async def queue(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[JobQueue]:
     """A queue of the requested kind whose idle jobs are reclaimed after 0.3 s."""
     if request.param == "memory":
         yield MemoryQueue(claim_idle_s=CLAIM_IDLE_S, poll_s=0.05)
+        return
+    if request.param.startswith("db-"):
+        storage = await open_storage(await empty_db_url(request, request.param[3:], tmp_path), pool_size=4)
+        yield DbQueue(storage.queue, claim_idle_s=CLAIM_IDLE_S, poll_s=0.05)
+        await storage.close()
         return
     client = await connect(request.getfixturevalue("redis_url"))
     yield RedisStreamQueue(client, claim_idle_s=CLAIM_IDLE_S, block_ms=50)

@@ -16,6 +16,7 @@ from openim.storage.group import GroupRepo
 from openim.storage.msg import MsgRepo
 from openim.storage.msg.search import MsgSearchRepo
 from openim.storage.object import ObjectRepo
+from openim.storage.queue import JobRepo
 from openim.storage.statistics import StatisticsRepo
 from openim.storage.third import ThirdRepo
 from openim.storage.user import UserRepo
@@ -42,6 +43,7 @@ class Storage:
         self.object = ObjectRepo(db)
         self.third = ThirdRepo(db)
         self.statistics = StatisticsRepo(db)
+        self.queue = JobRepo(db)
 
     async def close(self) -> None:
         """Close the pool; repositories must not be used afterwards."""

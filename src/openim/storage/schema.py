@@ -39,6 +39,8 @@ __all__ = [
     "group",
     "group_member",
     "group_request",
+    "job",
+    "job_dead",
     "log",
     "metadata",
     "msg",
@@ -430,4 +432,36 @@ log = Table(  # client log uploads (SDK `UploadLogs`): the file itself lives in 
     Column("ex", Text, nullable=False, server_default=text("''")),
     Index(None, "create_time"),  # search: newest first within a time range
     Index(None, "user_id", "create_time"),  # one user's logs
+)
+
+
+# --- the durable job queue (migration 0011_job): what the msgtransfer role must not lose ---------------------------
+# Without Redis, jobs that must survive a kill -9 (after-hook calls) are rows: `storage/queue.py`, `jobs/db_queue.py`.
+# `id` is made by the writer and sorts by creation time (no autoincrement: a restore sets no sequence).
+# `consumer` '' = not claimed; a claim older than the queue's idle limit goes to the next consumer that asks.
+# `job_dead` keeps the jobs that failed every try, with the reason (the newest DEAD_MAX per topic).
+
+job = Table(
+    "job",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("topic", String(64), nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("consumer", String(128), nullable=False, server_default=text("''")),
+    Column("claimed_at", BigInteger, nullable=False, server_default=text("0")),
+    Column("deliveries", Integer, nullable=False, server_default=text("0")),
+    Index(None, "topic", "id"),  # the next jobs of a topic, oldest first
+)
+
+job_dead = Table(
+    "job_dead",
+    metadata,
+    Column("id", String(32), primary_key=True),  # the job's
+    Column("topic", String(64), nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    Column("reason", Text, nullable=False, server_default=text("''")),
+    Column("buried_at", BigInteger, nullable=False),
+    Column("deliveries", Integer, nullable=False, server_default=text("0")),
+    Index(None, "topic", "buried_at"),  # a topic's dead letters, newest first
 )
