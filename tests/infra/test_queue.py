@@ -5,6 +5,10 @@ of a dead consumer's jobs, dead letters."""
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -17,7 +21,7 @@ from openim.infra.redis.queue import RedisStreamQueue, stream_key
 from openim.jobs.db_queue import DbQueue
 from openim.storage import open_storage
 
-CLAIM_IDLE_S = 0.3
+CLAIM_IDLE_S = 1.0  # long enough that a busy machine does not make live claims look idle
 
 
 @pytest.fixture(
@@ -29,7 +33,7 @@ CLAIM_IDLE_S = 0.3
     ]
 )
 async def queue(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[JobQueue]:
-    """A queue of the requested kind whose idle jobs are reclaimed after 0.3 s."""
+    """A queue of the requested kind whose idle jobs are reclaimed after CLAIM_IDLE_S."""
     if request.param == "memory":
         yield MemoryQueue(claim_idle_s=CLAIM_IDLE_S, poll_s=0.05)
         return
@@ -144,3 +148,29 @@ async def test_a_buried_job_is_a_dead_letter_with_its_reason(queue: JobQueue) ->
     assert all(d.topic == "t" and d.buried_ms > 0 and d.deliveries == 1 for d in dead)
     assert await queue.dead_letters("other") == []
     assert (await queue.stats("other", "g")).dead == 0
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+@pytest.mark.redis
+async def test_redis_takes_back_the_jobs_of_a_gone_local_consumer(redis_url: str) -> None:
+    """A consumer named host:pid of this host whose process is gone leaves its pending job to the next consumer
+    at once, without the idle wait (a restart after kill -9), and is removed from the group."""
+    client = await connect(redis_url)
+    try:
+        queue = RedisStreamQueue(client, claim_idle_s=3600, block_ms=50)
+        gone = f"{socket.gethostname()}:{_dead_pid()}"
+        await queue.enqueue("t", b"held")
+        held = queue.consume("t", "g", gone)
+        [job] = await _take(held, 1)
+        await held.aclose()  # type: ignore[attr-defined]
+        [again] = await _take(queue.consume("t", "g", f"{socket.gethostname()}:{os.getpid()}"), 1)
+        assert (again.id, again.payload, again.deliveries) == (job.id, b"held", 2)
+        names = [c["name"] for c in await client.xinfo_consumers(stream_key("t"), "g")]
+        assert gone.encode() not in names
+    finally:
+        await client.aclose()

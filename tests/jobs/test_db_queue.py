@@ -8,7 +8,8 @@ import socket
 import subprocess
 import sys
 
-from openim.jobs.db_queue import DbQueue, local_consumer_is_gone
+from openim.infra.queue import local_consumer_is_gone
+from openim.jobs.db_queue import DbQueue
 from openim.storage import Storage, open_storage
 
 

@@ -20,6 +20,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import os
+import socket
 import time
 from collections import deque
 from collections.abc import AsyncIterator
@@ -28,10 +30,34 @@ from typing import Protocol
 
 logger = logging.getLogger("openim.infra")
 
-__all__ = ["CLAIM_IDLE_S", "DEAD_MAX", "DeadLetter", "Job", "JobQueue", "MemoryQueue", "QueueStats"]
+__all__ = [
+    "CLAIM_IDLE_S",
+    "DEAD_MAX",
+    "DeadLetter",
+    "Job",
+    "JobQueue",
+    "MemoryQueue",
+    "QueueStats",
+    "local_consumer_is_gone",
+]
 
 CLAIM_IDLE_S = 60.0  # a job delivered but not acknowledged for this long goes to another consumer
 DEAD_MAX = 10_000  # dead letters kept per topic, newest first
+
+
+def local_consumer_is_gone(consumer: str) -> bool:
+    """True when `consumer` (host:pid, as the msgtransfer role names itself) is a process of this host that no
+    longer exists: its pending jobs may be taken back at once instead of after `CLAIM_IDLE_S`."""
+    host, _, pid = consumer.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # alive, another user's
+    return False
 
 
 @dataclass(frozen=True, slots=True)

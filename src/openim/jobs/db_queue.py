@@ -22,38 +22,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Generic, TypeVar
 
-from openim.infra.queue import CLAIM_IDLE_S, DEAD_MAX, DeadLetter, Job, QueueStats
+from openim.infra.queue import CLAIM_IDLE_S, DEAD_MAX, DeadLetter, Job, QueueStats, local_consumer_is_gone
 from openim.storage.queue import DeadRow, JobRepo
 
-__all__ = ["DbQueue", "local_consumer_is_gone"]
+__all__ = ["DbQueue"]
 
 logger = logging.getLogger("openim.jobs")
 
 T = TypeVar("T")
 R = TypeVar("R")
 MAX_GROUP = 500  # jobs written (or acknowledged) by one transaction at most
-
-
-def local_consumer_is_gone(consumer: str) -> bool:
-    """True when `consumer` (host:pid) names a process of this host that no longer exists."""
-    host, _, pid = consumer.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    if int(pid) == os.getpid():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False  # alive, another user's
-    return False
 
 
 class _Grouped(Generic[T, R]):

@@ -2,8 +2,10 @@
 
 Topic `t` is the stream `openim:queue:<t>` (`stream_key(t)`); a job is one entry with the field `p` (payload),
 its ID the entry ID. `consume` creates the group if needed (`XGROUP CREATE … 0 MKSTREAM`: a new group sees the
-jobs already queued), then loops: `XAUTOCLAIM` takes over entries pending longer than `claim_idle_s` (their
-consumer died or hangs; `deliveries` is read back with `XPENDING`), else `XREADGROUP … >` blocks up to
+jobs already queued) and takes over at once the entries pending on consumers of this host whose process is gone
+(`local_consumer_is_gone`: a restart after a kill -9 resumes them without the idle wait), then loops:
+`XAUTOCLAIM` takes over entries pending longer than `claim_idle_s` (their consumer died or hangs; `deliveries`
+is read back with `XPENDING`), else `XREADGROUP … >` blocks up to
 `block_ms` for new ones. `ack` is `XACK` followed by `XDEL`, so the stream holds only unfinished jobs (one group
 per topic is the intended use; with several, the first to finish removes the entry). `stats` reads `XLEN` and
 `XINFO GROUPS` (pending); lag is length minus pending, as finished jobs are deleted. `bury` adds the job to the
@@ -26,7 +28,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from openim.infra.queue import CLAIM_IDLE_S, DEAD_MAX, DeadLetter, Job, QueueStats
+from openim.infra.queue import CLAIM_IDLE_S, DEAD_MAX, DeadLetter, Job, QueueStats, local_consumer_is_gone
 
 logger = logging.getLogger("openim.infra")
 RETRY_MAX_S = 5.0  # longest pause between attempts while Redis does not answer
@@ -84,6 +86,8 @@ class RedisStreamQueue:
             # msgtransfer role — and with it the process — would stop. Jobs stay in the stream meanwhile.
             try:
                 await self._ensure_group(key, group)
+                for job in await self._take_over_gone(key, topic, group, consumer):
+                    yield job
                 async for job in self._consume(key, topic, group, consumer):
                     pause = 0.0
                     yield job
@@ -91,6 +95,28 @@ class RedisStreamQueue:
                 pause = min(max(pause * 2, 0.25), RETRY_MAX_S)
                 logger.warning("queue %s: Redis unreachable (%s); retrying in %.2f s", topic, exc, pause)
                 await asyncio.sleep(pause)
+
+    async def _take_over_gone(self, key: str, topic: str, group: str, consumer: str) -> list[Job]:
+        """XCLAIM (idle 0) every entry pending on a gone local consumer, delete that consumer; the jobs claimed."""
+        jobs: list[Job] = []
+        consumers: Any = await self._client.xinfo_consumers(key, group)
+        for info in consumers:
+            name = _text(info["name"])
+            if name == consumer or not local_consumer_is_gone(name):
+                continue
+            while True:
+                rows = await self._client.xpending_range(key, group, min="-", max="+", count=100, consumername=name)
+                if not rows:
+                    break
+                delivered = {_text(r["message_id"]): int(r["times_delivered"]) for r in rows}
+                claimed: Any = await self._client.xclaim(key, group, consumer, 0, list(delivered))
+                for entry_id, fields in claimed:
+                    if fields:  # an entry deleted meanwhile comes back without fields
+                        entry = _text(entry_id)
+                        jobs.append(Job(topic, group, entry, bytes(fields[b"p"]), delivered[entry] + 1))
+            await self._client.xgroup_delconsumer(key, group, name)
+            logger.info("queue %s: %d jobs of stopped consumer %s taken back", key, len(jobs), name)
+        return jobs
 
     async def _consume(self, key: str, topic: str, group: str, consumer: str) -> AsyncIterator[Job]:
         while True:
