@@ -173,6 +173,7 @@ class Runtime:
             admin_user_ids=list(admins.userIDs),
             friend_verify=settings.msg.friendVerify,
             queue=queue,
+            hooks=webhooks,
         )
         notifications = NotificationSender(msg, clock)
         friend = FriendService(storage, notifications, clock)

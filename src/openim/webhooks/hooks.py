@@ -11,8 +11,10 @@ hook costs one attribute read on the hot path: no body, no task, no allocation::
 `call` adds `callbackCommand`, posts, and applies OpenIM's blocking rule: an answer with actionCode 0 and
 nextCode 1 raises `WebhookRefusal` carrying the answer's errCode/errMsg/errDlt. Otherwise it returns the answer,
 from which the caller takes the fields the hook may modify (`answer.get("nickName")` is None when absent or
-null, as OpenIM's pointer fields). When the call fails (`transport.py`), `failedContinue` decides: true returns
-None (go on unmodified, logged and counted), false raises the failure's NetworkError (90004) or DataError (90007).
+null, as OpenIM's pointer fields); `ask(body, parse)` returns `parse(answer)` instead, the type-checked fields
+(`bodies.py` has the parsers of the message and user hooks). When the call fails (`transport.py`),
+`failedContinue` decides: true returns None (go on unmodified, logged and counted), false raises the failure's
+NetworkError (90004) or DataError (90007).
 OpenIM parses failedContinue and never reads it (any failure aborts); openim-py does what the key says.
 
 `fire` appends the call to the durable job queue (`delivery.py`); the msgtransfer role posts it with retries.
@@ -28,16 +30,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from openim import context
 from openim.metrics import WEBHOOK_CALLS, WEBHOOK_SECONDS, child
-from openim.protocol.errors import WebhookRefusal
+from openim.protocol.errors import DataError, WebhookRefusal
 from openim.webhooks.transport import CallFailed, Transport, refusal
 
 __all__ = ["AfterHook", "BeforeHook", "Enqueue", "TypeFilter"]
 
 logger = logging.getLogger("openim.webhooks")
+
+T = TypeVar("T")
 
 NOTIFICATION_BEGIN, NOTIFICATION_END, TYPING = 1000, 5000, 113
 
@@ -124,12 +128,23 @@ class BeforeHook(_Hook):
 
     async def call(self, body: dict[str, Any], *, operation_id: str | None = None) -> dict[str, Any] | None:
         """Post `body` (callbackCommand added); the answer, None when failed and failedContinue; raises a refusal."""
+        return await self.ask(body, _whole, operation_id=operation_id)
+
+    async def ask(
+        self, body: dict[str, Any], parse: Callable[[dict[str, Any]], T], *, operation_id: str | None = None
+    ) -> T | None:
+        """`call`, returning `parse(answer)`: a parse that raises DataError (a field of the wrong type) makes the
+        call a failed one, as a response struct Go cannot decode does in OpenIM."""
         op = context.operation_id.get() if operation_id is None else operation_id
         body["callbackCommand"] = self.command
         timer = child(WEBHOOK_SECONDS, self.name).time()
         try:
             with timer:
                 answer = await self._transport.post(self.command, body, timeout_s=self.timeout_s, operation_id=op)
+            try:
+                parsed = parse(answer)
+            except DataError as exc:
+                raise CallFailed(exc) from None
         except CallFailed as exc:
             if self.failed_continue:
                 child(WEBHOOK_CALLS, self.name, "continued").inc()
@@ -144,7 +159,11 @@ class BeforeHook(_Hook):
             child(WEBHOOK_CALLS, self.name, "refused").inc()
             raise WebhookRefusal(int(answer.get("errCode", 0)), answer.get("errMsg", ""), answer.get("errDlt", ""))
         child(WEBHOOK_CALLS, self.name, "ok").inc()
-        return answer
+        return parsed
+
+
+def _whole(answer: dict[str, Any]) -> dict[str, Any]:
+    return answer
 
 
 class AfterHook(_Hook):

@@ -25,7 +25,7 @@ router = PbRouter(prefix="/msg", tags=["msg"], route_class=JsonBodyRoute)
 @router.post("/send_msg")
 async def send_msg(body: SendMsgReq, caller: AdminCallerDep, op: OperationID, msg: MsgDep) -> SendMsgResp:
     """Admin only: send a message built from `content` (an object) as `sendID`; status kept under operationID."""
-    return SendMsgResp.of(await msg.send(caller, body.msg_data(), operation_id=op))
+    return SendMsgResp.of(await msg.send(caller, body.msg_data(), operation_id=op), body)
 
 
 @router.post("/send_business_notification")

@@ -49,6 +49,8 @@ from openim.services.msg import offline_push
 from openim.services.msg.tips import build_notification, notification_options
 from openim.storage import Storage
 from openim.storage.commit import Appended, MsgWriter, NewMsg
+from openim.webhooks import Webhooks
+from openim.webhooks.bodies import key_query, msg_body
 
 __all__ = ["MsgCore", "SendStatusMap"]
 
@@ -109,6 +111,7 @@ class MsgCore:
         send_status_ttl_s: float = 24 * 3600,
         send_status_max: int = 100_000,
         queue: JobQueue | None = None,
+        hooks: Webhooks | None = None,
     ) -> None:
         self.storage = storage
         self.writer = writer
@@ -120,6 +123,7 @@ class MsgCore:
         self._pending: dict[tuple[str, str], deque[_Pending]] = {}
         self.queue = queue  # None: no offline push (tests, tools)
         self._enqueueing: set[asyncio.Task[None]] = set()
+        self.hooks = hooks or Webhooks.off()
 
     # ---- after the commit -----------------------------------------------------------------------------------
 
@@ -144,6 +148,8 @@ class MsgCore:
                 )
             if not appended.duplicate:
                 self._offline_push(appended, pending)
+                if self.hooks.after_msg_save_db.enable:
+                    self._after_save(appended, pending.operation_id)
 
     def _offline_push(self, appended: Appended, pending: _Pending) -> None:
         """Enqueue the offline-push job of a committed message (docs/protocol/messages.md §4 step 10).
@@ -157,6 +163,24 @@ class MsgCore:
             return
         job = offline_push.OfflinePushJob(appended.conversation_id, appended.msg, user_ids, pending.operation_id)
         task = asyncio.ensure_future(self._enqueue(self.queue, offline_push.encode(job)))
+        self._enqueueing.add(task)
+        task.add_done_callback(self._enqueueing.discard)
+
+    def _after_save(self, appended: Appended, operation_id: str) -> None:
+        """afterMsgSaveDB of a committed message (services/msg/hooks.py), queued by a task as the offline push."""
+        hook = self.hooks.after_msg_save_db
+        msg = appended.msg
+        if not hook.accepts(msg.contentType):
+            return
+        group = msg.sessionType in (SessionType.READ_GROUP_CHAT, SessionType.WRITE_GROUP_CHAT)
+        if not hook.attends(msg.groupID if group else msg.recvID):
+            return
+        body = msg_body(msg, operation_id=operation_id, recvID="", groupID="")
+        if group:
+            body["groupID"] = msg.groupID
+        elif msg.sessionType in (SessionType.SINGLE_CHAT, SessionType.NOTIFICATION_CHAT):
+            body["recvID"] = msg.recvID
+        task = asyncio.ensure_future(hook.fire(body, operation_id=operation_id, query=key_query(msg)))
         self._enqueueing.add(task)
         task.add_done_callback(self._enqueueing.discard)
 
