@@ -187,6 +187,7 @@ class Runtime:
             notifications,
             profile_listeners=[friend.friend_info_changed, group.member_profile_changed],
             tokens=tokens,
+            hooks=webhooks,
         )
         services = Services(
             auth=auth,
@@ -372,6 +373,7 @@ async def run(settings: Settings, roles: tuple[str, ...] = ROLES, *, ready: asyn
                 clock=runtime.clock,
                 multi_login_policy=settings.multiLogin.policy,
                 rates=rates,
+                hooks=runtime.webhooks,
             )
             runtime.services.user.subscriptions = gateway.hub  # REST subscriptions act on this gateway's connections
             front.append(_Running(_in_role(role, gateway.serve(sock)), gateway.close))

@@ -196,3 +196,80 @@ async def test_after_hooks_are_not_fired_for_notifications(hooked: Hooked) -> No
     await hooked.api.runtime.services.msg.drain_jobs()
     commands = {c.command for c in hooked.receiver.calls}
     assert not commands & {BEFORE_SINGLE, MODIFY, AFTER_SINGLE, SAVED}
+
+
+async def test_read_and_revoke_hooks(hooked: Hooked) -> None:
+    """mark_msgs_as_read → afterSingleMsgRead {conversationID, userID, Seqs, contentType}; mark_conversation_as_read
+    of a group → afterGroupMsgRead {sendID, receiveID, unreadMsgNum, contentType}; revoke → afterRevokeMsg (posted
+    as callbackBeforeAfterMsgCommand) and, in a group, afterGroupMsgRevoke."""
+    chat = await hooked.chat("alice", "bob")
+    await chat.ok("/msg/send_msg", text("alice", "bob", "one"), as_="admin")
+    await chat.ok("/msg/mark_msgs_as_read", {"conversationID": SI_AB, "userID": "bob", "seqs": [1]}, as_="bob")
+    [read] = await hooked.receiver.wait_for("callbackAfterSingleMsgReadCommand")
+    assert read.body == {
+        "callbackCommand": "callbackAfterSingleMsgReadCommand",
+        "conversationID": SI_AB,
+        "userID": "bob",
+        "Seqs": [1],
+        "contentType": 1,
+    }
+    await make_group(hooked.runtime.storage, "g2", "alice", ["bob"], now=1)
+    await chat.ok("/msg/send_msg", {**text("alice", "", "group"), "groupID": "g2", "sessionType": 3}, as_="admin")
+    body = {"conversationID": "sg_g2", "userID": "bob", "hasReadSeq": 1}
+    await chat.ok("/msg/mark_conversation_as_read", body, as_="bob")
+    [group_read] = await hooked.receiver.wait_for("callbackAfterGroupMsgReadCommand")
+    assert group_read.body == {
+        "callbackCommand": "callbackAfterGroupMsgReadCommand",
+        "sendID": "bob",
+        "receiveID": "bob",
+        "unreadMsgNum": 1,
+        "contentType": 3,
+    }
+    await chat.ok("/msg/revoke_msg", {"conversationID": "sg_g2", "seq": 1, "userID": "alice"}, as_="alice")
+    [revoked] = await hooked.receiver.wait_for("callbackBeforeAfterMsgCommand")
+    assert revoked.body == {
+        "callbackCommand": "callbackBeforeAfterMsgCommand",
+        "conversationID": "sg_g2",
+        "seq": 1,
+        "userID": "alice",
+    }
+    [group_revoked] = await hooked.receiver.wait_for("callbackAfterGroupMsgRevokeCommand")
+    assert group_revoked.body["conversationID"] == "sg_g2"
+
+
+async def test_send_simple_msg_answers_through_the_key(hooked: Hooked) -> None:
+    """A bot takes ?key= from afterSendSingleMsg and answers with /msg/send_simple_msg: a markdown text (118)
+    from the receiver back to the sender, with the bot's token; another user's token gets 1002."""
+    chat = await hooked.chat("alice", "bot", "mallory")
+    await chat.ok("/msg/send_msg", text("alice", "bot", "help"), as_="admin")
+    [after] = await hooked.receiver.wait_for(AFTER_SINGLE)
+    key = after.query["key"]
+    path = "/msg/send_simple_msg?key=" + key.replace("+", "%2B").replace("/", "%2F").replace("=", "%3D")
+    data = await chat.ok(path, {"content": "**on it**"}, as_="bot")
+    assert set(data) == {"serverMsgID", "clientMsgID", "sendTime"}
+    [_question, answer] = await chat.pull("alice", SI_AB.replace("bob", "bot"))
+    assert (answer["sendID"], answer["recvID"], answer["contentType"]) == ("bot", "alice", 118)
+    assert (answer["senderPlatformID"], answer["msgFrom"], answer["senderNickname"]) == (10, 100, "nick-bot")
+    assert content_of(answer) == {"content": "**on it**"}
+    refused = await chat.post(path, {"content": "not me"}, as_="mallory")
+    assert refused["errCode"] == 1002
+    missing = await chat.post("/msg/send_simple_msg", {"content": "x"}, as_="bot")
+    assert (missing["errCode"], missing["errDlt"]) == (1001, "missing key in query")
+    bad = await chat.post("/msg/send_simple_msg?key=%%%", {"content": "x"}, as_="bot")
+    assert bad["errCode"] == 1001
+    empty = await chat.post(path, {"content": ""}, as_="bot")
+    assert empty["errCode"] == 1001
+
+
+async def test_send_simple_msg_into_a_group(hooked: Hooked) -> None:
+    """A key naming a group sends into the group from the body's sendID."""
+    chat = await hooked.chat("alice", "bot")
+    await make_group(hooked.runtime.storage, "g3", "alice", ["bot"], now=1)
+    await chat.ok("/msg/send_msg", {**text("alice", "", "hi bot"), "groupID": "g3", "sessionType": 3}, as_="admin")
+    [after] = await hooked.receiver.wait_for("callbackAfterSendGroupMsgCommand")
+    path = "/msg/send_simple_msg?key=" + after.query["key"].replace("+", "%2B").replace("=", "%3D")
+    await chat.ok(path, {"sendID": "bot", "content": "hello group"}, as_="bot")
+    texts = [content_of(m).get("content") for m in await chat.pull("alice", "sg_g3")]
+    assert texts == ["hi bot", "hello group"]
+    missing = await chat.post(path, {"content": "who?"}, as_="bot")
+    assert (missing["errCode"], missing["errDlt"]) == (1001, "missing sendID")

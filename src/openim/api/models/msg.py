@@ -208,6 +208,34 @@ class OfflinePushInfoIn(Req):
     signalInfo: str = ""
 
 
+class SendSimpleMsgReq(Req):
+    """apistruct.SendSingleMsgReq: a bot's answer through /msg/send_simple_msg (sendID only for groups)."""
+
+    sendID: str = ""
+    content: str = ""
+    offlinePushInfo: OfflinePushInfoIn | None = None
+    ex: str = ""
+
+    @model_validator(mode="after")
+    def _bind(self) -> SendSimpleMsgReq:
+        if not self.content:
+            raise PydanticCustomError("required", "content required")
+        return self
+
+    def push_info(self) -> OfflinePushInfo | None:
+        info = self.offlinePushInfo
+        if info is None:
+            return None
+        return OfflinePushInfo(
+            title=info.title,
+            desc=info.desc,
+            ex=info.ex,
+            iOSPushSound=info.iOSPushSound,
+            iOSBadgeCount=info.iOSBadgeCount,
+            signalInfo=info.signalInfo,
+        )
+
+
 class SendMsgReq(Req):
     """apistruct.SendMsgReq: the REST send of app servers (admin token)."""
 
