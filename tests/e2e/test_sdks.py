@@ -31,6 +31,7 @@ FILES = [
     "wasm-media.test.mjs",
     "client-sdk-media.test.mjs",
     "wasm-third.test.mjs",
+    "webhooks.test.mjs",
 ]
 FILE_TIMEOUT = 300  # seconds for one Node test file; each test inside has its own, smaller bound
 
