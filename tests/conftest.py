@@ -31,6 +31,7 @@ import pytest
 import redis
 from sqlalchemy import text
 from tests.databases import create_database, isolate_worker
+from tests.webhook_receiver import WebhookReceiver
 
 from openim.infra.redis import mask_url as mask_redis_url
 from openim.storage import Storage, open_storage
@@ -211,3 +212,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
     report.outcome = "failed"
     report.longrepr = f"skipped under CI=true, which runs every test: {reason}"
+
+
+# --- webhooks ----------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def webhook_receiver() -> Iterator[WebhookReceiver]:
+    """A started `tests/webhook_receiver.py` receiver on a free loopback port; `.url` is the webhooks.url to set."""
+    with WebhookReceiver() as receiver:
+        yield receiver

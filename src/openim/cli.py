@@ -325,6 +325,8 @@ def queue_reset(
     typer.echo(ops.render_reset(results, executed=yes), err=not yes)
     if not yes:
         raise typer.Exit(1)
+
+
 @jobs_app.command("list")
 def jobs_list(config: ConfigOption = None) -> None:
     """Each scheduled job: its schedule under the configuration, and its last run in the deployment."""

@@ -31,10 +31,14 @@ queue, build info) are `openim.ops.metrics`'s; process CPU / RSS / open fds are 
 | openim_cron_removed_total | counter | task | jobs/scheduler.py: rows a scheduled job removed or changed |
 | openim_cron_seconds | histogram | task | jobs/scheduler.py, one run of a scheduled job |
 | openim_cron_last_success_timestamp_seconds | gauge | task | jobs/scheduler.py, when a run last succeeded here |
+| openim_webhook_calls_total | counter | hook, result | webhooks/: before hooks ok, refused, failed, continued; |
+| | | | after hooks queued, lost (not queued), delivered, failed (retried), malformed |
+| openim_webhook_seconds | histogram | hook | webhooks/: one HTTP call to the app server |
 
 Label values are bounded: REST routes are templates (unknown paths count as "unmatched"), WS requests are the
-known reqIdentifiers, errCodes come from `protocol/errors.py`, platforms from `PLATFORM_NAMES`. Each update costs
-well under a microsecond (`child()` caches the labelled child, so the hot path skips prometheus_client's lock).
+known reqIdentifiers, hooks the keys of `webhooks/catalogue.py`, errCodes come from `protocol/errors.py`,
+platforms from `PLATFORM_NAMES`. Each update costs well under a microsecond (`child()` caches the labelled
+child, so the hot path skips prometheus_client's lock).
 """
 
 from __future__ import annotations
@@ -68,6 +72,8 @@ __all__ = [
     "QUEUE_DEPTH",
     "QUEUE_JOBS",
     "RATE_LIMITED",
+    "WEBHOOK_CALLS",
+    "WEBHOOK_SECONDS",
     "WS_REQUESTS",
     "WS_REQUEST_SECONDS",
     "child",
@@ -140,6 +146,12 @@ JOB_SECONDS = Histogram(
 )
 JOB_LAST_SUCCESS = Gauge(
     "openim_cron_last_success_timestamp_seconds", "When a scheduled job last succeeded in this process", ["task"]
+)
+WEBHOOK_CALLS = Counter(
+    "openim_webhook_calls_total", "Webhook calls to the app server by hook and result", ["hook", "result"]
+)
+WEBHOOK_SECONDS = Histogram(
+    "openim_webhook_seconds", "Duration of one webhook call to the app server", ["hook"], buckets=LATENCY_BUCKETS
 )
 
 M = TypeVar("M", bound=MetricWrapperBase)

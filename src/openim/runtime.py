@@ -19,6 +19,7 @@ the job queue — `DbQueue` (the table `queue_job`, so jobs survive a kill -9) w
 `run_job` runs one by hand (`openim jobs run`).
 
 Send statuses (check_msg_is_send_success) live in `MemorySendStatus`, or in Redis (`RedisSendStatus`) with it.
+After-hook calls (`webhooks/`) go on the same queue (topic `webhook`), so a kill -9 loses none either.
 
 Discovery: the registry `ops/discovery.py` `open_registry` names (etcd with `discovery.enable: etcd`, else Redis
 with `redis.url`, else in this process) holds an entry per role of every process; `run` announces this one's
@@ -96,10 +97,11 @@ from openim.services.prometheus_discovery import PrometheusDiscoveryService
 from openim.services.statistics import StatisticsService
 from openim.services.third import ThirdService
 from openim.services.user import UserService
-from openim.settings import ConfigError, Settings, leaf_values, load_settings
+from openim.settings import ConfigError, Settings, leaf_values, load_settings, mask_url
 from openim.storage import Storage, open_storage
 from openim.storage.commit import MsgWriter
 from openim.storage.token import TokenRepo
+from openim.webhooks import TOPIC_WEBHOOK, Webhooks
 
 __all__ = ["ROLES", "PortInUse", "Runtime", "run", "run_job", "split_roles_warning"]
 
@@ -135,6 +137,7 @@ class Runtime:
     # Called after a reload changed keys, with the running settings: the roles' parts that copied a value.
     on_reload: list[Callable[[Settings], None]] = field(default_factory=list)
     _reloading: asyncio.Lock = field(default_factory=asyncio.Lock)
+    webhooks: Webhooks = field(default_factory=Webhooks.off)
 
     @classmethod
     async def build(cls, settings: Settings, *, clock: Clock | None = None, config_path: Path | None = None) -> Runtime:
@@ -193,6 +196,8 @@ class Runtime:
             max_num_one_end=settings.multiLogin.maxNumOneEnd,
             bus=bus,
         )
+        webhooks = Webhooks.from_config(settings.webhooks.model_dump(), queue=queue)
+        closers.append(webhooks.close)
         msg: MsgService
         writer = MsgWriter(storage.msg, on_commit=lambda batch: msg.on_commit(batch))
         msg = MsgService(
@@ -209,6 +214,7 @@ class Runtime:
                 pull_max_bytes=settings.msg.pullMaxBytes,
                 **settings.msg.maxContentLen.model_dump(),
             ),
+            hooks=webhooks,
         )
         notifications = NotificationSender(msg, clock)
         friend = FriendService(storage, notifications, clock)
@@ -222,6 +228,8 @@ class Runtime:
             notifications,
             profile_listeners=[friend.friend_info_changed, group.member_profile_changed],
             bus=bus,
+            tokens=tokens,
+            hooks=webhooks,
         )
         services = Services(
             auth=auth,
@@ -261,6 +269,7 @@ class Runtime:
             client,
             config_path=config_path,
             instance_id=instance_id,
+            webhooks=webhooks,
         )
         return runtime
 
@@ -491,6 +500,7 @@ async def run(
                 clock=runtime.clock,
                 multi_login_policy=settings.multiLogin.policy,
                 rates=rates,
+                hooks=runtime.webhooks,
             )
             runtime.on_reload.append(_policy_setter(gateway))
             front.append(_Running(_in_role(role, gateway.serve(sock)), gateway.close))
@@ -508,6 +518,22 @@ async def run(
         scheduler = runtime.scheduler()
         back.append(_Running(_in_role("msgtransfer", scheduler.run()), scheduler.stop))
         log.info("msgtransfer consuming %s as %s of group %s", worker.topic, worker.consumer, worker.group)
+        retry = settings.webhooks.retry
+        hook_worker = Worker(
+            runtime.queue,
+            TOPIC_WEBHOOK,
+            runtime.webhooks.delivery(),
+            max_attempts=retry.attempts,
+            backoff_s=retry.firstDelay,
+            max_backoff_s=retry.maxDelay,
+        )
+        back.append(_Running(_in_role("msgtransfer", hook_worker.run()), hook_worker.stop))
+        if runtime.webhooks.enabled():
+            log.info(
+                "webhooks enabled: %s, posted to %s",
+                ", ".join(runtime.webhooks.enabled()),
+                mask_url(settings.webhooks.url),
+            )
 
     # Announced once every listener is bound; stopped with the front roles, so the entries go first at a stop.
     bound = [(role, int(sock.getsockname()[1])) for role, sock in sockets]

@@ -409,6 +409,134 @@ class Push(_Section):
         return value.lower() if isinstance(value, str) else value
 
 
+# ---- webhooks (OpenIM: webhooks.yml) ------------------------------------------------------------------------------
+
+_TYPE_RANGE = re.compile(r"^\s*(\d+)\s*-\s*(\d+)\s*$")
+
+
+def _content_types(value: list[int | str]) -> list[int | str]:
+    """Entries are content types (101) or inclusive ranges ("200-500", OpenIM 3.8's allowedTypes form)."""
+    out: list[int | str] = []
+    for item in value:
+        if isinstance(item, bool):
+            raise ValueError("entries are content types such as 101 or ranges such as 200-500")
+        if isinstance(item, int) or (isinstance(item, str) and item.strip().isdigit()):
+            out.append(int(item))
+            continue
+        match = _TYPE_RANGE.match(item)
+        if not match or int(match.group(1)) > int(match.group(2)):
+            raise ValueError(f"{item!r} is neither a content type (101) nor a range (200-500)")
+        out.append(f"{int(match.group(1))}-{int(match.group(2))}")
+    return out
+
+
+class _Hook(_Section):
+    enable: bool = False
+    # OpenIM's HTTP client gives up after 15 s whatever this says; so does openim-py (webhooks/transport.py).
+    timeout: int = Field(default=5, ge=1, description="seconds to wait for the answer (at most 15 are used)")
+
+
+class BeforeHook(_Hook):
+    failedContinue: bool = Field(default=True, description="on a failed call, go on (true) or fail (false)")
+
+    @field_validator("failedContinue", mode="before")
+    @classmethod
+    def _null_is_default(cls, value: object) -> object:
+        # OpenIM's own webhooks.yml leaves beforeAddBlack's failedContinue empty (null).
+        return True if value is None else value
+
+
+class BeforeMsgHook(BeforeHook):
+    allowedTypes: list[int | str] = Field(default_factory=list, description="only these content types; [] = all")
+    deniedTypes: list[int | str] = Field(default_factory=list, description="never these content types")
+
+    _types = field_validator("allowedTypes", "deniedTypes")(_content_types)
+
+
+class AfterHook(_Hook):
+    pass
+
+
+class AfterMsgHook(AfterHook):
+    attentionIds: list[str] = Field(default_factory=list, description="only these recvIDs/groupIDs; [] = all")
+    allowedTypes: list[int | str] = Field(default_factory=list, description="only these content types; [] = all")
+    deniedTypes: list[int | str] = Field(default_factory=list, description="never these content types")
+
+    _types = field_validator("allowedTypes", "deniedTypes")(_content_types)
+
+
+class WebhookRetry(_Section):
+    # openim-py's: OpenIM tries an after hook once and drops it when its buffer of 100 is full.
+    attempts: int = Field(default=10, ge=1, le=100, description="tries of an after hook before it is a dead letter")
+    firstDelay: float = Field(default=1.0, gt=0, le=3600, description="seconds before the second try; doubles")
+    maxDelay: float = Field(default=300.0, gt=0, le=86400, description="longest pause between two tries, seconds")
+
+
+class Webhooks(_Section):
+    url: str = Field(default="http://127.0.0.1:10006/callbackExample", description="each hook posts to url/command")
+    retry: WebhookRetry = Field(default_factory=WebhookRetry)
+    beforeSendSingleMsg: BeforeMsgHook = Field(default_factory=BeforeMsgHook)
+    afterSendSingleMsg: AfterMsgHook = Field(default_factory=AfterMsgHook)
+    beforeSendGroupMsg: BeforeMsgHook = Field(default_factory=BeforeMsgHook)
+    afterSendGroupMsg: AfterMsgHook = Field(default_factory=AfterMsgHook)
+    beforeMsgModify: BeforeMsgHook = Field(default_factory=BeforeMsgHook)
+    afterMsgSaveDB: AfterMsgHook = Field(default_factory=AfterMsgHook)
+    afterGroupMsgRead: AfterHook = Field(default_factory=AfterHook)
+    afterSingleMsgRead: AfterHook = Field(default_factory=AfterHook)
+    afterRevokeMsg: AfterHook = Field(default_factory=AfterHook)
+    afterGroupMsgRevoke: AfterHook = Field(default_factory=AfterHook)
+    beforeUserRegister: BeforeHook = Field(default_factory=BeforeHook)
+    afterUserRegister: AfterHook = Field(default_factory=AfterHook)
+    beforeUpdateUserInfo: BeforeHook = Field(default_factory=BeforeHook)
+    afterUpdateUserInfo: AfterHook = Field(default_factory=AfterHook)
+    beforeUpdateUserInfoEx: BeforeHook = Field(default_factory=BeforeHook)
+    afterUpdateUserInfoEx: AfterHook = Field(default_factory=AfterHook)
+    afterUserOnline: AfterHook = Field(default_factory=AfterHook)
+    afterUserOffline: AfterHook = Field(default_factory=AfterHook)
+    afterUserKickOff: AfterHook = Field(default_factory=AfterHook)
+    beforeOfflinePush: BeforeHook = Field(default_factory=BeforeHook)
+    beforeOnlinePush: BeforeHook = Field(default_factory=BeforeHook)
+    beforeGroupOnlinePush: BeforeHook = Field(default_factory=BeforeHook)
+    beforeAddFriend: BeforeHook = Field(default_factory=BeforeHook)
+    afterAddFriend: AfterHook = Field(default_factory=AfterHook)
+    beforeAddFriendAgree: BeforeHook = Field(default_factory=BeforeHook)
+    afterAddFriendAgree: AfterHook = Field(default_factory=AfterHook)
+    afterDeleteFriend: AfterHook = Field(default_factory=AfterHook)
+    beforeImportFriends: BeforeHook = Field(default_factory=BeforeHook)
+    afterImportFriends: AfterHook = Field(default_factory=AfterHook)
+    beforeSetFriendRemark: BeforeHook = Field(default_factory=BeforeHook)
+    afterSetFriendRemark: AfterHook = Field(default_factory=AfterHook)
+    beforeAddBlack: BeforeHook = Field(default_factory=BeforeHook)
+    afterRemoveBlack: AfterHook = Field(default_factory=AfterHook)
+    beforeCreateGroup: BeforeHook = Field(default_factory=BeforeHook)
+    afterCreateGroup: AfterHook = Field(default_factory=AfterHook)
+    beforeMemberJoinGroup: BeforeHook = Field(default_factory=BeforeHook)
+    beforeSetGroupMemberInfo: BeforeHook = Field(default_factory=BeforeHook)
+    afterSetGroupMemberInfo: AfterHook = Field(default_factory=AfterHook)
+    afterQuitGroup: AfterHook = Field(default_factory=AfterHook)
+    afterKickGroupMember: AfterHook = Field(default_factory=AfterHook)
+    afterDismissGroup: AfterHook = Field(default_factory=AfterHook)
+    beforeApplyJoinGroup: BeforeHook = Field(default_factory=BeforeHook)
+    afterJoinGroup: AfterHook = Field(default_factory=AfterHook)
+    beforeInviteUserToGroup: BeforeHook = Field(default_factory=BeforeHook)
+    afterTransferGroupOwner: AfterHook = Field(default_factory=AfterHook)
+    beforeSetGroupInfo: BeforeHook = Field(default_factory=BeforeHook)
+    afterSetGroupInfo: AfterHook = Field(default_factory=AfterHook)
+    beforeSetGroupInfoEx: BeforeHook = Field(default_factory=BeforeHook)
+    afterSetGroupInfoEx: AfterHook = Field(default_factory=AfterHook)
+    beforeCreateSingleChatConversations: BeforeHook = Field(default_factory=lambda: BeforeHook(failedContinue=False))
+    afterCreateSingleChatConversations: AfterHook = Field(default_factory=AfterHook)
+    beforeCreateGroupChatConversations: BeforeHook = Field(default_factory=lambda: BeforeHook(failedContinue=False))
+    afterCreateGroupChatConversations: AfterHook = Field(default_factory=AfterHook)
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError("must be an http:// or https:// URL, such as http://127.0.0.1:10006/callbackExample")
+        return value.rstrip("/")
+
+
 class Settings(_Section):
     # production: `openim start` refuses the default or a short secret (ops/secret.py).
     env: Literal["development", "production"] = "development"
@@ -431,6 +559,7 @@ class Settings(_Section):
     object: Object = Field(default_factory=Object)
     minio: Minio = Field(default_factory=Minio)
     push: Push = Field(default_factory=Push)
+    webhooks: Webhooks = Field(default_factory=Webhooks)
 
     @field_validator("secret")
     @classmethod
@@ -459,6 +588,7 @@ class Settings(_Section):
             data["redis"]["url"] = mask_url(self.redis.url)
         etcd = data["discovery"]["etcd"]
         etcd["password"] = "***" if etcd["password"] else ""
+        data["webhooks"]["url"] = mask_url(self.webhooks.url)
         return data
 
 

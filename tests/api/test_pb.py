@@ -343,5 +343,6 @@ async def test_the_real_app_documents_every_pb_route(api: Api) -> None:
     assert titles["/conversation/set_conversations"] == "openim.conversation.SetConversationsReq"
     assert titles["/jssdk/get_active_conversations"] == "openim.jssdk.GetActiveConversationsReq"
     assert titles["/msg/send_msg"] == "SendMsgReq"
-    assert len(titles) == 33
+    assert titles["/msg/send_simple_msg"] == "SendSimpleMsgReq"
+    assert len(titles) == 34
     assert all(titles.values())

@@ -32,6 +32,7 @@ FILES = [
     "client-sdk-media.test.mjs",
     "wasm-third.test.mjs",
     "push.test.mjs",
+    "webhooks.test.mjs",
 ]
 FILE_TIMEOUT = 300  # seconds for one Node test file; each test inside has its own, smaller bound
 

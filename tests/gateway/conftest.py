@@ -257,6 +257,7 @@ async def gateway_factory(runtime: Runtime, timing: Timing) -> AsyncIterator[Gat
             clock=runtime.clock,
             multi_login_policy=runtime.settings.multiLogin.policy,
             timing=timing,
+            hooks=runtime.webhooks,
         )
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.bind(("127.0.0.1", 0))

@@ -204,6 +204,8 @@ async def table_rows(url: str) -> dict[str, list[tuple[Any, ...]]]:
             present = set(await conn.run_sync(lambda c: sa_inspect(c).get_table_names()))
             return {
                 t.name: [tuple(r) for r in await conn.execute(select(t).order_by(*t.primary_key.columns))]
+                if t.name in present
+                else []
                 for t in metadata.sorted_tables
                 if t.name in present
             }

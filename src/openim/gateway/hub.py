@@ -24,13 +24,21 @@ registered again.
 
 Metrics: `openim_gateway_connections{platform}` and `openim_gateway_online_users` follow the maps, changed where
 a connection is added or removed.
+
+Webhooks: afterUserOnline when a connection is registered, afterUserOffline when it is gone (kicked ones too),
+afterUserKickOff when the multi-login policy or a kick (logout, force_logout, token invalidation) closes one —
+OpenIM's bodies (`internal/msggateway/callback.go`: platformID, platform, userID, seq = now in ms, connID;
+isAppBackground on line), with the connection's handshake operationID. OpenIM defines afterUserKickOff and never
+calls it; openim-py fires it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from prometheus_client import Gauge
 
@@ -42,6 +50,7 @@ from openim.metrics import GATEWAY_CONNECTIONS, GATEWAY_ONLINE_USERS, child
 from openim.protocol.constants import PLATFORM_CLASS, PLATFORM_NAMES, MultiLoginPolicy, ReqIdentifier
 from openim.protocol.pb import sdkws_pb2
 from openim.services.auth import AuthService
+from openim.webhooks import AfterHook, Webhooks
 
 __all__ = ["Hub"]
 
@@ -56,7 +65,16 @@ def _connections(platform_id: int) -> Gauge:
 class Hub:
     """Local connection registry of one gateway."""
 
-    def __init__(self, *, auth: AuthService, presence: Presence, policy: int, bus: Bus | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        auth: AuthService,
+        presence: Presence,
+        policy: int,
+        bus: Bus | None = None,
+        hooks: Webhooks | None = None,
+        now_ms: Callable[[], int] | None = None,
+    ) -> None:
         self._auth = auth
         self._presence = presence
         self._bus = bus  # None: status changes reach this node's watchers only (tests of one gateway)
@@ -64,6 +82,9 @@ class Hub:
         self._users: dict[str, dict[int, list[Conn]]] = {}
         self._watchers: dict[str, set[Conn]] = {}  # watched user → connections subscribed to it
         self.count = 0
+        self.hooks = hooks or Webhooks.off()
+        self._now_ms = now_ms or (lambda: int(time.time() * 1000))
+        self._firing: set[asyncio.Task[None]] = set()
 
     # ---- lookup -------------------------------------------------------------------------------------------
 
@@ -104,8 +125,13 @@ class Hub:
         if kicked:
             log.info("%r kicks %s (multiLogin policy %d)", conn, kicked, self._policy)
             await self._auth.kick_tokens(sorted({old.token for old in kicked}))
+            if self.hooks.after_user_kick_off.enable:
+                for old in kicked:
+                    await self._fire(self.hooks.after_user_kick_off, old)
         conn.online = True
         await self._presence.set_online(conn.user_id, conn.platform_id, conn.conn_id, conn.token)
+        if self.hooks.after_user_online.enable:
+            await self._fire(self.hooks.after_user_online, conn, isAppBackground=conn.background, connID=conn.conn_id)
         if self.platforms(conn.user_id) != before:
             await self._status_changed(conn.user_id)
 
@@ -117,6 +143,8 @@ class Hub:
         if conn.online:
             conn.online = False
             await self._presence.set_offline(conn.user_id, conn.platform_id, conn.conn_id)
+            if self.hooks.after_user_offline.enable:
+                await self._fire(self.hooks.after_user_offline, conn, connID=conn.conn_id)
             if conn.platform_id not in self._users.get(conn.user_id, {}):
                 await self._status_changed(conn.user_id)
 
@@ -162,7 +190,24 @@ class Hub:
         for conn in victims:
             self._remove(conn)
             conn.kick()
+            if self.hooks.after_user_kick_off.enable:  # called from a bus callback: queue it from a task
+                task = asyncio.ensure_future(self._fire(self.hooks.after_user_kick_off, conn))
+                self._firing.add(task)
+                task.add_done_callback(self._firing.discard)
         return victims
+
+    async def _fire(self, hook: AfterHook, conn: Conn, **extra: Any) -> None:
+        """Queue a connection hook: UserStatusCallbackReq, seq (ms) and the hook's own fields."""
+        body = {
+            "callbackCommand": "",
+            "operationID": conn.operation_id,
+            "platformID": conn.platform_id,
+            "platform": PLATFORM_NAMES.get(conn.platform_id, ""),
+            "userID": conn.user_id,
+            "seq": self._now_ms(),
+            **extra,
+        }
+        await hook.fire(body, operation_id=conn.operation_id)
 
     async def refresh_presence(self, *, concurrency: int = 64) -> int:
         """Refresh every live connection in presence; register again those it lost. Returns how many were lost."""

@@ -68,6 +68,7 @@ from openim.services.auth import AuthService, Caller
 from openim.services.msg import MsgService
 from openim.services.third import ThirdService
 from openim.settings import MsgGateway
+from openim.webhooks import Webhooks
 
 __all__ = ["DRAIN_TIMEOUT", "ConnArgs", "GatewayServer", "HandshakeError", "parse_conn_args"]
 
@@ -270,12 +271,15 @@ class GatewayServer:
         multi_login_policy: int,
         timing: Timing | None = None,
         rates: Rates | None = None,
+        hooks: Webhooks | None = None,
     ) -> None:
         self.settings = settings
         self.auth = auth
         self.clock = clock
         self.timing = timing or Timing()
-        self.hub = Hub(auth=auth, presence=presence, policy=multi_login_policy, bus=bus)
+        self.hub = Hub(
+            auth=auth, presence=presence, policy=multi_login_policy, bus=bus, hooks=hooks, now_ms=clock.now_ms
+        )
         self.rates = rates  # ratelimiter.enable; None costs nothing
         self.dispatcher = Dispatcher(msg=msg, third=third, hub=self.hub, rates=rates)
         self.delivery = PushDelivery(self.hub)

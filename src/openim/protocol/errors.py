@@ -38,6 +38,8 @@ SDKs and app servers that switch on errCode keep working. Raise where the rule l
     ├── ConnArgsError              1602
     ├── PushMsgError               1603
     ├── FileUploadedExpiredError   1701
+    ├── CallbackError              80000
+    │   └── WebhookRefusal         the app server's own errCode (a before-hook refused)
     ├── NetworkError               90004
     └── DataError                  90007
 """
@@ -49,6 +51,7 @@ from typing import ClassVar
 __all__ = [
     "ArgsError",
     "BlockedByPeer",
+    "CallbackError",
     "CanNotAddYourselfError",
     "ConnArgsError",
     "ConnOverMaxNumLimit",
@@ -83,6 +86,7 @@ __all__ = [
     "TokenUnknownError",
     "TooManyRequests",
     "UserIDNotFoundError",
+    "WebhookRefusal",
     "by_code",
 ]
 
@@ -235,6 +239,24 @@ class PushMsgError(OpenIMError):
 
 class FileUploadedExpiredError(OpenIMError):
     code, msg = 1701, "FileUploadedExpiredError"
+
+
+class CallbackError(OpenIMError):
+    code, msg = 80000, "CallbackError"
+
+
+class WebhookRefusal(CallbackError):
+    """A before-hook answered actionCode 0 and nextCode 1: the caller gets the app server's errCode, errMsg and
+    errDlt exactly as it sent them (OpenIM's `CommonCallbackResp.Parse`). An errCode of 0 would read as success to
+    the SDKs, so it becomes 80000 (CallbackError)."""
+
+    def __init__(self, code: int, msg: str, detail: str) -> None:
+        super().__init__(detail, msg=msg)
+        vars(self)["code"] = code or CallbackError.code  # per instance: the code is the app server's
+
+    def to_wire(self) -> dict[str, object]:
+        """errCode, errMsg and errDlt as the hook answered them (no fallback of errDlt to errMsg)."""
+        return {"errCode": self.code, "errMsg": self.message, "errDlt": self.detail}
 
 
 class NetworkError(OpenIMError):

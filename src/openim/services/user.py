@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, Literal
 
 from openim.infra.bus import Bus
 from openim.infra.clock import Clock
 from openim.infra.presence import Presence
+from openim.infra.tokens import TokenStore
 from openim.protocol.constants import ContentType
 from openim.protocol.errors import ArgsError, RecordNotFoundError
 from openim.protocol.pb import sdkws_pb2
@@ -26,6 +28,8 @@ from openim.services.user_command import UserCommandMixin
 from openim.services.user_status import UserStatusMixin
 from openim.storage import Storage
 from openim.storage.rows import ClientConfigEntry, User
+from openim.webhooks import Webhooks
+from openim.webhooks.bodies import user_info_body, users_answer, wrapped_strings_answer
 
 __all__ = ["MAX_USER_ID_LEN", "ProfileListener", "UserDraft", "UserService"]
 
@@ -73,26 +77,31 @@ class UserService(UserCommandMixin, NotificationAccountMixin, UserStatusMixin):
         profile_listeners: Sequence[ProfileListener] = (),
         *,
         bus: Bus | None = None,
+        tokens: TokenStore | None = None,
+        hooks: Webhooks | None = None,
     ) -> None:
         self.storage = storage
+        self.hooks = hooks or Webhooks.off()
         self.clock = clock
         self.presence = presence
         self.notifications = notifications
         self.profile_listeners = list(profile_listeners)
         self.bus = bus  # REST subscriptions reach the gateways' connections through it (user_status.py)
 
-    async def register(self, caller: Caller, users: list[UserDraft]) -> None:
+    async def register(self, caller: Caller, users: list[UserDraft], *, operation_id: str = "") -> None:
+        """Admin only. beforeUserRegister may refuse or replace the list (checked again: OpenIM does not);
+        afterUserRegister hears of the users created."""
         caller.require_admin()
-        if not users:
-            raise ArgsError("users is empty")
-        ids = [u.user_id for u in users]
-        if len(set(ids)) != len(ids):
-            raise ArgsError("userID repeated")
-        for draft in users:
-            check_user_id(draft.user_id)
-            if not draft.nickname:
-                raise ArgsError(f"nickname is empty (userID {draft.user_id})")
-            _check_recv_opt(draft.global_recv_msg_opt)
+        _check_drafts(users)
+        if self.hooks.before_user_register.enable:
+            body: dict[str, Any] = {"callbackCommand": "", "users": [user_info_body(_user_info(d)) for d in users]}
+            replaced = await self.hooks.before_user_register.ask(body, users_answer, operation_id=operation_id)
+            if replaced:
+                users = [
+                    UserDraft(u.userID, u.nickname, u.faceURL, u.ex, u.appMangerLevel, u.globalRecvMsgOpt)
+                    for u in replaced
+                ]
+                _check_drafts(users)
         now = self.clock.now_ms()
         await self.storage.user.create_users(
             [
@@ -108,6 +117,9 @@ class UserService(UserCommandMixin, NotificationAccountMixin, UserStatusMixin):
                 for d in users
             ]
         )
+        if self.hooks.after_user_register.enable:
+            body = {"callbackCommand": "", "users": [user_info_body(_user_info(d)) for d in users]}
+            await self.hooks.after_user_register.fire(body, operation_id=operation_id)
 
     async def update_info(
         self,
@@ -119,13 +131,28 @@ class UserService(UserCommandMixin, NotificationAccountMixin, UserStatusMixin):
         ex: str | None = None,
         global_recv_msg_opt: int | None = None,
         operation_id: str = "",
+        webhook: Literal["plain", "ex"] | None = None,
     ) -> User:
-        """Change the given fields (None = unchanged); the user itself or an admin. Notifies as OpenIM does."""
+        """Change the given fields (None = unchanged); the user itself or an admin. Notifies as OpenIM does.
+
+        `webhook` names the route's hooks: "plain" (update_user_info: beforeUpdateUserInfo, whose empty answers
+        leave a field as it is) or "ex" (update_user_info_ex: beforeUpdateUserInfoEx, where "" sets a field);
+        their answer's nickName, faceURL and ex replace the request's.
+        """
         if not user_id:
             raise ArgsError("userID is empty")
         caller.require_self_or_admin(user_id)
         if global_recv_msg_opt is not None:
             _check_recv_opt(global_recv_msg_opt)
+        before_hook = self.hooks.before_update_user_info_ex if webhook == "ex" else self.hooks.before_update_user_info
+        if webhook is not None and before_hook.enable:
+            body = _profile_body(user_id, nickname, face_url, ex, plain=webhook == "plain")
+            changes = await before_hook.ask(body, _PROFILE_ANSWER, operation_id=operation_id) or {}
+            nickname = changes.get("nickName", nickname)
+            face_url = changes.get("faceURL", face_url)
+            ex = changes.get("ex", ex)
+            if webhook == "plain":  # update_user_info leaves empty fields as they are
+                nickname, face_url, ex = nickname or None, face_url or None, ex or None
         before = await self.storage.user.get_user(user_id)
         updated = await self.storage.user.update_user(
             user_id, nickname=nickname, face_url=face_url, ex=ex, global_recv_msg_opt=global_recv_msg_opt
@@ -133,6 +160,10 @@ class UserService(UserCommandMixin, NotificationAccountMixin, UserStatusMixin):
         if before is None or updated is None:
             raise RecordNotFoundError(f"user {user_id} not found")
         await self._announce(caller, before, updated, operation_id=operation_id)
+        after_hook = self.hooks.after_update_user_info_ex if webhook == "ex" else self.hooks.after_update_user_info
+        if webhook is not None and after_hook.enable:
+            body = _profile_body(user_id, nickname, face_url, ex, plain=webhook == "plain")
+            await after_hook.fire(body, operation_id=operation_id)
         return updated
 
     async def _announce(self, caller: Caller, before: User, after: User, *, operation_id: str) -> None:
@@ -224,3 +255,41 @@ class UserService(UserCommandMixin, NotificationAccountMixin, UserStatusMixin):
 def _check_recv_opt(opt: int) -> None:
     if opt not in RECV_MSG_OPTS:
         raise ArgsError(f"globalRecvMsgOpt must be 0, 1 or 2, not {opt}")
+
+
+_PROFILE_ANSWER = wrapped_strings_answer("nickName", "faceURL", "ex")
+
+
+def _check_drafts(users: Sequence[UserDraft]) -> None:
+    if not users:
+        raise ArgsError("users is empty")
+    ids = [u.user_id for u in users]
+    if len(set(ids)) != len(ids):
+        raise ArgsError("userID repeated")
+    for draft in users:
+        check_user_id(draft.user_id)
+        if not draft.nickname:
+            raise ArgsError(f"nickname is empty (userID {draft.user_id})")
+        _check_recv_opt(draft.global_recv_msg_opt)
+
+
+def _user_info(draft: UserDraft) -> sdkws_pb2.UserInfo:
+    return sdkws_pb2.UserInfo(
+        userID=draft.user_id,
+        nickname=draft.nickname,
+        faceURL=draft.face_url,
+        ex=draft.ex,
+        appMangerLevel=draft.app_manager_level,
+        globalRecvMsgOpt=draft.global_recv_msg_opt,
+    )
+
+
+def _profile_body(
+    user_id: str, nickname: str | None, face_url: str | None, ex: str | None, *, plain: bool
+) -> dict[str, Any]:
+    """The body of the (before|after)UpdateUserInfo(Ex) hooks: plain sends strings ("" = unchanged), Ex sends the
+    wrapper fields as a string or null. OpenIM leaves `ex` out of these bodies (null or ""); openim-py sends it."""
+    if plain:
+        return {"callbackCommand": "", "userID": user_id, "nickName": nickname or "", "faceURL": face_url or "",
+                "ex": ex or ""}  # fmt: skip
+    return {"callbackCommand": "", "userID": user_id, "nickName": nickname, "faceURL": face_url, "ex": ex}

@@ -13,7 +13,15 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    model_serializer,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from openim.api.models.base import Req, Resp
@@ -30,6 +38,7 @@ from openim.protocol.constants import (
 from openim.protocol.ids import new_client_msg_id
 from openim.protocol.pb import msg_pb2
 from openim.protocol.pb.sdkws_pb2 import MsgData, OfflinePushInfo
+from openim.webhooks.bodies import modified_fields
 
 __all__ = ["OfflinePushInfoIn", "SendMsgReq", "SendMsgResp", "go_json"]
 
@@ -199,6 +208,34 @@ class OfflinePushInfoIn(Req):
     signalInfo: str = ""
 
 
+class SendSimpleMsgReq(Req):
+    """apistruct.SendSingleMsgReq: a bot's answer through /msg/send_simple_msg (sendID only for groups)."""
+
+    sendID: str = ""
+    content: str = ""
+    offlinePushInfo: OfflinePushInfoIn | None = None
+    ex: str = ""
+
+    @model_validator(mode="after")
+    def _bind(self) -> SendSimpleMsgReq:
+        if not self.content:
+            raise PydanticCustomError("required", "content required")
+        return self
+
+    def push_info(self) -> OfflinePushInfo | None:
+        info = self.offlinePushInfo
+        if info is None:
+            return None
+        return OfflinePushInfo(
+            title=info.title,
+            desc=info.desc,
+            ex=info.ex,
+            iOSPushSound=info.iOSPushSound,
+            iOSBadgeCount=info.iOSBadgeCount,
+            signalInfo=info.signalInfo,
+        )
+
+
 class SendMsgReq(Req):
     """apistruct.SendMsgReq: the REST send of app servers (admin token)."""
 
@@ -290,10 +327,27 @@ class SendMsgResp(Resp):
     serverMsgID: str
     clientMsgID: str
     sendTime: int
+    # beforeMsgModify's changes (OpenIM's apistruct.SendMsgResp `modify,omitempty`): absent when none.
+    modify: dict[str, Any] | None = None
+
+    @model_serializer(mode="wrap")
+    def _omit_empty_modify(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if data.get("modify") is None:
+            data.pop("modify", None)
+        return data
 
     @classmethod
-    def of(cls, resp: msg_pb2.SendMsgResp) -> SendMsgResp:
-        return cls(serverMsgID=resp.serverMsgID, clientMsgID=resp.clientMsgID, sendTime=resp.sendTime)
+    def of(cls, resp: msg_pb2.SendMsgResp, request: SendMsgReq | None = None) -> SendMsgResp:
+        """The answer. When beforeMsgModify changed the message, `modify` holds every field of the stored message
+        that differs from the MsgData the request makes (OpenIM's getModifyFields: the hook's changes, and what
+        the send path filled in — serverMsgID, sendTime, status…)."""
+        modify = None
+        if request is not None and resp.HasField("modify"):
+            sent = request.msg_data()
+            sent.clientMsgID = resp.clientMsgID  # msg_data() draws a new one; the request's is the stored one
+            modify = modified_fields(sent, resp.modify)
+        return cls(serverMsgID=resp.serverMsgID, clientMsgID=resp.clientMsgID, sendTime=resp.sendTime, modify=modify)
 
 
 def _first_problem(exc: ValidationError) -> str:

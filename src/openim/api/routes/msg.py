@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from openim.api.deps import AdminCallerDep, CallerDep, MsgDep, OperationID
 from openim.api.json_body import JsonBodyRoute
-from openim.api.models.msg import SendMsgReq, SendMsgResp
+from openim.api.models.msg import SendMsgReq, SendMsgResp, SendSimpleMsgReq
 from openim.api.models.msg_batch import (
     BatchSendMsgReq,
     BatchSendMsgResp,
@@ -25,7 +25,19 @@ router = PbRouter(prefix="/msg", tags=["msg"], route_class=JsonBodyRoute)
 @router.post("/send_msg")
 async def send_msg(body: SendMsgReq, caller: AdminCallerDep, op: OperationID, msg: MsgDep) -> SendMsgResp:
     """Admin only: send a message built from `content` (an object) as `sendID`; status kept under operationID."""
-    return SendMsgResp.of(await msg.send(caller, body.msg_data(), operation_id=op))
+    return SendMsgResp.of(await msg.send(caller, body.msg_data(), operation_id=op), body)
+
+
+@router.post("/send_simple_msg")
+async def send_simple_msg(
+    body: SendSimpleMsgReq, caller: CallerDep, op: OperationID, msg: MsgDep, key: str | None = None
+) -> SendMsgResp:
+    """A bot answers a message an after-send webhook told it of: `?key=` from that call, a markdown text (118)
+    back to the sender (or into the group, as `sendID`), from the token's user or, with an admin token, anyone."""
+    resp = await msg.send_simple(
+        caller, key, send_id=body.sendID, content=body.content, push=body.push_info(), ex=body.ex, operation_id=op
+    )
+    return SendMsgResp.of(resp)
 
 
 @router.post("/send_business_notification")

@@ -66,11 +66,11 @@ router = APIRouter(prefix="/user", tags=["user"], route_class=JsonBodyRoute)
 
 
 @router.post("/user_register")
-async def user_register(body: UserRegisterReq, caller: CallerDep, user: UserDep) -> None:
+async def user_register(body: UserRegisterReq, caller: CallerDep, user: UserDep, op: OperationID) -> None:
     drafts = [
         UserDraft(u.userID, u.nickname, u.faceURL, u.ex, u.appMangerLevel, u.globalRecvMsgOpt) for u in body.users or []
     ]
-    await user.register(caller, drafts)
+    await user.register(caller, drafts, operation_id=op)
 
 
 @router.post("/update_user_info")
@@ -85,6 +85,7 @@ async def update_user_info(body: UpdateUserInfoReq, caller: CallerDep, user: Use
         ex=info.ex or None,
         global_recv_msg_opt=info.globalRecvMsgOpt or None,
         operation_id=op,
+        webhook="plain",
     )
 
 
@@ -99,6 +100,7 @@ async def update_user_info_ex(body: UpdateUserInfoExReq, caller: CallerDep, user
         ex=info.ex,
         global_recv_msg_opt=info.globalRecvMsgOpt,
         operation_id=op,
+        webhook="ex",
     )
 
 

@@ -104,7 +104,8 @@ async def run_checks(
     thresholds: Thresholds | None = None,
     proc: Path = Path("/proc"),
 ) -> list[Check]:
-    """Every check, in the order printed: configuration, ports, database, Redis, queue, discovery, clock, host."""
+    """Every check, in the order printed: configuration, ports, database, Redis, queue, discovery, clock,
+    webhooks, host."""
     _ctx, checks = await diagnose(config_path, env, dev=dev, thresholds=thresholds, proc=proc)
     return checks
 
@@ -118,7 +119,7 @@ async def diagnose(
     proc: Path = Path("/proc"),
 ) -> tuple[Context, list[Check]]:
     """`run_checks`, also returning the context: the settings used and what the checks found (openim pids)."""
-    from openim.ops.doctor import config, database, discovery, host, infra, push, server
+    from openim.ops.doctor import config, database, discovery, host, infra, push, server, webhooks
 
     path = find_config_path(config_path, env)
     checks, settings = config.check_config(path, env)
@@ -133,6 +134,7 @@ async def diagnose(
     checks += [await infra.check_queue(ctx), push.check_push(ctx), await push.check_dead_letters(ctx)]
     checks += await discovery.check_discovery(ctx)
     checks.append(check_clock(ctx))
+    checks += [await webhooks.check_webhooks(ctx), await webhooks.check_webhook_queue(ctx)]
     checks += [host.check_open_files(ctx), host.check_somaxconn(ctx)]
     checks += host.check_disks(ctx)
     checks.append(host.check_memory(ctx))

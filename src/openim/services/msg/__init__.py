@@ -2,8 +2,9 @@
 
 `MsgService` is assembled from one part per concern, each a module of this package: `core` (routing,
 storing through the group-commit writer, pushes after commit, the seams to the social graph), `send`
-(the SendMsg pipeline), `batch` (one message to many users, a transaction per chunk), `search`
-(search_msg), `expiry` (chat-record retention, for the scheduled job), `sync`
+(the SendMsg pipeline), `hooks` (the message webhooks), `simple` (/msg/send_simple_msg, a bot's answer),
+`batch` (one message to many users, a transaction per chunk), `search` (search_msg), `expiry` (chat-record
+retention, for the scheduled job), `sync`
 (1001/1002/1005/1006/1007), `manage` (revoke, read, delete, clear) and `tips`
 (notification MsgData). Transports call only `MsgService`; the msg service calls no other service.
 
@@ -26,6 +27,7 @@ from openim.services.msg.limits import MsgLimits
 from openim.services.msg.manage import ManageMixin
 from openim.services.msg.search import SearchMixin
 from openim.services.msg.send import SendMixin
+from openim.services.msg.simple import SimpleMixin
 from openim.services.msg.sync import SyncMixin
 from openim.services.msg.tips import build_notification, notification_options
 
@@ -40,7 +42,7 @@ __all__ = [
 ]
 
 
-class MsgService(BatchMixin, SendMixin, SearchMixin, SyncMixin, ManageMixin, ExpiryMixin):
+class MsgService(BatchMixin, SimpleMixin, SendMixin, SearchMixin, SyncMixin, ManageMixin, ExpiryMixin):
     """Every msg operation of OpenIM's msg RPC that clients reach, over storage, the writer and the bus.
 
     Built as `MsgService(storage, writer, bus, clock, *, admin_user_ids, friend_verify=False,

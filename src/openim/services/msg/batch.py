@@ -89,7 +89,9 @@ class BatchMixin(SendMixin):
                 check_msg(msg)
                 self._encapsulate(msg)
                 if msg.sessionType == SessionType.SINGLE_CHAT:
-                    await self._verify_single(msg)
+                    await self._verify_single(msg, operation_id=operation_id)
+                    if self.hooks.before_msg_modify.enable:
+                        await self._before_msg_modify(msg, operation_id)
                 else:
                     await self._verify_notification_chat(msg)
             except OpenIMError:
@@ -102,6 +104,8 @@ class BatchMixin(SendMixin):
                 failed.append(recv_id)
                 continue
             answer = outcome.msg if outcome is not None else msg
+            if self.hooks.after_send_single_msg.enable:
+                await self._after_send(answer, operation_id)
             resp = msg_pb2.SendMsgResp(
                 serverMsgID=answer.serverMsgID, clientMsgID=answer.clientMsgID, sendTime=answer.sendTime
             )

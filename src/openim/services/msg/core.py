@@ -49,6 +49,8 @@ from openim.services.msg.limits import MsgLimits
 from openim.services.msg.tips import build_notification, notification_options
 from openim.storage import Storage
 from openim.storage.commit import Appended, MsgWriter, NewMsg
+from openim.webhooks import Webhooks
+from openim.webhooks.bodies import key_query, msg_body
 
 __all__ = ["MsgCore"]
 
@@ -76,6 +78,7 @@ class MsgCore:
         send_status: SendStatusStore | None = None,
         queue: JobQueue | None = None,
         limits: MsgLimits | None = None,
+        hooks: Webhooks | None = None,
     ) -> None:
         self.storage = storage
         self.writer = writer
@@ -89,6 +92,7 @@ class MsgCore:
         self.queue = queue  # None: no offline push (tests, tools)
         self.limits = limits or MsgLimits()  # message sizes and the bytes of a pull (services/msg/limits.py)
         self._enqueueing: set[asyncio.Task[None]] = set()
+        self.hooks = hooks or Webhooks.off()
 
     # ---- after the commit -----------------------------------------------------------------------------------
 
@@ -112,10 +116,13 @@ class MsgCore:
                 self.bus.publish(
                     TOPIC_PUSH, Push(appended.conversation_id, appended.msg, user_ids, pending.operation_id)
                 )
-            if not appended.duplicate and self.queue is not None:
-                job = self._offline_push_job(appended, pending)
-                if job is not None:
-                    jobs.append(offline_push.encode(job))
+            if not appended.duplicate:
+                if self.queue is not None:
+                    job = self._offline_push_job(appended, pending)
+                    if job is not None:
+                        jobs.append(offline_push.encode(job))
+                if self.hooks.after_msg_save_db.enable:
+                    self._after_save(appended, pending.operation_id)
         if jobs and self.queue is not None:
             # One enqueue per commit batch: with the database queue (embedded default) that is one transaction.
             task = asyncio.ensure_future(self._enqueue(self.queue, jobs))
@@ -131,6 +138,24 @@ class MsgCore:
         if not user_ids:
             return None
         return offline_push.OfflinePushJob(appended.conversation_id, appended.msg, user_ids, pending.operation_id)
+
+    def _after_save(self, appended: Appended, operation_id: str) -> None:
+        """afterMsgSaveDB of a committed message (services/msg/hooks.py), queued by a task as the offline push."""
+        hook = self.hooks.after_msg_save_db
+        msg = appended.msg
+        if not hook.accepts(msg.contentType):
+            return
+        group = msg.sessionType in (SessionType.READ_GROUP_CHAT, SessionType.WRITE_GROUP_CHAT)
+        if not hook.attends(msg.groupID if group else msg.recvID):
+            return
+        body = msg_body(msg, operation_id=operation_id, recvID="", groupID="")
+        if group:
+            body["groupID"] = msg.groupID
+        elif msg.sessionType in (SessionType.SINGLE_CHAT, SessionType.NOTIFICATION_CHAT):
+            body["recvID"] = msg.recvID
+        task = asyncio.ensure_future(hook.fire(body, operation_id=operation_id, query=key_query(msg)))
+        self._enqueueing.add(task)
+        task.add_done_callback(self._enqueueing.discard)
 
     async def _enqueue(self, queue: JobQueue, payloads: list[bytes]) -> None:
         try:

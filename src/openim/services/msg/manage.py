@@ -97,6 +97,12 @@ class ManageMixin(MsgCore):
             reliable=True,
             operation_id=operation_id,
         )
+        if self.hooks.after_revoke_msg.enable:
+            body = {"callbackCommand": "", "conversationID": req.conversationID, "seq": req.seq, "userID": req.userID}
+            await self.hooks.after_revoke_msg.fire(body, operation_id=operation_id)
+        if self.hooks.after_group_msg_revoke.enable and target.sessionType == SessionType.READ_GROUP_CHAT:
+            body = {"callbackCommand": "", "conversationID": req.conversationID, "seq": req.seq, "userID": req.userID}
+            await self.hooks.after_group_msg_revoke.fire(body, operation_id=operation_id)
 
     async def _group_revoke_role(self, group_id: str, revoker: str, sender: str) -> int:
         """The revoker's group role if it may revoke `sender`'s message, else NoPermissionError."""
@@ -132,6 +138,8 @@ class ManageMixin(MsgCore):
         current = await self.storage.conversation.set_has_read_seq(
             req.userID, req.conversationID, read_seq, only_raise=True
         )
+        if self.hooks.after_single_msg_read.enable:  # OpenIM fires it here whatever the conversation's type
+            await self._after_single_read(row, req.userID, list(req.seqs), operation_id)
         await self._read_receipt(row, req.userID, list(req.seqs), current or read_seq, operation_id=operation_id)
 
     async def mark_conversation_as_read(
@@ -162,6 +170,8 @@ class ManageMixin(MsgCore):
                     or new_read
                 )
             await self._read_receipt(row, req.userID, seqs, read, operation_id=operation_id)
+            if self.hooks.after_single_msg_read.enable:
+                await self._after_single_read(row, row.owner_user_id, list(req.seqs), operation_id)
         else:
             read = old_read
             if new_read > old_read:
@@ -172,6 +182,27 @@ class ManageMixin(MsgCore):
                     or new_read
                 )
             await self._self_read_receipt(req.userID, req.conversationID, [], read, operation_id=operation_id)
+            if self.hooks.after_group_msg_read.enable and row.conversation_type == SessionType.READ_GROUP_CHAT:
+                body = {
+                    "callbackCommand": "",
+                    "sendID": row.owner_user_id,
+                    "receiveID": req.userID,
+                    "unreadMsgNum": req.hasReadSeq,  # sic: OpenIM puts the read position here
+                    "contentType": row.conversation_type,
+                }
+                await self.hooks.after_group_msg_read.fire(body, operation_id=operation_id)
+
+    async def _after_single_read(self, row: Conversation, user_id: str, seqs: list[int], operation_id: str) -> None:
+        """afterSingleMsgRead: OpenIM's CallbackSingleMsgReadReq (`Seqs` capitalised, contentType = the
+        conversation's type)."""
+        body = {
+            "callbackCommand": "",
+            "conversationID": row.conversation_id,
+            "userID": user_id,
+            "Seqs": seqs or None,
+            "contentType": row.conversation_type,
+        }
+        await self.hooks.after_single_msg_read.fire(body, operation_id=operation_id)
 
     async def set_conversation_has_read_seq(
         self, caller: Caller, req: msg_pb2.SetConversationHasReadSeqReq, *, operation_id: str

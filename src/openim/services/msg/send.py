@@ -59,7 +59,8 @@ from openim.protocol.ids import new_client_msg_id, new_server_msg_id, single_con
 from openim.protocol.pb import msg_pb2
 from openim.protocol.pb.sdkws_pb2 import MsgData
 from openim.services.auth import Caller
-from openim.services.msg.core import MsgCore, logger
+from openim.services.msg.core import logger
+from openim.services.msg.hooks import MsgHooksMixin
 
 __all__ = ["SendMixin", "check_msg"]
 
@@ -92,7 +93,7 @@ _SESSION_NAMES: dict[int, str] = {
 }
 
 
-class SendMixin(MsgCore):
+class SendMixin(MsgHooksMixin):
     """The send pipeline of MsgService."""
 
     async def send(self, caller: Caller, msg: MsgData, *, operation_id: str) -> msg_pb2.SendMsgResp:
@@ -142,17 +143,31 @@ class SendMixin(MsgCore):
         ):
             raise ArgsError("unknown sessionType")
         self._encapsulate(msg)
+        # Each hook's `enable` is read here, so that a hook that is off costs an attribute read: no coroutine.
+        hooks = self.hooks
+        modified = False
         if msg.sessionType == SessionType.SINGLE_CHAT:
-            await self._verify_single(msg)
+            await self._verify_single(msg, operation_id=operation_id)
+            if hooks.before_msg_modify.enable:
+                modified = await self._before_msg_modify(msg, operation_id)
         elif msg.sessionType == SessionType.READ_GROUP_CHAT:
             await self._verify_group(msg)
+            if hooks.before_send_group_msg.enable:
+                await self._before_send_group(msg, operation_id)
+            if hooks.before_msg_modify.enable:
+                modified = await self._before_msg_modify(msg, operation_id)
         else:
             await self._verify_notification_chat(msg)
         appended = await self.route(msg, operation_id=operation_id)
         answer = appended.msg if appended is not None else msg
-        return msg_pb2.SendMsgResp(
+        if hooks.after_send_single_msg.enable or hooks.after_send_group_msg.enable:
+            await self._after_send(answer, operation_id)
+        resp = msg_pb2.SendMsgResp(
             serverMsgID=answer.serverMsgID, clientMsgID=answer.clientMsgID, sendTime=answer.sendTime
         )
+        if modified:  # the SDK replaces its local copy with this one (OpenIM's SendMsgResp.modify)
+            resp.modify.CopyFrom(answer)
+        return resp
 
     def _encapsulate(self, msg: MsgData) -> None:
         msg.serverMsgID = new_server_msg_id(msg.sendID)
@@ -168,10 +183,11 @@ class SendMixin(MsgCore):
 
     # ---- single chat ----------------------------------------------------------------------------------------
 
-    async def _verify_single(self, msg: MsgData) -> None:
-        """docs/protocol/messages.md §4 step 4: receiver exists; unless the sender is an admin, a notification
-        account level or the content a notification: not blocked (1302), a friend when friendVerify (1303);
-        then the receiver's global and per-conversation recvMsgOpt (1 refuses, 2 mutes the offline push)."""
+    async def _verify_single(self, msg: MsgData, *, operation_id: str) -> None:
+        """docs/protocol/messages.md §4 step 4: receiver exists; unless the sender is an admin or the content a
+        notification: the beforeSendSingleMsg hook, then unless a notification account level: not blocked (1302),
+        a friend when friendVerify (1303); then the receiver's global and per-conversation recvMsgOpt (1 refuses,
+        2 mutes the offline push)."""
         if not msg.recvID:
             raise ArgsError("recvID is empty")
         gate = await self.storage.msg.single_chat_gate(
@@ -182,6 +198,8 @@ class SendMixin(MsgCore):
             raise RecordNotFoundError(f"userID {msg.recvID} not found")
         notification = is_notification(msg.contentType)
         if msg.sendID not in self.admin_user_ids and not notification:
+            if self.hooks.before_send_single_msg.enable:
+                await self._before_send_single(msg, operation_id)
             if gate.sender is None:
                 raise RecordNotFoundError(f"userID {msg.sendID} not found")
             if gate.sender.app_manager_level < AppManagerLevel.APP_ADMIN:

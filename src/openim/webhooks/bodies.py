@@ -1,0 +1,221 @@
+"""OpenIM's webhook request bodies (`pkg/callbackstruct/*.go` in open-im-server), built from our objects, and
+the modification answers of the message and user hooks, read back as OpenIM's response structs are.
+
+Field names, order and Go's encoding are OpenIM's: nil slices are `null`, every field is present. Each body
+carries `callbackCommand`; `BeforeHook.call` / `AfterHook.fire` fill it in.
+
+Answers are checked as Go's decoder would check the response struct: a field of the wrong JSON type makes the
+answer undecodable — `DataError` (90007), which the hook treats as a failed call (failedContinue decides). A
+field absent or `null` changes nothing (OpenIM's pointer fields and `datautil.NotNilReplace`).
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import orjson
+
+from openim.protocol.errors import ArgsError, DataError
+from openim.protocol.gojson import from_go, to_go
+from openim.protocol.pb.sdkws_pb2 import MsgData, OfflinePushInfo, TipsComm, UserInfo
+
+__all__ = [
+    "apply_msg_modification",
+    "key_query",
+    "modified_fields",
+    "msg_body",
+    "msg_content",
+    "msg_modification",
+    "user_info_body",
+    "users_answer",
+    "wrapped_strings_answer",
+]
+
+NOTIFICATION_BEGIN, NOTIFICATION_END = 1000, 5000
+
+
+def msg_content(msg: MsgData) -> str:
+    """`content` of a message body: the raw content, or for a notification its TipsComm's jsonDetail."""
+    if NOTIFICATION_BEGIN <= msg.contentType <= NOTIFICATION_END:
+        tips = TipsComm()
+        try:
+            tips.ParseFromString(msg.content)
+        except Exception:
+            return ""
+        return tips.jsonDetail
+    return msg.content.decode("utf-8", errors="replace")
+
+
+def msg_body(msg: MsgData, *, operation_id: str, **extra: Any) -> dict[str, Any]:
+    """`CommonCallbackReq` of `msg` (OpenIM's `toCommonCallback`), then `extra` (recvID, groupID)."""
+    return {
+        "sendID": msg.sendID,
+        "callbackCommand": "",
+        "serverMsgID": msg.serverMsgID,
+        "clientMsgID": msg.clientMsgID,
+        "operationID": operation_id,
+        "senderPlatformID": msg.senderPlatformID,
+        "senderNickname": msg.senderNickname,
+        "sessionType": msg.sessionType,
+        "msgFrom": msg.msgFrom,
+        "contentType": msg.contentType,
+        "status": msg.status,
+        "sendTime": msg.sendTime,
+        "createTime": msg.createTime,
+        "content": msg_content(msg),
+        "seq": msg.seq & 0xFFFFFFFF,  # uint32 in OpenIM's struct
+        "atUserList": list(msg.atUserIDList) or None,
+        "faceURL": msg.senderFaceURL,
+        "ex": msg.ex,
+        **extra,
+    }
+
+
+def key_query(msg: MsgData) -> dict[str, str]:
+    """`?key=` of the after-send hooks: base64 of `{"sendID","recvID","groupID"}` (`/msg/send_simple_msg` reads it)."""
+    key = orjson.dumps({"sendID": msg.sendID, "recvID": msg.recvID, "groupID": msg.groupID})
+    return {"key": base64.b64encode(key).decode()}
+
+
+# ---- beforeMsgModify ------------------------------------------------------------------------------------------
+
+_STR, _INT = "string", "int32"
+_MSG_FIELDS: dict[str, tuple[str, str]] = {  # answer key → (MsgData field, Go type)
+    "content": ("content", _STR),
+    "recvID": ("recvID", _STR),
+    "groupID": ("groupID", _STR),
+    "clientMsgID": ("clientMsgID", _STR),
+    "serverMsgID": ("serverMsgID", _STR),
+    "senderPlatformID": ("senderPlatformID", _INT),
+    "senderNickname": ("senderNickname", _STR),
+    "senderFaceURL": ("senderFaceURL", _STR),
+    "sessionType": ("sessionType", _INT),
+    "msgFrom": ("msgFrom", _INT),
+    "contentType": ("contentType", _INT),
+    "status": ("status", _INT),
+    "attachedInfo": ("attachedInfo", _STR),
+    "ex": ("ex", _STR),
+}
+
+
+def _wrong(key: str, go_type: str, value: Any) -> DataError:
+    return DataError(f"response format error: {key} must be {go_type}, not {type(value).__name__}")
+
+
+def _int32(key: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not -(1 << 31) <= value < (1 << 31):
+        raise _wrong(key, "an int32", value)
+    return value
+
+
+def msg_modification(answer: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields a beforeMsgModify answer sets (`CallbackMsgModifyCommandResp`), type-checked; {} = none."""
+    changes: dict[str, Any] = {}
+    for key, (_, go_type) in _MSG_FIELDS.items():
+        value = answer.get(key)
+        if value is None:
+            continue
+        if go_type == _STR and not isinstance(value, str):
+            raise _wrong(key, "a string", value)
+        changes[key] = _int32(key, value) if go_type == _INT else value
+    options = answer.get("options")
+    if options is not None:
+        if not isinstance(options, dict) or not all(isinstance(v, bool) for v in options.values()):
+            raise _wrong("options", "an object of booleans", options)
+        changes["options"] = dict(options)
+    at_users = answer.get("atUserIDList")
+    if at_users is not None:
+        if not isinstance(at_users, list) or not all(isinstance(u, str) for u in at_users):
+            raise _wrong("atUserIDList", "a list of strings", at_users)
+        changes["atUserIDList"] = list(at_users)
+    push = answer.get("offlinePushInfo")
+    if push is not None:
+        try:
+            changes["offlinePushInfo"] = from_go(OfflinePushInfo, push)
+        except ArgsError as exc:
+            raise DataError(f"response format error: offlinePushInfo: {exc.detail}") from None
+    return changes
+
+
+def apply_msg_modification(msg: MsgData, changes: Mapping[str, Any]) -> None:
+    """Write a beforeMsgModify answer's fields into `msg`; new content must be JSON (ArgsError, as OpenIM)."""
+    for key, value in changes.items():
+        if key == "content":
+            try:
+                orjson.loads(value)
+            except orjson.JSONDecodeError:
+                raise ArgsError(f"webhook msg modify content is not json: {value[:200]!r}") from None
+            msg.content = value.encode()
+        elif key == "options":
+            msg.options.clear()
+            msg.options.update(value)
+        elif key == "atUserIDList":
+            del msg.atUserIDList[:]
+            msg.atUserIDList.extend(value)
+        elif key == "offlinePushInfo":
+            msg.offlinePushInfo.CopyFrom(value)
+        else:
+            setattr(msg, _MSG_FIELDS[key][0], value)
+
+
+def modified_fields(sent: MsgData, final: MsgData) -> dict[str, object] | None:
+    """REST send_msg's `modify`: the fields of the stored message that differ from the message as sent
+    (OpenIM's `getModifyFields`, protobuf JSON names, content as a string); None when nothing differs."""
+    fields: dict[str, object] = {}
+    for descriptor in MsgData.DESCRIPTOR.fields:
+        name = descriptor.name
+        before, after = getattr(sent, name), getattr(final, name)
+        if before == after:
+            continue
+        if name == "content":
+            fields[descriptor.json_name] = msg_content(final)
+        elif name == "offlinePushInfo":
+            fields[descriptor.json_name] = to_go(final.offlinePushInfo)
+        elif name == "options":
+            fields[descriptor.json_name] = dict(final.options)
+        elif name == "atUserIDList":
+            fields[descriptor.json_name] = list(final.atUserIDList)
+        else:
+            fields[descriptor.json_name] = after
+    return fields or None
+
+
+# ---- users ----------------------------------------------------------------------------------------------------
+
+
+def user_info_body(user: UserInfo) -> dict[str, Any]:
+    """sdkws.UserInfo in Go's JSON (every field)."""
+    return to_go(user)
+
+
+def users_answer(answer: Mapping[str, Any]) -> list[UserInfo] | None:
+    """`users` of a beforeUserRegister answer: the new list when non-empty, else None (OpenIM: len != 0)."""
+    users = answer.get("users")
+    if users is None:
+        return None
+    if not isinstance(users, list):
+        raise _wrong("users", "a list of users", users)
+    try:
+        decoded = [from_go(UserInfo, u) for u in users if u is not None]
+    except ArgsError as exc:
+        raise DataError(f"response format error: users: {exc.detail}") from None
+    return decoded or None
+
+
+def wrapped_strings_answer(*keys: str) -> Callable[[Mapping[str, Any]], dict[str, str]]:
+    """A parser of answers whose `keys` are optional strings (nickName, faceURL, ex): the ones set."""
+
+    def parse(answer: Mapping[str, Any]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for key in keys:
+            value = answer.get(key)
+            if value is None:
+                continue
+            if not isinstance(value, str):
+                raise _wrong(key, "a string", value)
+            found[key] = value
+        return found
+
+    return parse
