@@ -38,7 +38,7 @@ def settings(tmp_path: Path, webhook_receiver: WebhookReceiver) -> Settings:
 
 @pytest.fixture
 async def worker(runtime: Runtime) -> AsyncIterator[Worker]:
-    worker = Worker(runtime.hook_queue, TOPIC_WEBHOOK, runtime.webhooks.delivery(), backoff_s=0.05)
+    worker = Worker(runtime.queue, TOPIC_WEBHOOK, runtime.webhooks.delivery(), backoff_s=0.05)
     running = asyncio.ensure_future(worker.run())
     yield worker
     worker.stop()

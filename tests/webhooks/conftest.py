@@ -87,7 +87,7 @@ async def hooked_with(db_url: str, webhook_receiver: WebhookReceiver) -> AsyncIt
             )
             runtime = await Runtime.build(settings, clock=FakeClock())
             stack.push_async_callback(runtime.close)
-            worker = Worker(runtime.hook_queue, TOPIC_WEBHOOK, runtime.webhooks.delivery(), backoff_s=0.05)
+            worker = Worker(runtime.queue, TOPIC_WEBHOOK, runtime.webhooks.delivery(), backoff_s=0.05)
             running = asyncio.ensure_future(worker.run())
 
             async def stop() -> None:
