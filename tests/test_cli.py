@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.process import OPENIM, ServerProcess, clean_env, free_port, start_server
+from tests.process import OPENIM, START_TIMEOUT, ServerProcess, clean_env, free_port, start_server
 
 
 @pytest.fixture
@@ -89,7 +89,9 @@ def test_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
             OPENIM_MSGGATEWAY_PORTS=str(free_port()),
             OPENIM_ADMIN_PORT=str(free_port()),
         )
-        result = subprocess.run([*OPENIM, "start"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=30)
+        result = subprocess.run(
+            [*OPENIM, "start"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=START_TIMEOUT
+        )
     assert result.returncode == 1
     assert f"127.0.0.1:{port}" in result.stderr and "Traceback" not in result.stderr
 
@@ -104,7 +106,7 @@ def test_start_with_a_broken_config_names_the_line(tmp_path: Path) -> None:
         env=clean_env(),
         capture_output=True,
         text=True,
-        timeout=30,
+        timeout=START_TIMEOUT,
     )
     assert result.returncode == 1
     assert "bad.yaml:2:" in result.stderr and "api.ports" in result.stderr
@@ -145,6 +147,8 @@ def test_unreachable_dependency_is_a_clear_error(tmp_path: Path, variable: str, 
         OPENIM_ADMIN_PORT=str(free_port()),
         **{variable: url.format(port=closed)},
     )
-    result = subprocess.run([*OPENIM, "start"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [*OPENIM, "start"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=START_TIMEOUT
+    )
     assert result.returncode == 1, result.stderr
     assert f"127.0.0.1:{closed}" in result.stderr and "Traceback" not in result.stderr

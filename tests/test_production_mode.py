@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.process import OPENIM, clean_env, free_port, start_server
+from tests.process import OPENIM, START_TIMEOUT, clean_env, free_port, start_server
 
 GOOD_SECRET = "0123456789abcdef0123456789abcdef"
 
@@ -33,7 +33,9 @@ def refused(cwd: Path, port: int, **env: str) -> subprocess.CompletedProcess[str
         OPENIM_ADMIN_PORT=str(free_port()),
         **env,
     )
-    return subprocess.run([*OPENIM, "start"], cwd=cwd, env=environ, capture_output=True, text=True, timeout=30)
+    return subprocess.run(
+        [*OPENIM, "start"], cwd=cwd, env=environ, capture_output=True, text=True, timeout=START_TIMEOUT
+    )
 
 
 def test_production_refuses_the_default_secret_before_binding(tmp_path: Path, held_port: int) -> None:

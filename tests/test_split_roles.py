@@ -24,7 +24,7 @@ import pytest
 from tests.databases import create_database, side_database_url
 from tests.gateway.conftest import PingCountingConnection, Sdk
 from tests.gateway.test_push import new_text
-from tests.process import OPENIM, clean_env, free_port
+from tests.process import OPENIM, START_TIMEOUT, clean_env, free_port
 from websockets.asyncio.client import connect
 
 from openim.gateway.frames import FrameCodec
@@ -75,7 +75,7 @@ class Split:
         started = Proc(roles, proc, output, port)
         self.procs.append(started)
         path = "/health" if roles == ("msggateway",) else "/healthz"
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if proc.poll() is not None:
                 raise RuntimeError(f"openim start {' '.join(roles)} exited: {output.read_text()}")
@@ -84,7 +84,9 @@ class Split:
                     return started
             except httpx.HTTPError:
                 time.sleep(0.1)
-        raise RuntimeError(f"openim start {' '.join(roles)} did not answer within 30 s: {output.read_text()}")
+        raise RuntimeError(
+            f"openim start {' '.join(roles)} did not answer within {START_TIMEOUT:.0f} s: {output.read_text()}"
+        )
 
     def stop(self) -> None:
         for proc in reversed(self.procs):

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from tests.objects.client import BASE, PART, ObjApi, object_settings
+from tests.process import START_TIMEOUT
 
 from openim.api.app import create_app
 from openim.infra.clock import FakeClock
@@ -41,7 +42,7 @@ def moto_server() -> Iterator[str]:
         [str(exe), "-H", "127.0.0.1", "-p", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + START_TIMEOUT
         while True:
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=0.5):

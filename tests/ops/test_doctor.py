@@ -26,7 +26,7 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 from tests.databases import create_database, side_database_url
-from tests.process import OPENIM, ServerProcess, clean_env, free_port, start_server
+from tests.process import OPENIM, START_TIMEOUT, ServerProcess, clean_env, free_port, start_server
 
 from openim.ops.doctor import Check, Context, Status, Thresholds, check_clock, exit_code, run_checks
 from openim.ops.doctor.host import check_somaxconn
@@ -669,7 +669,7 @@ def test_roles_split_over_processes_fail(tmp_path: Path) -> None:
     )
     gateway = subprocess.Popen([*OPENIM, "start", "msggateway"], cwd=tmp_path, env=env, stdout=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             try:
                 socket.create_connection(("127.0.0.1", gateway_port), timeout=0.2).close()
