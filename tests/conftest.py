@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import base64
 import os
-import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ import httpx
 import pytest
 import redis
 from sqlalchemy import text
-from tests.databases import create_database, isolate_worker
+from tests.databases import copy_migrated_sqlite, create_database, isolate_worker
 
 from openim.infra.redis import mask_url as mask_redis_url
 from openim.storage import Storage, open_storage
@@ -130,27 +129,10 @@ async def empty_db_url(request: pytest.FixtureRequest, kind: str, tmp_path: Path
     return pg.url
 
 
-_sqlite_template: list[Path] = []  # this process's migrated, empty SQLite file, made on first use
-
-
-async def _copy_migrated_sqlite(url: str, tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Put a copy of a migrated, empty SQLite database where `url` points: a file copy costs ~1 ms, migrating a new
-    file ~100 ms of CPU (tests/storage/test_migrate.py migrates new files itself)."""
-    if not _sqlite_template:
-        template = tmp_path_factory.mktemp("sqlite-template") / "openim.db"
-        migrated = await open_storage(f"sqlite:///{template}", pool_size=1)
-        await migrated.close()  # the last connection to close checkpoints the WAL into the file
-        _sqlite_template.append(template)
-    target = Path(url.removeprefix("sqlite:///"))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(_sqlite_template[0], target)
-
-
 @pytest.fixture
 async def storage(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Storage]:
     """An open, migrated Storage on `db_url`, closed after the test."""
-    if db_url.startswith("sqlite:///"):
-        await _copy_migrated_sqlite(db_url, tmp_path_factory)
+    await copy_migrated_sqlite(db_url, tmp_path_factory)
     opened = await open_storage(db_url, pool_size=5)
     yield opened
     await opened.close()

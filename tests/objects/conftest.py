@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.databases import copy_migrated_sqlite
 from tests.objects.client import BASE, PART, ObjApi, object_settings
 from tests.process import START_TIMEOUT
 
@@ -61,6 +62,7 @@ def moto_server() -> Iterator[str]:
 async def obj_api(request: pytest.FixtureRequest, db_url: str, tmp_path: Path) -> AsyncIterator[ObjApi]:
     address = request.getfixturevalue("moto_server") if request.param == "minio" else ""
     settings = object_settings(request.param, db_url, tmp_path / "objects", address)
+    await copy_migrated_sqlite(db_url, request.getfixturevalue("tmp_path_factory"))
     clock = FakeClock(start_ms=int(time.time() * 1000))  # presigned S3 URLs are checked against real time
     runtime = await Runtime.build(settings, clock=clock)
     app = create_app(runtime.services)
