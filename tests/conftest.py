@@ -30,7 +30,7 @@ import httpx
 import pytest
 import redis
 from sqlalchemy import text
-from tests.databases import copy_migrated_sqlite, create_database, isolate_worker
+from tests.databases import copy_migrated_sqlite, create_database, isolate_worker, worker_index
 
 from openim.infra.redis import mask_url as mask_redis_url
 from openim.storage import Storage, open_storage
@@ -53,6 +53,22 @@ def pytest_configure(config: pytest.Config) -> None:
         isolate_worker()
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from exc
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In an xdist worker, the tests marked `slow` come first, longest first (`slow(seconds=N)`, 20 if not given).
+
+    `make test` hands tests out one at a time in this order (`--dist loadgroup`), so the long ones start at once
+    and overlap the many short ones instead of ending the run alone on one worker. Every worker sorts the same.
+    """
+    if worker_index() is None:
+        return
+
+    def key(item: pytest.Item) -> float:
+        slow = item.get_closest_marker("slow")
+        return -float(slow.kwargs.get("seconds", 20)) if slow is not None else 0.0
+
+    items.sort(key=key)  # stable: the order within each class of duration stays as collected
 
 
 # --- databases -------------------------------------------------------------------------------------------

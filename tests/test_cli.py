@@ -21,6 +21,7 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
     proc.stop()
 
 
+@pytest.mark.slow
 def test_start_walkthrough_and_graceful_stop(server: ServerProcess) -> None:
     """The README walk-through works on a fresh start with embedded defaults, and SIGTERM exits 0."""
     admin = server.post("/auth/get_admin_token", {"secret": "openIM123", "userID": "imAdmin"})
@@ -48,6 +49,7 @@ def test_start_walkthrough_and_graceful_stop(server: ServerProcess) -> None:
     assert server.proc.wait(timeout=15) == 0
 
 
+@pytest.mark.slow
 def test_data_survives_a_restart(server: ServerProcess) -> None:
     """Users registered before a stop are there after the next start on the same data directory."""
     token = server.post("/auth/get_admin_token", {"secret": "openIM123", "userID": "imAdmin"})["data"]["token"]  # type: ignore[index]
@@ -138,6 +140,7 @@ def test_config_check_command(tmp_path: Path) -> None:
         ("OPENIM_REDIS_URL", "redis://127.0.0.1:{port}/0"),
     ],
 )
+@pytest.mark.slow
 def test_unreachable_dependency_is_a_clear_error(tmp_path: Path, variable: str, url: str) -> None:
     """A database or Redis that does not answer stops start with exit 1, the masked URL and no traceback."""
     closed = free_port()  # nothing listens there

@@ -61,6 +61,7 @@ def test_production_refuses_a_short_secret(tmp_path: Path, held_port: int) -> No
     assert "the secret is 15 characters, fewer than 16" in result.stderr
 
 
+@pytest.mark.slow
 def test_production_starts_with_a_good_secret(tmp_path: Path) -> None:
     """With a 32-character secret production starts and serves; the secret signs admin tokens, openIM123 does not."""
     server = start_server(tmp_path, OPENIM_ENV="production", OPENIM_SECRET=GOOD_SECRET)
@@ -74,6 +75,7 @@ def test_production_starts_with_a_good_secret(tmp_path: Path) -> None:
     assert "warning" not in (tmp_path / "start.out").read_text()
 
 
+@pytest.mark.slow
 def test_development_warns_when_the_default_secret_is_exposed(tmp_path: Path) -> None:
     """The default secret on 0.0.0.0 starts with a warning on stderr and in the log; on 127.0.0.1 it does not."""
     exposed = tmp_path / "exposed"

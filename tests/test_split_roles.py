@@ -193,6 +193,7 @@ async def _online(split: Split, admin: str, user_id: str, platforms: list[int]) 
             await asyncio.sleep(0.05)
 
 
+@pytest.mark.slow
 @pytest.mark.redis
 @pytest.mark.postgres
 async def test_split_processes_share_tokens_pushes_kicks_and_presence(deployment: Split) -> None:
@@ -269,6 +270,7 @@ async def _login_once(port: int, user_id: str, token: str, platform_id: int) -> 
     return code
 
 
+@pytest.mark.slow
 def test_split_processes_without_redis_warn_and_share_tokens_through_the_database(tmp_path: Path) -> None:
     """Without redis.url split processes start and warn on stderr and in their logs; the database shares tokens."""
     split = _split(tmp_path, OPENIM_DATABASE_URL=f"sqlite:///{tmp_path / 'openim.db'}")

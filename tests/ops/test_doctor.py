@@ -631,6 +631,7 @@ async def test_disk_and_memory_thresholds(tmp_path: Path) -> None:
     assert relaxed["disk.data"].status is Status.OK
 
 
+@pytest.mark.slow
 async def test_open_file_limit(tmp_path: Path) -> None:
     """A soft open-file limit under 65536 warns, naming LimitNOFILE; the CLI reads its own process's limit."""
     config = await healthy(tmp_path)
@@ -659,6 +660,7 @@ def test_somaxconn(tmp_path: Path) -> None:
     assert check_somaxconn(context).status is Status.OK
 
 
+@pytest.mark.slow
 def test_roles_split_over_processes_fail(tmp_path: Path) -> None:
     """api and msggateway served by two openim processes fail: each keeps tokens and pushes to itself."""
     url = f"sqlite:///{tmp_path / 'openim.db'}"
