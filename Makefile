@@ -7,8 +7,8 @@
 #   make lock   re-resolve requirements/*.txt from pyproject.toml (after changing a dependency there)
 #   make bench  every `openim bench` scenario on SQLite and PostgreSQL, server and load on a core each → bench/RESULTS.md
 #
-# Variables: PYTHON (the interpreter to build .venv with), PYTEST_ARGS (default: 4 pytest-xdist workers, a file per
-# worker at a time; e.g. PYTEST_ARGS="-k settings -x" for one process), E2E_ARGS (the same for the e2e step),
+# Variables: PYTHON (the interpreter to build .venv with), PYTEST_ARGS (default: 4 pytest-xdist workers; e.g.
+# PYTEST_ARGS="-k settings -x" for one process), E2E_ARGS (the same for the e2e step),
 # BENCH_ARGS (e.g. BENCH_ARGS="--runs 1 --databases sqlite --scenarios rest").
 # .ci/run is `make test` with CI=true: there a PostgreSQL, Redis or etcd that cannot be started is a failure.
 
@@ -19,9 +19,9 @@ SHELL := bash
 
 PYTHON ?= python3
 # More workers than cores: the tests mostly wait on servers, databases and sleeps (docs/development.md#parallel-runs).
-# --dist loadfile keeps a file's tests, and its module-scoped
-# servers, in one worker. Each worker has its own PostgreSQL and Redis database (tests/databases.py).
-PYTEST_ARGS ?= -q -n 4 --dist loadfile --durations=25
+# --dist loadgroup hands tests out one at a time, slow ones first (tests/conftest.py), and keeps an xdist_group
+# (a module sharing a server) on one worker. Each worker has its own PostgreSQL and Redis database (tests/databases.py).
+PYTEST_ARGS ?= -q -n 4 --dist loadgroup --durations=25
 E2E_ARGS ?= -q -n 2
 VENV := .venv
 BIN := $(VENV)/bin

@@ -30,7 +30,7 @@ import httpx
 import pytest
 import redis
 from sqlalchemy import text
-from tests.databases import create_database, isolate_worker
+from tests.databases import copy_migrated_sqlite, create_database, isolate_worker, worker_index
 from tests.webhook_receiver import WebhookReceiver
 
 from openim.infra.redis import mask_url as mask_redis_url
@@ -54,6 +54,22 @@ def pytest_configure(config: pytest.Config) -> None:
         isolate_worker()
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from exc
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In an xdist worker, the tests marked `slow` come first, longest first (`slow(seconds=N)`, 20 if not given).
+
+    `make test` hands tests out one at a time in this order (`--dist loadgroup`), so the long ones start at once
+    and overlap the many short ones instead of ending the run alone on one worker. Every worker sorts the same.
+    """
+    if worker_index() is None:
+        return
+
+    def key(item: pytest.Item) -> float:
+        slow = item.get_closest_marker("slow")
+        return -float(slow.kwargs.get("seconds", 20)) if slow is not None else 0.0
+
+    items.sort(key=key)  # stable: the order within each class of duration stays as collected
 
 
 # --- databases -------------------------------------------------------------------------------------------
@@ -80,9 +96,16 @@ def _postgres() -> _Postgres:
     return _Postgres(url)
 
 
+# The tables that hold a row. TRUNCATE costs per table named (new files, fsync at commit: ~20 ms each, 0.4 s for
+# all of them), and a test fills only a few, so emptying only those makes the per-test reset ~10 times cheaper.
+_FILLED_TABLES = " UNION ALL ".join(
+    f"SELECT '{t.name}' FROM (SELECT FROM \"{t.name}\" LIMIT 1) AS t{i}" for i, t in enumerate(metadata.sorted_tables)
+)
+
+
 async def _prepare_postgres(pg: _Postgres) -> None:
     """First use: create the database if missing (an xdist worker's), drop and recreate schema `public`, migrate.
-    Later uses: empty every table of `metadata`."""
+    Later uses: empty every table of `metadata` that holds a row."""
     if pg.error:
         _unavailable(pg.error)
     try:
@@ -100,9 +123,10 @@ async def _prepare_postgres(pg: _Postgres) -> None:
             await upgrade(db)
             pg.ready = True
         else:
-            tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
             async with db.write("test.truncate") as conn:
-                await conn.execute(text(f"TRUNCATE {tables}"))
+                filled = (await conn.execute(text(_FILLED_TABLES))).scalars().all()
+                if filled:
+                    await conn.execute(text("TRUNCATE " + ", ".join(f'"{name}"' for name in filled) + " CASCADE"))
     finally:
         await db.close()
 
@@ -123,8 +147,9 @@ async def empty_db_url(request: pytest.FixtureRequest, kind: str, tmp_path: Path
 
 
 @pytest.fixture
-async def storage(db_url: str) -> AsyncIterator[Storage]:
+async def storage(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Storage]:
     """An open, migrated Storage on `db_url`, closed after the test."""
+    await copy_migrated_sqlite(db_url, tmp_path_factory)
     opened = await open_storage(db_url, pool_size=5)
     yield opened
     await opened.close()

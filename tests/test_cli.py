@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.process import OPENIM, ServerProcess, clean_env, free_port, start_server
+from tests.process import OPENIM, START_TIMEOUT, ServerProcess, clean_env, free_port, start_server
 
 
 @pytest.fixture
@@ -21,6 +21,7 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
     proc.stop()
 
 
+@pytest.mark.slow
 def test_start_walkthrough_and_graceful_stop(server: ServerProcess) -> None:
     """The README walk-through works on a fresh start with embedded defaults, and SIGTERM exits 0."""
     admin = server.post("/auth/get_admin_token", {"secret": "openIM123", "userID": "imAdmin"})
@@ -48,6 +49,7 @@ def test_start_walkthrough_and_graceful_stop(server: ServerProcess) -> None:
     assert server.proc.wait(timeout=15) == 0
 
 
+@pytest.mark.slow
 def test_data_survives_a_restart(server: ServerProcess) -> None:
     """Users registered before a stop are there after the next start on the same data directory."""
     token = server.post("/auth/get_admin_token", {"secret": "openIM123", "userID": "imAdmin"})["data"]["token"]  # type: ignore[index]
@@ -89,7 +91,9 @@ def test_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
             OPENIM_MSGGATEWAY_PORTS=str(free_port()),
             OPENIM_ADMIN_PORT=str(free_port()),
         )
-        result = subprocess.run([*OPENIM, "start"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=30)
+        result = subprocess.run(
+            [*OPENIM, "start"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=START_TIMEOUT
+        )
     assert result.returncode == 1
     assert f"127.0.0.1:{port}" in result.stderr and "Traceback" not in result.stderr
 
@@ -104,7 +108,7 @@ def test_start_with_a_broken_config_names_the_line(tmp_path: Path) -> None:
         env=clean_env(),
         capture_output=True,
         text=True,
-        timeout=30,
+        timeout=START_TIMEOUT,
     )
     assert result.returncode == 1
     assert "bad.yaml:2:" in result.stderr and "api.ports" in result.stderr
@@ -136,6 +140,7 @@ def test_config_check_command(tmp_path: Path) -> None:
         ("OPENIM_REDIS_URL", "redis://127.0.0.1:{port}/0"),
     ],
 )
+@pytest.mark.slow
 def test_unreachable_dependency_is_a_clear_error(tmp_path: Path, variable: str, url: str) -> None:
     """A database or Redis that does not answer stops start with exit 1, the masked URL and no traceback."""
     closed = free_port()  # nothing listens there
@@ -145,6 +150,8 @@ def test_unreachable_dependency_is_a_clear_error(tmp_path: Path, variable: str, 
         OPENIM_ADMIN_PORT=str(free_port()),
         **{variable: url.format(port=closed)},
     )
-    result = subprocess.run([*OPENIM, "start"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [*OPENIM, "start"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=START_TIMEOUT
+    )
     assert result.returncode == 1, result.stderr
     assert f"127.0.0.1:{closed}" in result.stderr and "Traceback" not in result.stderr

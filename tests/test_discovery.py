@@ -67,6 +67,7 @@ def wait_until(predicate: object, timeout_s: float) -> float:
     return time.monotonic() - start
 
 
+@pytest.mark.slow
 @pytest.mark.etcd
 def test_etcdctl_lists_the_process_and_it_vanishes_after_kill_9(tmp_path: Path, etcd_url: str) -> None:
     """Every role of the process is under /openim/<role>/ with its address; /prometheus_discovery/api names its
@@ -105,6 +106,7 @@ def test_etcdctl_lists_the_process_and_it_vanishes_after_kill_9(tmp_path: Path, 
         server.stop()
 
 
+@pytest.mark.slow
 @pytest.mark.etcd
 def test_a_graceful_stop_removes_the_entries_at_once(tmp_path: Path, etcd_url: str) -> None:
     """SIGTERM: the process revokes its lease while it drains, before its TTL would have run out."""
@@ -118,6 +120,7 @@ def test_a_graceful_stop_removes_the_entries_at_once(tmp_path: Path, etcd_url: s
         server.stop()
 
 
+@pytest.mark.slow
 def test_prometheus_scrapes_what_the_routes_name(tmp_path: Path) -> None:
     """A real Prometheus, on deploy/prometheus/prometheus.yml pointed at a real `openim start` (in-process registry:
     one process, itself), discovers the process's /metrics through /prometheus_discovery and scrapes it: up."""

@@ -8,6 +8,7 @@ import signal
 from pathlib import Path
 
 import httpx
+import pytest
 from tests.process import ServerProcess, start_server
 
 SENDERS = 16
@@ -48,6 +49,7 @@ def _pull_all(server: ServerProcess, token: str, user: str, conversation_id: str
     return list(pulled["Msgs"] or []) if pulled else []
 
 
+@pytest.mark.slow
 async def test_kill_9_after_acks_loses_nothing(tmp_path: Path, db_url: str) -> None:
     """Acked sends survive SIGKILL of the server; after restart each conversation holds them with seqs 1..N."""
     env = {"OPENIM_DATABASE_URL": db_url}

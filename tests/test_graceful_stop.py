@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from tests.process import ServerProcess, start_server
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
@@ -128,6 +129,7 @@ def _text(msg: dict[str, object]) -> str:
     return str(json.loads(base64.b64decode(str(msg["content"])))["content"])
 
 
+@pytest.mark.slow
 async def test_sigterm_during_sends_keeps_every_acknowledged_message(tmp_path: Path, db_url: str) -> None:
     """SIGTERM mid-traffic: answered in-flight sends, drained WS, exit 0; after restart all acked messages are there."""
     env = {"OPENIM_DATABASE_URL": db_url}

@@ -6,12 +6,14 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
 from tests.process import start_server
 
 from openim.runtime import ROLES, split_roles_warning
 from openim.settings import Settings
 
 
+@pytest.mark.slow
 def test_start_runs_msgtransfer_in_process(tmp_path: Path) -> None:
     """`openim start` pushes a message to an offline user offline: one LogPusher line in msgtransfer.log."""
     logs = tmp_path / "logs"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.process import OPENIM, clean_env, free_port, start_server
+from tests.process import OPENIM, START_TIMEOUT, clean_env, free_port, start_server
 
 GOOD_SECRET = "0123456789abcdef0123456789abcdef"
 
@@ -33,7 +33,9 @@ def refused(cwd: Path, port: int, **env: str) -> subprocess.CompletedProcess[str
         OPENIM_ADMIN_PORT=str(free_port()),
         **env,
     )
-    return subprocess.run([*OPENIM, "start"], cwd=cwd, env=environ, capture_output=True, text=True, timeout=30)
+    return subprocess.run(
+        [*OPENIM, "start"], cwd=cwd, env=environ, capture_output=True, text=True, timeout=START_TIMEOUT
+    )
 
 
 def test_production_refuses_the_default_secret_before_binding(tmp_path: Path, held_port: int) -> None:
@@ -59,6 +61,7 @@ def test_production_refuses_a_short_secret(tmp_path: Path, held_port: int) -> No
     assert "the secret is 15 characters, fewer than 16" in result.stderr
 
 
+@pytest.mark.slow
 def test_production_starts_with_a_good_secret(tmp_path: Path) -> None:
     """With a 32-character secret production starts and serves; the secret signs admin tokens, openIM123 does not."""
     server = start_server(tmp_path, OPENIM_ENV="production", OPENIM_SECRET=GOOD_SECRET)
@@ -72,6 +75,7 @@ def test_production_starts_with_a_good_secret(tmp_path: Path) -> None:
     assert "warning" not in (tmp_path / "start.out").read_text()
 
 
+@pytest.mark.slow
 def test_development_warns_when_the_default_secret_is_exposed(tmp_path: Path) -> None:
     """The default secret on 0.0.0.0 starts with a warning on stderr and in the log; on 127.0.0.1 it does not."""
     exposed = tmp_path / "exposed"

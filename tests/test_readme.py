@@ -156,6 +156,7 @@ def test_walk_through_has_every_step() -> None:
     assert [s.variable for s in steps if s.variable] == ["ADMIN", "ALICE"]
 
 
+@pytest.mark.slow
 def test_readme_walk_through_answers_as_shown(server: ServerProcess) -> None:
     """Every command of the walk-through, run in bash against a fresh server, answers what the README shows."""
     for tool in ("bash", "curl"):

@@ -26,7 +26,7 @@ from openim.gateway.frames import FrameCodec, Req
 from openim.protocol.constants import ReqIdentifier
 from openim.protocol.pb import sdkws_pb2
 
-pytestmark = pytest.mark.soak
+pytestmark = [pytest.mark.soak, pytest.mark.slow(seconds=150)]
 
 SECONDS = float(os.environ.get("OPENIM_SOAK_SECONDS", "120"))
 CONNECTIONS = int(os.environ.get("OPENIM_SOAK_CONNECTIONS", "1000"))

@@ -24,7 +24,7 @@ import pytest
 from tests.databases import create_database, side_database_url
 from tests.gateway.conftest import PingCountingConnection, Sdk
 from tests.gateway.test_push import new_text
-from tests.process import OPENIM, clean_env, free_port
+from tests.process import OPENIM, START_TIMEOUT, clean_env, free_port
 from websockets.asyncio.client import connect
 
 from openim.gateway.frames import FrameCodec
@@ -75,7 +75,7 @@ class Split:
         started = Proc(roles, proc, output, port)
         self.procs.append(started)
         path = "/health" if roles == ("msggateway",) else "/healthz"
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if proc.poll() is not None:
                 raise RuntimeError(f"openim start {' '.join(roles)} exited: {output.read_text()}")
@@ -84,7 +84,9 @@ class Split:
                     return started
             except httpx.HTTPError:
                 time.sleep(0.1)
-        raise RuntimeError(f"openim start {' '.join(roles)} did not answer within 30 s: {output.read_text()}")
+        raise RuntimeError(
+            f"openim start {' '.join(roles)} did not answer within {START_TIMEOUT:.0f} s: {output.read_text()}"
+        )
 
     def stop(self) -> None:
         for proc in reversed(self.procs):
@@ -191,6 +193,7 @@ async def _online(split: Split, admin: str, user_id: str, platforms: list[int]) 
             await asyncio.sleep(0.05)
 
 
+@pytest.mark.slow
 @pytest.mark.redis
 @pytest.mark.postgres
 async def test_split_processes_share_tokens_pushes_kicks_and_presence(deployment: Split) -> None:
@@ -267,6 +270,7 @@ async def _login_once(port: int, user_id: str, token: str, platform_id: int) -> 
     return code
 
 
+@pytest.mark.slow
 def test_split_processes_without_redis_warn_and_share_tokens_through_the_database(tmp_path: Path) -> None:
     """Without redis.url split processes start and warn on stderr and in their logs; the database shares tokens."""
     split = _split(tmp_path, OPENIM_DATABASE_URL=f"sqlite:///{tmp_path / 'openim.db'}")

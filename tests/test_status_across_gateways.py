@@ -22,14 +22,14 @@ from tests.conftest import empty_db_url
 from tests.gateway.conftest import Sdk
 from tests.gateway.test_dispatch import sub, tips
 from tests.gateway.test_push import new_text
-from tests.process import OPENIM, clean_env
+from tests.process import OPENIM, START_TIMEOUT, clean_env
 from tests.test_split_roles import HANDSHAKE_OK, Proc, Split, _connect, _split
 
 from openim.protocol.constants import ReqIdentifier
 
 ANDROID, WEB = 2, 5
 
-pytestmark = [pytest.mark.redis, pytest.mark.postgres]
+pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow]
 
 
 @pytest.fixture
@@ -63,7 +63,7 @@ def start_together(split: Split, procs: list[tuple[tuple[str, ...], int, dict[st
             )
         split.procs.append(Proc(roles, proc, output, port))
         started.append((split.procs[-1], "/health" if roles == ("msggateway",) else "/healthz"))
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + START_TIMEOUT
     for proc, path in started:
         while True:
             if proc.proc.poll() is not None:

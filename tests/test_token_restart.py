@@ -59,6 +59,7 @@ def _user_token(server: ServerProcess, admin: str, user_id: str, platform_id: in
     return str(result["data"]["token"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stop", ["sigterm", "kill9"])
 async def test_tokens_survive_a_restart(tmp_path: Path, db_url: str, stop: str) -> None:
     """Valid tokens stay valid and kicked ones stay kicked across SIGTERM or kill -9 and a restart."""

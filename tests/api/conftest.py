@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.databases import copy_migrated_sqlite
 
 from openim.api.app import create_app
 from openim.infra.bus import TOPIC_PUSH, Push
@@ -76,7 +77,10 @@ def settings(db_url: str) -> Settings:
 
 
 @pytest.fixture
-async def runtime(settings: Settings, clock: FakeClock) -> AsyncIterator[Runtime]:
+async def runtime(
+    settings: Settings, clock: FakeClock, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Runtime]:
+    await copy_migrated_sqlite(settings.database.url, tmp_path_factory)
     rt = await Runtime.build(settings, clock=clock)
     yield rt
     await rt.close()

@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from tests.api.chat import Chat, open_chat
 from tests.api.conftest import Api
 from tests.factories import add_member, make_black, make_friend, make_friend_request, make_group, make_group_request
@@ -431,6 +432,7 @@ def test_every_route_is_a_read_or_a_listed_write(api: Api) -> None:
     assert not listed_reads, f"listed as writes but named as reads: {listed_reads}"
 
 
+@pytest.mark.slow
 async def test_no_read_route_shows_another_users_data(api: Api) -> None:
     """Every read route, called by a second user, answers 1002/1004 or nothing of the first user's."""
     w = await _world(api)

@@ -103,6 +103,7 @@ def rendered(url: str, profile: Path) -> str:
     return result.stdout
 
 
+@pytest.mark.slow
 def test_pages_render_without_internet(server: ServerProcess, tmp_path: Path) -> None:
     """Swagger UI lists the routes and ReDoc its menu, in Chromium that can reach nothing but this server."""
     base = f"http://127.0.0.1:{server.api}"

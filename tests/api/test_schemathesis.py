@@ -203,6 +203,7 @@ def _data(server: ServerProcess, path: str, body: dict[str, Any], token: str = "
     return answer.get("data")
 
 
+@pytest.mark.slow
 def test_every_operation_keeps_its_contract(server: ServerProcess) -> None:
     """No 5xx, no errCode 500, every answer as declared; with an admin and a user token, then without one."""
     database: str = server.database  # type: ignore[attr-defined]

@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 import httpx
 import pytest
+from tests.databases import copy_migrated_sqlite
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import Frame, Opcode
@@ -231,7 +232,10 @@ def timing() -> Timing:
 
 
 @pytest.fixture
-async def runtime(settings: Settings, clock: FakeClock) -> AsyncIterator[Runtime]:
+async def runtime(
+    settings: Settings, clock: FakeClock, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Runtime]:
+    await copy_migrated_sqlite(settings.database.url, tmp_path_factory)
     rt = await Runtime.build(settings, clock=clock)
     yield rt
     await rt.close()

@@ -221,6 +221,7 @@ hostile = st.one_of(
 )
 
 
+@pytest.mark.slow
 def test_hostile_frames_leave_other_users_served(live: Live) -> None:
     """mallory's frames and ping floods: the process lives, alice's every send is answered, RSS stays bounded."""
     pid = live.server.proc.pid

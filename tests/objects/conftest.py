@@ -18,7 +18,9 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.databases import copy_migrated_sqlite
 from tests.objects.client import BASE, PART, ObjApi, object_settings
+from tests.process import START_TIMEOUT
 
 from openim.api.app import create_app
 from openim.infra.clock import FakeClock
@@ -41,7 +43,7 @@ def moto_server() -> Iterator[str]:
         [str(exe), "-H", "127.0.0.1", "-p", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + START_TIMEOUT
         while True:
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=0.5):
@@ -60,6 +62,7 @@ def moto_server() -> Iterator[str]:
 async def obj_api(request: pytest.FixtureRequest, db_url: str, tmp_path: Path) -> AsyncIterator[ObjApi]:
     address = request.getfixturevalue("moto_server") if request.param == "minio" else ""
     settings = object_settings(request.param, db_url, tmp_path / "objects", address)
+    await copy_migrated_sqlite(db_url, request.getfixturevalue("tmp_path_factory"))
     clock = FakeClock(start_ms=int(time.time() * 1000))  # presigned S3 URLs are checked against real time
     runtime = await Runtime.build(settings, clock=clock)
     app = create_app(runtime.services)

@@ -25,6 +25,7 @@ def _token(server: ServerProcess) -> str:
     return str(data["token"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("engine", ["local", "minio"])
 async def test_objects_and_pending_uploads_survive_kill_9(
     engine: str, db_url: str, tmp_path: Path, request: pytest.FixtureRequest

@@ -103,6 +103,7 @@ async def test_readyz_says_stopping_during_a_graceful_stop(storage: Storage) -> 
     assert resp.json()["checks"]["database"]["ok"] is True
 
 
+@pytest.mark.slow
 def test_every_port_of_a_real_server_answers_health(tmp_path: Path) -> None:
     """`openim start`: /health on the gateway, /healthz and /readyz on the REST port and on the admin port."""
     server = start_server(tmp_path)
@@ -175,6 +176,7 @@ def proxy(postgres_url: str) -> Iterator[tuple[_Proxy, str]]:
     plug.unplug()
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_real_server_readyz_fails_when_postgresql_goes_away(tmp_path: Path, proxy: tuple[_Proxy, str]) -> None:
     """A running server whose PostgreSQL becomes unreachable answers /readyz 503 on the REST and admin ports."""
@@ -192,6 +194,7 @@ def test_real_server_readyz_fails_when_postgresql_goes_away(tmp_path: Path, prox
         server.stop()
 
 
+@pytest.mark.slow
 @pytest.mark.redis
 def test_readyz_checks_redis_and_the_queue_when_configured(tmp_path: Path, redis_url: str) -> None:
     """With redis.url set, /readyz lists redis and queue; it turns 503 while that Redis is down (the process keeps

@@ -419,6 +419,7 @@ async def test_progress_tracks_every_table(source: Storage, tmp_path: Path) -> N
 # --- consistency under writes ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 async def test_backup_during_concurrent_writes_is_one_snapshot(source: Storage, tmp_path: Path) -> None:
     """Messages appended while the backup runs: row counts equal the manifest, every conversation's max_seq
     equals its newest stored seq in the dump (one snapshot across tables), and writes happened meanwhile."""

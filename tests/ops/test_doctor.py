@@ -26,7 +26,7 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 from tests.databases import create_database, side_database_url
-from tests.process import OPENIM, ServerProcess, clean_env, free_port, start_server
+from tests.process import OPENIM, START_TIMEOUT, ServerProcess, clean_env, free_port, start_server
 
 from openim.ops.doctor import Check, Context, Status, Thresholds, check_clock, exit_code, run_checks
 from openim.ops.doctor.host import check_somaxconn
@@ -631,6 +631,7 @@ async def test_disk_and_memory_thresholds(tmp_path: Path) -> None:
     assert relaxed["disk.data"].status is Status.OK
 
 
+@pytest.mark.slow
 async def test_open_file_limit(tmp_path: Path) -> None:
     """A soft open-file limit under 65536 warns, naming LimitNOFILE; the CLI reads its own process's limit."""
     config = await healthy(tmp_path)
@@ -659,6 +660,7 @@ def test_somaxconn(tmp_path: Path) -> None:
     assert check_somaxconn(context).status is Status.OK
 
 
+@pytest.mark.slow
 def test_roles_split_over_processes_fail(tmp_path: Path) -> None:
     """api and msggateway served by two openim processes fail: each keeps tokens and pushes to itself."""
     url = f"sqlite:///{tmp_path / 'openim.db'}"
@@ -669,7 +671,7 @@ def test_roles_split_over_processes_fail(tmp_path: Path) -> None:
     )
     gateway = subprocess.Popen([*OPENIM, "start", "msggateway"], cwd=tmp_path, env=env, stdout=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             try:
                 socket.create_connection(("127.0.0.1", gateway_port), timeout=0.2).close()

@@ -179,6 +179,7 @@ def test_stdout_copy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert "both places" in capsys.readouterr().out and "both places" in path.read_text()
 
 
+@pytest.mark.slow
 def test_real_server_writes_each_roles_lines_to_its_file(tmp_path: Path) -> None:
     """`openim start` writes REST request lines to api.log, gateway lines to msggateway.log, the rest to openim.log.
 

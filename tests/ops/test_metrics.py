@@ -131,6 +131,7 @@ def _sample(text: str, name: str, **labels: str) -> float:
     return 0.0
 
 
+@pytest.mark.slow
 async def test_real_server_exposes_gateway_message_and_process_metrics(tmp_path: Path) -> None:
     """On `openim start`, /metrics on the admin port follows connections by platform, WS sends, pushes and REST."""
     server = start_server(tmp_path)

@@ -99,6 +99,7 @@ def _elsewhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
 
 
+@pytest.mark.slow
 async def test_service_down_posts_once_and_recovers(tmp_path: Path, receiver: Receiver) -> None:
     """Each role not answering is posted once, not again while it stays down, and once when it answers again."""
     env = await prepared(tmp_path)
@@ -141,6 +142,7 @@ async def test_service_down_posts_once_and_recovers(tmp_path: Path, receiver: Re
     assert len([t for t in receiver.take() if "is down" in t]) == 3  # a new incident after the recovery
 
 
+@pytest.mark.slow
 async def test_cli_once_keeps_state_between_runs(tmp_path: Path, receiver: Receiver) -> None:
     """`openim monitor --once --state FILE` posts an incident on the first run only, and its recovery later."""
     env = await prepared(tmp_path)
@@ -268,6 +270,7 @@ def test_error_counts_sum_rest_and_websocket() -> None:
     assert error_counts(samples) == (21.0, 3.0)
 
 
+@pytest.mark.slow
 async def test_cli_exit_code_when_the_webhook_is_unreachable(tmp_path: Path) -> None:
     """`--once` exits 1 and says the message was not delivered when nothing answers at the webhook."""
     env = await prepared(tmp_path)

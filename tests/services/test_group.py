@@ -700,6 +700,7 @@ async def _analyze(storage: Storage) -> None:
         await conn.execute(text("ANALYZE"))
 
 
+@pytest.mark.slow(seconds=120)
 async def test_100k_member_group(storage: Storage) -> None:
     """A group of BIG members (100,000 unless OPENIM_TEST_BIG_GROUP says otherwise) built through invites of
     1,000 (sendMessage false: each batch's 1509 goes online only, with no sg_ copy): one message then writes 3
