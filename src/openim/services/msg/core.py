@@ -277,7 +277,7 @@ class MsgCore:
     async def recipients(self, msg: MsgData) -> tuple[str, ...]:
         """Who gets the push (docs/protocol/messages.md §4 step 8): group members, or receiver and senderSync sender."""
         if msg.sessionType in (SessionType.READ_GROUP_CHAT, SessionType.WRITE_GROUP_CHAT):
-            return tuple(await self._group_member_ids(msg.groupID))
+            return await self._group_member_ids(msg.groupID)
         users = [msg.recvID]
         if option(msg, OPT_SENDER_SYNC) and msg.sendID != msg.recvID:
             users.append(msg.sendID)
@@ -339,9 +339,9 @@ class MsgCore:
 
     # ---- seams for the social-graph work --------------------------------------------------------------------
 
-    async def _group_member_ids(self, group_id: str) -> list[str]:
-        """Every member of the group (push recipients, a group's first-message rows)."""
-        return await self.storage.group.member_ids(group_id)
+    async def _group_member_ids(self, group_id: str) -> tuple[str, ...]:
+        """Every member of the group (push recipients, a group's first-message rows), from the fact cache."""
+        return (await self.storage.facts.members(group_id)).ids
 
     def chat_conversation_id(self, msg: MsgData) -> str:
         """The chat conversation of `msg` (si_/sg_/sn_), whatever its isNotNotification flag."""

@@ -29,7 +29,6 @@ from openim.protocol.errors import MsgAlreadyRevoke, RecordNotFoundError
 from openim.protocol.pb.sdkws_pb2 import MsgData
 from openim.storage import dialect
 from openim.storage.db import Db
-from openim.storage.msg.gate import SingleChatGate, read_single_chat_gate
 from openim.storage.msg.render import parse_msg, placeholder, render, revoke_from_json, revoke_to_json, revoked_body
 from openim.storage.msg.values import Appended, AppendStats, MsgRevoke, NewMsg, SeqState, SeqView, StoredMsg
 from openim.storage.schema import conversation, msg, msg_user_delete, seq_conversation
@@ -107,13 +106,6 @@ class MsgRepo:
         self.stats = AppendStats()
 
     # ---- the write path ---------------------------------------------------------------------------------
-
-    async def single_chat_gate(
-        self, send_id: str, recv_id: str, conversation_id: str, *, with_friendship: bool = False
-    ) -> SingleChatGate:
-        """Sender, receiver, blacklist, friendship (when asked) and the receiver's options, in one read."""
-        async with self.db.read("msg.single_chat_gate") as conn:
-            return await read_single_chat_gate(conn, send_id, recv_id, conversation_id, with_friendship=with_friendship)
 
     async def append_batch(self, news: Sequence[NewMsg]) -> list[Appended]:
         """Store `news` in one transaction and return one `Appended` per item, in input order.
