@@ -133,7 +133,8 @@ class MsgRepo:
         for i, new in enumerate(news):
             key = (new.msg.sendID, new.msg.clientMsgID)
             if key in stored_before:
-                results[i] = stored_before[key]
+                before = stored_before[key]
+                results[i] = Appended(before.conversation_id, before.seq, before.msg, True, new.tag)
             elif key in first_index:
                 continue  # resolved below, once the first copy has its seq
             else:
@@ -146,7 +147,7 @@ class MsgRepo:
             if results[i] is None:
                 first = results[first_index[(new.msg.sendID, new.msg.clientMsgID)]]
                 assert first is not None
-                results[i] = Appended(first.conversation_id, first.seq, first.msg, duplicate=True)
+                results[i] = Appended(first.conversation_id, first.seq, first.msg, True, new.tag)
         return [r for r in results if r is not None], rows
 
     async def _store(
@@ -187,7 +188,7 @@ class MsgRepo:
                 stored = MsgData()
                 stored.CopyFrom(news[i].msg)
                 stored.seq = first_seq + offset
-                results[i] = Appended(cid, stored.seq, stored, duplicate=False)
+                results[i] = Appended(cid, stored.seq, stored, False, news[i].tag)
                 msg_rows.append(
                     {
                         "conversation_id": cid,
