@@ -201,10 +201,7 @@ class MsgCore:
             if recipients:
                 self.bus.publish(TOPIC_PUSH, Push(conversation_id, msg, recipients, operation_id))
             return None
-        owners = await self._owners(msg, conversation_id, recipients)
-        task = asyncio.ensure_future(
-            self.writer.append(NewMsg(conversation_id, msg, owners, _Pending(recipients, operation_id)))
-        )
+        task = asyncio.ensure_future(self.writer.append(self._new_msg(msg, conversation_id, recipients, operation_id)))
         # A sender that goes away (its request cancelled) does not take its message with it: the append
         # goes on, and the push leaves from on_commit as for any other message.
         return await asyncio.shield(task)
@@ -230,8 +227,7 @@ class MsgCore:
                 results[i] = ArgsError("unknown sessionType")
                 continue
             recipients = await self.recipients(msg)
-            owners = await self._owners(msg, conversation_id, recipients)
-            stored.append((i, NewMsg(conversation_id, msg, owners, _Pending(recipients, operation_id))))
+            stored.append((i, self._new_msg(msg, conversation_id, recipients, operation_id)))
         futures = await self.writer.enqueue_many([new for _, new in stored])
         # As in deliver: a caller that goes away does not take the messages with it.
         outcomes = await asyncio.shield(asyncio.gather(*futures, return_exceptions=True))
@@ -248,19 +244,20 @@ class MsgCore:
             users.append(msg.sendID)
         return tuple(u for u in users if u)
 
-    async def _owners(self, msg: MsgData, conversation_id: str, recipients: tuple[str, ...]) -> tuple[str, ...]:
+    @staticmethod
+    def _new_msg(msg: MsgData, conversation_id: str, recipients: tuple[str, ...], operation_id: str) -> NewMsg:
+        """The append of a stored message, with its push as the tag and the owners whose rows it needs."""
+        tag = _Pending(recipients, operation_id)
         if conversation_id.startswith("n_"):
-            return ()
+            return NewMsg(conversation_id, msg, (), tag)
         if msg.sessionType == SessionType.SINGLE_CHAT:
-            return tuple(dict.fromkeys((msg.sendID, msg.recvID)))
+            return NewMsg(conversation_id, msg, tuple(dict.fromkeys((msg.sendID, msg.recvID))), tag)
         if msg.sessionType == SessionType.NOTIFICATION_CHAT:
-            return (msg.recvID,)
-        # A group: every member's row is made with the conversation's first message (O(members) once),
-        # later messages write none; members joining later get theirs from the group service.
-        state = (await self.storage.msg.seq_states([conversation_id])).get(conversation_id)
-        if state is None or state.max_seq == 0:
-            return recipients
-        return ()
+            return NewMsg(conversation_id, msg, (msg.recvID,), tag)
+        # A group: every member's row is made with the conversation's first message (O(members) once), decided
+        # by the writer from the seq it allocates; later messages write none and read nothing for it. Members
+        # joining later get theirs from the group service.
+        return NewMsg(conversation_id, msg, recipients, tag, owners_first_only=True)
 
     # ---- the msg service's own notifications ------------------------------------------------------------------
 
