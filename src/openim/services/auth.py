@@ -30,6 +30,7 @@ from jwt.warnings import InsecureKeyLengthWarning
 from openim.infra.bus import Bus, Kick
 from openim.infra.clock import Clock
 from openim.infra.tokens import TokenStore
+from openim.protocol import gojson
 from openim.protocol.constants import (
     ADMIN_PLATFORM_ID,
     PLATFORM_CLASS,
@@ -59,7 +60,6 @@ ADMIN_TOKEN_GRACE_S = 5 * 60  # a replaced admin token stays usable this long (O
 ISSUED_AT_SKEW_S = 5  # OpenIM signs iat = now - 5 s (tokenverify.secondBefore)
 _HMAC_ALGS = ("HS256", "HS384", "HS512")  # golang-jwt verifies any HMAC alg with the []byte secret
 _OTHER_GO_ALGS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"})
-_GO_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 _SEGMENT = re.compile(r"[A-Za-z0-9_-]*")
 _INT64 = range(-(2**63), 2**63)
 
@@ -411,12 +411,7 @@ def _plan_kicks(policy: MultiLoginPolicy, live: _Live, platform_id: int, max_num
     return {pid: ts for pid, ts in kick.items() if ts}
 
 
-def _go_json(value: dict[str, Any]) -> bytes:
-    """JSON bytes as Go's encoding/json writes them: compact, UTF-8, with <, >, & and U+2028/9 escaped."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    for char, escaped in _GO_ESCAPES.items():
-        text = text.replace(char, escaped)
-    return text.encode()
+_go_json = gojson.dumps  # JSON bytes as Go's encoding/json writes them
 
 
 def _reject_constant(name: str) -> Any:
