@@ -67,6 +67,7 @@ FACT_KINDS = (FACT_USER, FACT_BLACK, FACT_FRIEND, FACT_RECV_OPT, FACT_GROUP, FAC
 TTL_S = 300.0  # OpenIM's localcache successExpire
 MAX_ENTRIES = 100_000  # per kind; a group's members count as one entry
 MAX_GROUP_ENTRIES = 10_000  # member maps of big groups are large: fewer of them
+_IN_CHUNK = 1000  # ids per IN (…) list, far below both databases' bind-parameter limits
 
 # As storage/user.py and storage/group/read.py read them: columns in the field order of the rows; OpenIM's
 # member order.
@@ -334,8 +335,12 @@ class FactCache:
 
 
 async def _users(conn: AsyncConnection, user_ids: Iterable[str]) -> dict[str, User]:
-    result = await conn.execute(select(*_USER_COLUMNS).where(user.c.user_id.in_(list(user_ids))))
-    return {row.user_id: User(*row) for row in result}
+    ids = list(user_ids)
+    found: dict[str, User] = {}
+    for i in range(0, len(ids), _IN_CHUNK):
+        result = await conn.execute(select(*_USER_COLUMNS).where(user.c.user_id.in_(ids[i : i + _IN_CHUNK])))
+        found.update((row.user_id, User(*row)) for row in result)
+    return found
 
 
 async def _owned(conn: AsyncConnection, column: Any, owner_column: Any, owner: str) -> frozenset[str]:
