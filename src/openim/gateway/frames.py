@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import struct
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -56,9 +57,11 @@ __all__ = [
     "handshake_text",
     "parse_text_heartbeat",
     "pong_text",
+    "ws_binary_frame",
 ]
 
 _INT32_MIN, _INT32_MAX = -(1 << 31), (1 << 31) - 1
+_WS_FIN_BINARY = 0x82  # RFC 6455 §5.2: FIN set, opcode 2 (binary)
 # What a gzip frame may inflate to when the caller names no limit: the client side (tests, tools, `openim bench`)
 # reading server frames, which the SDKs cap at 1 MiB. The gateway passes its own, far smaller limit.
 MAX_DECOMPRESSED: Final = 4 << 20
@@ -428,3 +431,17 @@ def pong_text(body: Any = None) -> str:
 def handshake_text(err_code: int = 0, err_msg: str = "", err_dlt: str = "") -> str:
     """The handshake result sent as the first text frame when `isMsgResp=true` (OpenIM's apiresp shape)."""
     return f'{{"errCode":{int(err_code)},"errMsg":{go_json_string(err_msg)},"errDlt":{go_json_string(err_dlt)}}}'
+
+
+def ws_binary_frame(payload: bytes) -> bytes:
+    """`payload` as one unmasked, unfragmented binary WebSocket frame (RFC 6455 §5.2), as a server sends it.
+
+    A server frame depends on nothing but its payload (no mask, no extension here: permessage-deflate is never
+    negotiated), so a push is framed once and the same bytes go to every connection (push.py, conn.py).
+    """
+    n = len(payload)
+    if n < 126:
+        return bytes((_WS_FIN_BINARY, n)) + payload
+    if n < 1 << 16:
+        return struct.pack("!BBH", _WS_FIN_BINARY, 126, n) + payload
+    return struct.pack("!BBQ", _WS_FIN_BINARY, 127, n) + payload
