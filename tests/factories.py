@@ -2,7 +2,8 @@
 
 Social graph: these insert rows as the friend and group write side does, and record the same version-log
 entries (`friend`, `black`, `join_group`, `group_member`) in the same transaction, for tests that need a state
-without going through the services.
+without going through the services. Like the repositories, they drop what the storage's fact cache held of the
+rows they change (`storage/facts.py`), so a send sees the new state.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from sqlalchemy import delete, insert, update
 
 from openim.protocol.constants import GroupRole, GroupStatus
 from openim.storage import Storage
+from openim.storage.facts import FACT_BLACK, FACT_FRIEND, FACT_GROUP, FACT_MEMBERS
 from openim.storage.friend import KIND_BLACK
 from openim.storage.rows import Black, Friend, FriendRequest, Group, GroupMember, GroupRequest
 from openim.storage.schema import black, friend, friend_request, group, group_member, group_request
@@ -45,7 +47,7 @@ async def make_friend(
 ) -> Friend:
     """`friend_id` in `owner`'s list (one direction), logged as an insert in the owner's friend log."""
     row = Friend(owner, friend_id, remark, now, add_source, operator, ex, is_pinned)
-    async with storage.db.write("test.make_friend") as conn:
+    async with storage.facts.writing(FACT_FRIEND, (owner,)), storage.db.write("test.make_friend") as conn:
         await conn.execute(insert(friend).values(**_values(row)))
         await record(conn, KIND_FRIEND, owner, [friend_id], STATE_INSERT, now=now)
     return row
@@ -64,7 +66,7 @@ async def pin_friend(storage: Storage, owner: str, friend_id: str, *, now: int) 
 
 async def unfriend(storage: Storage, owner: str, friend_id: str, *, now: int) -> None:
     """Remove `friend_id` from `owner`'s list, logged as a delete."""
-    async with storage.db.write("test.unfriend") as conn:
+    async with storage.facts.writing(FACT_FRIEND, (owner,)), storage.db.write("test.unfriend") as conn:
         await conn.execute(delete(friend).where(friend.c.owner_user_id == owner, friend.c.friend_user_id == friend_id))
         await record(conn, KIND_FRIEND, owner, [friend_id], STATE_DELETE, now=now)
 
@@ -93,7 +95,7 @@ async def make_black(
 ) -> Black:
     """`owner` blocks `blocked`, logged as an insert in the owner's `black` log."""
     row = Black(owner, blocked, now, add_source, operator or owner, ex)
-    async with storage.db.write("test.make_black") as conn:
+    async with storage.facts.writing(FACT_BLACK, (owner,)), storage.db.write("test.make_black") as conn:
         await conn.execute(insert(black).values(**_values(row)))
         await record(conn, KIND_BLACK, owner, [blocked], STATE_INSERT, now=now)
     return row
@@ -117,7 +119,11 @@ async def make_group(
                 0, 0, 0, "")  # fmt: skip
     roles = [(owner, GroupRole.OWNER), *((a, GroupRole.ADMIN) for a in admins)]
     roles += [(m, GroupRole.ORDINARY) for m in members]
-    async with storage.db.write("test.make_group") as conn:
+    async with (
+        storage.facts.writing(FACT_GROUP, (group_id,)),
+        storage.facts.writing(FACT_MEMBERS, (group_id,)),
+        storage.db.write("test.make_group") as conn,
+    ):
         await conn.execute(insert(group).values(**_values(row)))
         for i, (user_id, role) in enumerate(roles):
             member = GroupMember(group_id, user_id, "", "", int(role), now + i, 2, owner, owner, 0, "")
@@ -140,7 +146,7 @@ async def add_member(
 ) -> GroupMember:
     """One more member, logged in the group's member log and the user's join log."""
     member = GroupMember(group_id, user_id, nickname, face_url, int(role), now, 3, "", user_id, 0, ex)
-    async with storage.db.write("test.add_member") as conn:
+    async with storage.facts.writing(FACT_MEMBERS, (group_id,)), storage.db.write("test.add_member") as conn:
         await conn.execute(insert(group_member).values(**_values(member)))
         await record(conn, KIND_GROUP_MEMBER, group_id, [user_id], STATE_INSERT, now=now)
         await record(conn, KIND_JOIN_GROUP, user_id, [group_id], STATE_INSERT, now=now)
@@ -149,7 +155,7 @@ async def add_member(
 
 async def remove_member(storage: Storage, group_id: str, user_id: str, *, now: int) -> None:
     """A member leaves, logged as a delete in both logs."""
-    async with storage.db.write("test.remove_member") as conn:
+    async with storage.facts.writing(FACT_MEMBERS, (group_id,)), storage.db.write("test.remove_member") as conn:
         await conn.execute(
             delete(group_member).where(group_member.c.group_id == group_id, group_member.c.user_id == user_id)
         )
@@ -159,14 +165,14 @@ async def remove_member(storage: Storage, group_id: str, user_id: str, *, now: i
 
 async def rename_group(storage: Storage, group_id: str, name: str, *, now: int) -> None:
     """Change the group's name, logged as the group itself ("") changing, as set_group_info will."""
-    async with storage.db.write("test.rename_group") as conn:
+    async with storage.facts.writing(FACT_GROUP, (group_id,)), storage.db.write("test.rename_group") as conn:
         await conn.execute(update(group).where(group.c.group_id == group_id).values(group_name=name))
         await record(conn, KIND_GROUP_MEMBER, group_id, [GROUP_ELEM_ID], STATE_UPDATE, now=now)
 
 
 async def dismiss_group(storage: Storage, group_id: str, *, now: int) -> None:
     """Dismiss keeping members (status 2), as dismiss_group with deleteMember=false will."""
-    async with storage.db.write("test.dismiss_group") as conn:
+    async with storage.facts.writing(FACT_GROUP, (group_id,)), storage.db.write("test.dismiss_group") as conn:
         await conn.execute(update(group).where(group.c.group_id == group_id).values(status=int(GroupStatus.DISMISSED)))
         await record(conn, KIND_GROUP_MEMBER, group_id, [GROUP_ELEM_ID], STATE_UPDATE, now=now)
 

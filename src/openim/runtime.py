@@ -87,6 +87,7 @@ from openim.services import Services
 from openim.services.auth import AuthService
 from openim.services.config_manager import ConfigManagerService, ReloadReport
 from openim.services.conversation import ConversationService
+from openim.services.facts_sync import FactSync
 from openim.services.friend import FriendService
 from openim.services.group import GroupService
 from openim.services.msg import MsgLimits, MsgService
@@ -138,11 +139,20 @@ class Runtime:
     on_reload: list[Callable[[Settings], None]] = field(default_factory=list)
     _reloading: asyncio.Lock = field(default_factory=asyncio.Lock)
     webhooks: Webhooks = field(default_factory=Webhooks.off)
+    fact_sync: FactSync | None = None  # with redis.url: the fact cache's invalidations between processes
 
     @classmethod
-    async def build(cls, settings: Settings, *, clock: Clock | None = None, config_path: Path | None = None) -> Runtime:
+    async def build(
+        cls,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        config_path: Path | None = None,
+        roles: tuple[str, ...] = ROLES,
+    ) -> Runtime:
         """Open storage and infra and build the services; the config centre's stored changes (when enabled) are
-        applied on top of `settings`, which is the file as loaded from `config_path`."""
+        applied on top of `settings`, which is the file as loaded from `config_path`. `roles` decide only whether
+        the fact cache may serve without a bus between processes (storage/facts.py)."""
         clock = clock or SystemClock()
         storage = await open_storage(settings.database.url, pool_size=settings.database.poolSize)
         try:
@@ -167,6 +177,7 @@ class Runtime:
         queue: JobQueue
         send_status: SendStatusStore
         client: Redis | None = None
+        fact_sync: FactSync | None = None
         if settings.redis.url:
             try:
                 client = await connect(settings.redis.url)
@@ -176,6 +187,10 @@ class Runtime:
             tokens, presence, redis_bus = RedisTokenStore(client), RedisPresence(client), RedisBus(client)
             bus, queue, send_status = redis_bus, RedisStreamQueue(client), RedisSendStatus(client)
             closers += [client.aclose, redis_bus.close]
+            # Other processes change facts this one caches: their invalidations come over the bus.
+            fact_sync = FactSync(storage.facts, redis_bus)
+            fact_sync.start()
+            closers.append(fact_sync.close)
         else:
             # Token states in the database, so a restart (even kill -9) logs nobody out; presence and bus in memory.
             tokens, presence, memory_bus = TokenRepo(storage.db, clock.now_ms), MemoryPresence(), MemoryBus()
@@ -183,6 +198,9 @@ class Runtime:
             bus, queue = memory_bus, DbQueue(storage.queue, clock.now_ms, claim_batch=16)
             send_status = MemorySendStatus()
             closers.append(memory_bus.close)
+            # Without a bus between processes, only a process running every role may assume that it alone
+            # writes the database; one of several split processes reads every fact through (storage/facts.py).
+            storage.facts.enabled = {"api", "msggateway"} <= set(roles)
         registry = open_registry(settings, redis=client)
         closers.append(registry.close)
         auth = AuthService(
@@ -270,6 +288,7 @@ class Runtime:
             config_path=config_path,
             instance_id=instance_id,
             webhooks=webhooks,
+            fact_sync=fact_sync,
         )
         return runtime
 
@@ -451,7 +470,7 @@ async def run(
             sock.close()
         raise
 
-    runtime = await Runtime.build(settings, config_path=config_path)
+    runtime = await Runtime.build(settings, config_path=config_path, roles=roles)
     settings = runtime.settings  # with the config centre's stored changes; a reload changes it in place
     set_log_level(settings.log.remainLogLevel)
     runtime.on_reload.append(lambda s: set_log_level(s.log.remainLogLevel))

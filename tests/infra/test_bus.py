@@ -12,10 +12,12 @@ import pytest
 import redis.asyncio as aioredis
 
 from openim.infra.bus import (
+    TOPIC_FACTS,
     TOPIC_KICK,
     TOPIC_PUSH,
     Bus,
     ConfigReload,
+    Invalidate,
     Kick,
     MemoryBus,
     Push,
@@ -145,13 +147,29 @@ async def test_memory_bus_drops_oldest_when_a_subscriber_is_far_behind() -> None
     await bus.close()
 
 
+async def test_a_subscriber_that_asked_hears_of_dropped_events() -> None:
+    """on_gap(True) tells a subscriber that fell behind that it lost events (the fact cache then empties)."""
+    bus = MemoryBus(max_pending=2)
+    gaps: list[bool] = []
+    bus.subscribe(TOPIC_FACTS, lambda event: None, on_gap=gaps.append)
+    for i in range(3):
+        bus.publish(TOPIC_FACTS, i)
+    assert gaps == [True]
+    await bus.flush()  # nothing to wait for in one process
+    await bus.close()
+
+
 # --- RedisBus ---------------------------------------------------------------------------------------------
 
 
 def test_redis_wire_format_round_trips_push_and_kick() -> None:
-    """Push and Kick survive encode/decode, including non-ASCII IDs, no recipients and an empty message."""
+    """Push, Kick and Invalidate survive encode/decode, including non-ASCII IDs, no recipients, an empty message,
+    no keys and every key (None)."""
     msg = MsgData(seq=7, sendID="Ω-1", recvID="b", content=b"\x00\xff" * 40, clientMsgID="c" * 32)
-    events: list[Push | Kick] = [
+    events: list[Push | Kick | Invalidate] = [
+        Invalidate("origin-1", 2**40, "black", ("Ω", "b")),
+        Invalidate("o", 1, "user", ()),
+        Invalidate("o", 2, "members", None),
         Push("si_Ω-1_b", msg, ("Ω-1", "b", ""), "op-1"),
         Push("n_x_x", MsgData(), (), ""),
         Kick("u1", 5, ("tok-a", "tok-b")),
@@ -287,5 +305,25 @@ async def test_redis_bus_resubscribes_after_its_connection_is_cut(
     messages = [r.getMessage() for r in caplog.records]
     assert any("lost its Redis subscription" in m for m in messages)
     assert any("listens to Redis again" in m for m in messages)
+    await bus.close()
+    await client.aclose()
+
+
+@pytest.mark.redis
+async def test_redis_bus_tells_a_subscriber_when_it_is_live_and_when_not(redis_url: str) -> None:
+    """on_gap(True) once Redis confirmed the channel, on_gap(False) when the connection breaks, then True again;
+    flush() returns once what was published was handed to Redis."""
+    client = await connect(redis_url)
+    bus = RedisBus(client)
+    gaps: asyncio.Queue[bool] = asyncio.Queue()
+    got: asyncio.Queue[object] = asyncio.Queue()
+    bus.subscribe(TOPIC_FACTS, got.put_nowait, on_gap=gaps.put_nowait)
+    assert await asyncio.wait_for(gaps.get(), 10) is True
+    bus.publish(TOPIC_FACTS, Invalidate("o", 1, "user", ("u",)))
+    await asyncio.wait_for(bus.flush(), 10)
+    assert await asyncio.wait_for(got.get(), 10) == Invalidate("o", 1, "user", ("u",))
+    assert await _kill_pubsub_connections(client) == 1
+    assert await asyncio.wait_for(gaps.get(), 10) is False
+    assert await asyncio.wait_for(gaps.get(), 10) is True
     await bus.close()
     await client.aclose()

@@ -546,9 +546,10 @@ async def test_group_send_pushes_members_and_creates_rows_once(kit: MsgKit) -> N
     assert (await kit.storage.msg.seq_views("b", ["sg_g1"]))["sg_g1"].has_read_seq == 2
     from sqlalchemy import update
 
+    from openim.storage.facts import FACT_MEMBERS
     from openim.storage.schema import group_member
 
-    async with kit.storage.db.write("test.mute") as conn:
+    async with kit.storage.facts.writing(FACT_MEMBERS, ("g1",)), kit.storage.db.write("test.mute") as conn:
         await conn.execute(
             update(group_member).where(group_member.c.user_id == "b").values(mute_end_time=kit.clock.now_ms() + 1000)
         )
@@ -556,8 +557,8 @@ async def test_group_send_pushes_members_and_creates_rows_once(kit: MsgKit) -> N
         await kit.service.send(caller("b"), group_msg("b"), operation_id="")
 
 
-async def test_single_chat_send_reads_once_before_its_append(kit: MsgKit) -> None:
-    """A single-chat send's checks cost one read transaction (msg.single_chat_gate), whatever the checks are."""
+async def test_single_chat_send_reads_nothing_in_the_steady_state(kit: MsgKit) -> None:
+    """A single-chat send's checks are served from memory once read (storage/facts.py): only the append remains."""
     await kit.send("a", "b", "warm-up")
     stats = kit.storage.db.stats.by_name
     before = {name: s.count for name, s in stats.items()}
@@ -566,7 +567,7 @@ async def test_single_chat_send_reads_once_before_its_append(kit: MsgKit) -> Non
     after = {name: s.count for name, s in stats.items()}
     changed = {name: after[name] - before.get(name, 0) for name in after if after[name] != before.get(name, 0)}
     reads = {name: n for name, n in changed.items() if name != "msg.append_batch"}
-    assert reads == {"msg.single_chat_gate": 5}
+    assert reads == {}
 
 
 async def test_a_failing_status_store_does_not_fail_the_send(kit: MsgKit, caplog: pytest.LogCaptureFixture) -> None:

@@ -4,7 +4,10 @@ Only moves bytes: frames are decoded and encoded by the connection's `FrameCodec
 a handler (dispatch.py) one at a time, so replies leave in request order (docs/protocol/gateway.md §2.5). Writing never
 waits: a frame goes straight to the socket while it accepts data, else into a queue of at most 256 frames that a writer
 task drains with flow control; a slow client never blocks the read loop or a push, and overflowing the queue closes the
-connection (OpenIM: "websocket write buffer full").
+connection (OpenIM: "websocket write buffer full"). A binary frame written at once is framed by
+`frames.ws_binary_frame` and handed to the transport: websockets' own framing cost more than the rest of a push, and a
+push (`Framed`) is framed once for every connection that gets it; websockets keeps the reading side, control frames,
+and the writes that must wait for flow control.
 
 Ending a connection as OpenIM does (docs/protocol/gateway.md §3.3): a request that cannot be decoded, an envelope whose
 SendID is not the connection's user, an unknown ReqIdentifier, an unexpected text frame, 30 s of waiting without any
@@ -30,7 +33,15 @@ from websockets.exceptions import ConnectionClosed
 from websockets.frames import Frame
 from websockets.protocol import State
 
-from openim.gateway.frames import FrameCodec, FrameError, Req, Resp, parse_text_heartbeat, pong_text
+from openim.gateway.frames import (
+    FrameCodec,
+    FrameError,
+    Req,
+    Resp,
+    parse_text_heartbeat,
+    pong_text,
+    ws_binary_frame,
+)
 from openim.infra.ratelimit import Bucket
 from openim.protocol.constants import WEB, ReqIdentifier
 from openim.services.auth import Caller
@@ -40,6 +51,7 @@ __all__ = [
     "PUSH_AFTER_REPLY",
     "WRITE_QUEUE_SIZE",
     "Conn",
+    "Framed",
     "GatewayConnection",
     "ProtocolViolation",
     "Timing",
@@ -72,6 +84,18 @@ class GatewayConnection(ServerConnection):
         if isinstance(event, Frame):
             self.last_frame_at = self.loop.time()
         super().process_event(event)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class Framed:
+    """An encoded envelope and the same as one binary WebSocket frame, built once for every connection it goes to."""
+
+    payload: bytes
+    wire: bytes
+
+    @classmethod
+    def of(cls, payload: bytes) -> Framed:
+        return cls(payload, ws_binary_frame(payload))
 
 
 class _Control:
@@ -122,13 +146,13 @@ class Conn:
         self.subscriptions: set[str] = set()  # user IDs whose online status this connection watches (2005)
         self.frames: Bucket | None = None  # its request budget, once ratelimiter.enable made one
         self.close_reason = ""
-        self._queue: deque[bytes | str | _Control] = deque()
+        self._queue: deque[bytes | str | Framed | _Control] = deque()
         self._writer: asyncio.Task[None] | None = None  # only while the queue is not empty
         self._closing = False
         self._draining = False  # the server is stopping: close once the request in hand is answered
         self._handling = False  # a request is being handled: the idle deadline is not running
         self._handling_op = ""  # its operationID
-        self._held: list[bytes] = []  # pushes of that operation (and any after them), sent after its reply
+        self._held: list[Framed] = []  # pushes of that operation (and any after them), sent after its reply
         self._release: asyncio.TimerHandle | None = None
         self._idle_timer: asyncio.TimerHandle | None = None
         self._ping_timer: asyncio.TimerHandle | None = None
@@ -147,7 +171,7 @@ class Conn:
         """Queue a reply or push frame in the connection's codec; False if the connection is closing or full."""
         return self._enqueue(self.codec.encode_resp(resp))
 
-    def send_push(self, frame: bytes, operation_id: str) -> bool:
+    def send_push(self, frame: Framed, operation_id: str) -> bool:
         """Queue an encoded push frame (push.py encodes once per codec); False if closing or full.
 
         A push caused by the request this connection is handling right now (same operationID: the sender's own
@@ -169,7 +193,7 @@ class Conn:
         for frame in held:
             self._enqueue(frame)
 
-    def _enqueue(self, item: bytes | str | _Control) -> bool:
+    def _enqueue(self, item: bytes | str | Framed | _Control) -> bool:
         if self._closing:
             return False
         if not self._queue and self._writer is None and self._write_now(item):
@@ -182,16 +206,18 @@ class Conn:
         self._start_writer()
         return True
 
-    def _write_now(self, item: bytes | str | _Control) -> bool:
+    def _write_now(self, item: bytes | str | Framed | _Control) -> bool:
         """Hand a frame to the socket at once when it takes it without waiting; False: the writer task must."""
         ws = self.ws
         if isinstance(item, _Control) or ws.paused or ws.protocol.state is not State.OPEN:
             return False
-        if isinstance(item, bytes):
-            ws.protocol.send_binary(item)
+        if isinstance(item, Framed):
+            ws.transport.write(item.wire)
+        elif isinstance(item, bytes):
+            ws.transport.write(ws_binary_frame(item))
         else:
             ws.protocol.send_text(item.encode())
-        ws.send_data()
+            ws.send_data()
         return True
 
     def _start_writer(self) -> None:
@@ -209,6 +235,8 @@ class Conn:
                     self._close_transport()
                 elif item is _PING:
                     await ws.ping(b"")
+                elif isinstance(item, Framed):
+                    await ws.send(item.payload)
                 elif isinstance(item, bytes | str):
                     await ws.send(item)
         except ConnectionClosed:

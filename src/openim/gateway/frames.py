@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
+import struct
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -39,6 +39,7 @@ from openim.gateway._gob import (
     put_int,
     put_uint,
 )
+from openim.protocol import gojson
 
 __all__ = [
     "MAX_DECOMPRESSED",
@@ -56,9 +57,11 @@ __all__ = [
     "handshake_text",
     "parse_text_heartbeat",
     "pong_text",
+    "ws_binary_frame",
 ]
 
 _INT32_MIN, _INT32_MAX = -(1 << 31), (1 << 31) - 1
+_WS_FIN_BINARY = 0x82  # RFC 6455 §5.2: FIN set, opcode 2 (binary)
 # What a gzip frame may inflate to when the caller names no limit: the client side (tests, tools, `openim bench`)
 # reading server frames, which the SDKs cap at 1 MiB. The gateway passes its own, far smaller limit.
 MAX_DECOMPRESSED: Final = 4 << 20
@@ -184,39 +187,38 @@ def _gob_decode_resp(frame: bytes) -> Resp:
 
 # --- JSON envelope (sdkType=js) ---------------------------------------------------------------------------
 
-_GO_HTML_ESCAPES: Final = str.maketrans(
-    {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
-)
+go_json_string = gojson.string  # a JSON string literal as Go's encoding/json writes it
 
 
-def go_json_string(s: str) -> str:
-    """A JSON string literal as Go's encoding/json writes it (UTF-8 kept, <, >, &, U+2028/9 escaped)."""
-    return json.dumps(s, ensure_ascii=False).translate(_GO_HTML_ESCAPES)
-
-
-def _go_json_value(value: Any) -> str:
-    """Compact JSON of a decoded value, HTML-escaped as Go's json.Marshal does (used to echo ping bodies)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).translate(_GO_HTML_ESCAPES)
-
-
-def _b64(data: bytes) -> str:
-    return '"' + base64.b64encode(data).decode("ascii") + '"' if data else "null"
+def _b64(data: bytes) -> str | None:
+    return base64.b64encode(data).decode("ascii") if data else None
 
 
 def _json_encode_resp(r: Resp) -> bytes:
-    return (
-        f'{{"reqIdentifier":{int(r.req_identifier)},"msgIncr":{go_json_string(r.msg_incr)},'
-        f'"operationID":{go_json_string(r.operation_id)},"errCode":{int(r.err_code)},'
-        f'"errMsg":{go_json_string(r.err_msg)},"data":{_b64(r.data)}}}'
-    ).encode()
+    """Go's json.Marshal of the Resp struct, fields in its order (one orjson call: protocol/gojson.py)."""
+    return gojson.dumps(
+        {
+            "reqIdentifier": int(r.req_identifier),
+            "msgIncr": r.msg_incr,
+            "operationID": r.operation_id,
+            "errCode": int(r.err_code),
+            "errMsg": r.err_msg,
+            "data": _b64(r.data),
+        }
+    )
 
 
 def _json_encode_req(r: Req) -> bytes:
-    return (
-        f'{{"reqIdentifier":{int(r.req_identifier)},"token":{go_json_string(r.token)},'
-        f'"sendID":{go_json_string(r.send_id)},"operationID":{go_json_string(r.operation_id)},'
-        f'"msgIncr":{go_json_string(r.msg_incr)},"data":{_b64(r.data)}}}'
-    ).encode()
+    return gojson.dumps(
+        {
+            "reqIdentifier": int(r.req_identifier),
+            "token": r.token,
+            "sendID": r.send_id,
+            "operationID": r.operation_id,
+            "msgIncr": r.msg_incr,
+            "data": _b64(r.data),
+        }
+    )
 
 
 def _json_object(frame: bytes, fields: Mapping[str, str], kinds: Mapping[str, str]) -> dict[str, Any]:
@@ -423,9 +425,23 @@ def pong_text(body: Any = None) -> str:
     """The text pong answering a ping: `{"type":"pong","body":<body echoed>}`; accepts the ping's `Heartbeat`."""
     if isinstance(body, Heartbeat):
         body = body.body
-    return '{"type":"pong","body":' + _go_json_value(body) + "}"
+    return '{"type":"pong","body":' + gojson.dumps(body).decode() + "}"
 
 
 def handshake_text(err_code: int = 0, err_msg: str = "", err_dlt: str = "") -> str:
     """The handshake result sent as the first text frame when `isMsgResp=true` (OpenIM's apiresp shape)."""
     return f'{{"errCode":{int(err_code)},"errMsg":{go_json_string(err_msg)},"errDlt":{go_json_string(err_dlt)}}}'
+
+
+def ws_binary_frame(payload: bytes) -> bytes:
+    """`payload` as one unmasked, unfragmented binary WebSocket frame (RFC 6455 §5.2), as a server sends it.
+
+    A server frame depends on nothing but its payload (no mask, no extension here: permessage-deflate is never
+    negotiated), so a push is framed once and the same bytes go to every connection (push.py, conn.py).
+    """
+    n = len(payload)
+    if n < 126:
+        return bytes((_WS_FIN_BINARY, n)) + payload
+    if n < 1 << 16:
+        return struct.pack("!BBH", _WS_FIN_BINARY, 126, n) + payload
+    return struct.pack("!BBQ", _WS_FIN_BINARY, 127, n) + payload

@@ -5,7 +5,7 @@ holds one entry keyed by the conversation ID, in `notificationMsgs` for `n_` con
 OperationID = the sending request's and MsgIncr "" (docs/protocol/gateway.md §6). An iOS connection in background (2004)
 is skipped, so offline push applies to it. The sending connection gets its copy after its 1003 reply (conn.py). Frames
 are queued synchronously in the bus's delivery order, so the messages of a conversation reach each connection in seq
-order; each event is encoded once per codec variant.
+order; each event is encoded once per codec variant, WebSocket framing included (conn.Framed).
 
 Topic "kick" (`infra.bus.Kick(user_id, platform_id, tokens)`, published by the auth service): the matching
 local connections get 2002 and are closed.
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 
+from openim.gateway.conn import Framed
 from openim.gateway.frames import Resp
 from openim.gateway.hub import Hub
 from openim.infra.bus import Kick, Push
@@ -63,13 +64,13 @@ class PushDelivery:
             err_msg="",
             data=push_messages(event.conversation_id, event.msg).SerializeToString(),
         )
-        encoded: dict[tuple[str, bool], bytes] = {}
+        encoded: dict[tuple[str, bool], Framed] = {}
         pushed = 0
         for conn in targets:
             key = (conn.codec.kind, conn.codec.gzip)
             frame = encoded.get(key)
-            if frame is None:
-                frame = encoded[key] = conn.codec.encode_resp(resp)
+            if frame is None:  # once per envelope kind: the same bytes, WebSocket framing included, for all
+                frame = encoded[key] = Framed.of(conn.codec.encode_resp(resp))
             pushed += conn.send_push(frame, event.operation_id)
         MSG_PUSHED.inc(pushed)
 

@@ -1,11 +1,15 @@
 """Bus: publish/subscribe between the parts of one deployment — pushes of committed messages, kicks, online-status
-changes and subscriptions (2005), configuration reloads.
+changes and subscriptions (2005), configuration reloads, and the invalidations that keep every process's fact
+cache current (storage/facts.py, services/facts_sync.py).
 
 `Bus` is the protocol every implementation keeps: `publish(topic, event)` never blocks and never fails the
 publisher; a subscriber's handler gets the events of a topic in the order one publisher published them, one
 at a time; a handler that raises is logged and keeps its subscription. Delivery is at-most-once per
 subscriber (clients recover missed pushes by pulling), so a subscriber that falls `max_pending` events behind
-loses the oldest ones, with a warning, instead of growing without bound.
+loses the oldest ones, with a warning, instead of growing without bound. A subscriber that must know when it
+may have missed events (the fact cache) passes `on_gap`: it is called with `live=True` when events were dropped
+for it, and on a bus that crosses processes with `live=False` when its subscription broke and `live=True` once
+it is confirmed again (the first confirmation too). `flush()` waits until what was published has left the process.
 
 `MemoryBus` serves one process (the embedded default). The events are the dataclasses below; the Redis bus
 of the scale-out issue serializes exactly these.
@@ -25,6 +29,7 @@ from openim.protocol.pb.sdkws_pb2 import MsgData
 
 __all__ = [
     "TOPIC_CONFIG",
+    "TOPIC_FACTS",
     "TOPIC_KICK",
     "TOPIC_PUSH",
     "TOPIC_STATUS",
@@ -32,7 +37,9 @@ __all__ = [
     "Bus",
     "ConfigReload",
     "Delivery",
+    "GapHandler",
     "Handler",
+    "Invalidate",
     "Kick",
     "MemoryBus",
     "Push",
@@ -48,8 +55,10 @@ TOPIC_KICK = "kick"
 TOPIC_STATUS = "status"
 TOPIC_SUBSCRIBE = "subscribe"
 TOPIC_CONFIG = "config"
+TOPIC_FACTS = "facts"
 
 Handler = Callable[[object], Awaitable[None] | None]
+GapHandler = Callable[[bool], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +117,20 @@ class ConfigReload:
     origin: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class Invalidate:
+    """A process changed facts others may hold in memory (topic "facts"): drop `keys` of `kind` (None: all of it).
+
+    `origin` names the publishing process and `serial` counts its events from 1, so a subscriber that sees a
+    serial skip knows it lost one.
+    """
+
+    origin: str
+    serial: int
+    kind: str
+    keys: tuple[str, ...] | None
+
+
 class Subscription(Protocol):
     """A live subscription; `close()` stops deliveries (events already being handled finish)."""
 
@@ -119,8 +142,13 @@ class Bus(Protocol):
         """Queue `event` for every subscriber of `topic`; returns at once, never raises for a subscriber."""
         ...
 
-    def subscribe(self, topic: str, handler: Handler) -> Subscription:
-        """Call `handler(event)` (sync or async) for each event published on `topic` from now on, in order."""
+    def subscribe(self, topic: str, handler: Handler, *, on_gap: GapHandler | None = None) -> Subscription:
+        """Call `handler(event)` (sync or async) for each event published on `topic` from now on, in order;
+        `on_gap(live)` when events may have been missed (module docstring)."""
+        ...
+
+    async def flush(self) -> None:
+        """Wait until every event published so far has left this process (bound it with asyncio.timeout)."""
         ...
 
 
@@ -137,6 +165,7 @@ class Delivery:
     topic: str
     handler: Handler
     max_pending: int
+    on_gap: GapHandler | None = None
     pending: deque[object] = field(default_factory=deque)
     wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
@@ -152,9 +181,19 @@ class Delivery:
             self.dropped += 1
             if self.dropped == 1 or self.dropped % 1000 == 0:
                 logger.warning("bus subscriber of %r is behind: %d events dropped", self.topic, self.dropped)
+            self.gap(live=True)
         self.pending.append(event)
         self.idle.clear()
         self.wakeup.set()
+
+    def gap(self, *, live: bool) -> None:
+        """Tell the subscriber it may have missed events (if it asked to know)."""
+        if self.on_gap is None:
+            return
+        try:
+            self.on_gap(live)
+        except Exception:
+            logger.exception("bus gap handler for %r failed", self.topic)
 
     async def run(self) -> None:
         while True:
@@ -193,12 +232,16 @@ class MemoryBus:
         for subscription in self._subscriptions.get(topic, ()):
             subscription.offer(event)
 
-    def subscribe(self, topic: str, handler: Handler) -> Subscription:
-        """Subscribe `handler`; needs a running event loop (its delivery task starts now)."""
-        subscription = Delivery(self, topic, handler, self._max_pending)
+    def subscribe(self, topic: str, handler: Handler, *, on_gap: GapHandler | None = None) -> Subscription:
+        """Subscribe `handler`; needs a running event loop (its delivery task starts now). In one process a
+        subscription is live from the start: `on_gap(True)` is called only when its events are dropped."""
+        subscription = Delivery(self, topic, handler, self._max_pending, on_gap)
         subscription.task = asyncio.get_running_loop().create_task(subscription.run(), name=f"openim-bus-{topic}")
         self._subscriptions.setdefault(topic, []).append(subscription)
         return subscription
+
+    async def flush(self) -> None:
+        """In one process an event is with its subscribers as soon as `publish` returns: nothing to wait for."""
 
     async def drain(self) -> None:
         """Wait until every event published so far was handled (tests, orderly shutdown)."""

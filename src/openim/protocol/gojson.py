@@ -16,22 +16,30 @@ for a string, an out-of-range integer → `ArgsError` whose detail names the fie
 scalar (`BoolValue` also takes 0/1, as Go's `strconv.ParseBool` does); absent or `null` leaves them unset.
 
 Field tables are built once per message class and cached.
+
+`dumps(value)` writes a decoded value (e.g. what `to_go` returns) as Go's `json.Marshal` does — compact, UTF-8,
+with `<`, `>`, `&`, U+2028 and U+2029 escaped as `\u003c`… (its HTML-safe default) — by orjson; `string(s)` one
+string literal. It is the one Go-JSON encoder of the tree: tokens, hashes, notification contents, the gateway's
+JSON envelope.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import json
+import re
 from collections.abc import Callable
 from operator import attrgetter
 from typing import Any, Final, TypeVar, cast
 
+import orjson
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 from openim.protocol.errors import ArgsError
 
-__all__ = ["from_go", "to_go"]
+__all__ = ["dumps", "from_go", "string", "to_go"]
 
 M = TypeVar("M", bound=Message)
 
@@ -82,6 +90,35 @@ _GO_TYPE_NAMES: Final[dict[int, str]] = {
     _T.TYPE_DOUBLE: "float64",
     _T.TYPE_FLOAT: "float32",
 }
+
+# Go's encoder escapes these although JSON does not require it; they can occur only inside strings.
+_HTML_ESCAPES: Final = tuple((c.encode(), f"\\u{ord(c):04x}".encode()) for c in ("<", ">", "&", "\u2028", "\u2029"))
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+_SORT: Final = orjson.OPT_SORT_KEYS
+
+
+def dumps(value: Any, *, sort_keys: bool = False) -> bytes:
+    """`value` as Go's `json.Marshal` writes it: compact, UTF-8, HTML characters and U+2028/9 escaped.
+
+    Dicts keep their order (a struct's fields) unless `sort_keys` (a map, as Go sorts them). orjson refuses a lone
+    surrogate and integers beyond 64 bits: those values take the stdlib path, the surrogate becoming U+FFFD as Go's
+    decoder would have made it.
+    """
+    try:
+        out = orjson.dumps(value, option=_SORT if sort_keys else 0)
+    except (orjson.JSONEncodeError, TypeError):
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=sort_keys)
+        out = _SURROGATE.sub("\ufffd", text).encode()
+    for raw, escaped in _HTML_ESCAPES:
+        if raw in out:
+            out = out.replace(raw, escaped)
+    return out
+
+
+def string(s: str) -> str:
+    """One JSON string literal, quotes included, as Go writes it."""
+    return dumps(s).decode()
+
 
 # Field kinds.
 _SCALAR, _BYTES, _MESSAGE, _WRAPPER, _OPTIONAL, _REPEATED, _REPEATED_BYTES, _REPEATED_MESSAGE, _MAP = range(9)

@@ -9,24 +9,17 @@ order for that list), so callers must pass IDs exactly as they would send them.
 from __future__ import annotations
 
 import hashlib
-import json
-import re
 from collections.abc import Sequence
 
-__all__ = ["go_json_strings", "id_hash"]
+from openim.protocol import gojson
 
-# Go's encoder escapes these even though JSON does not require it (json.Marshal's HTML-safe default).
-_GO_EXTRA_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
-_GO_EXTRA = re.compile("[<>&\u2028\u2029]")
-_SURROGATE = re.compile("[\ud800-\udfff]")
+__all__ = ["go_json_strings", "id_hash"]
 
 
 def go_json_strings(values: Sequence[str]) -> bytes:
     """The bytes Go's `json.Marshal([]string)` produces for `values` (Go ≥ 1.22 escapes of \\b and \\f)."""
-    text = json.dumps(list(values), ensure_ascii=False, separators=(",", ":"))
-    text = _GO_EXTRA.sub(lambda m: _GO_EXTRA_ESCAPES[m.group()], text)
-    # A lone surrogate cannot be valid UTF-8; Go would have turned it into U+FFFD when decoding the ID.
-    return _SURROGATE.sub("\ufffd", text).encode("utf-8")
+    # A lone surrogate cannot be valid UTF-8; Go would have turned it into U+FFFD when decoding the ID (dumps does).
+    return gojson.dumps(list(values))
 
 
 def id_hash(ids: Sequence[str]) -> int:

@@ -30,6 +30,7 @@ from jwt.warnings import InsecureKeyLengthWarning
 from openim.infra.bus import Bus, Kick
 from openim.infra.clock import Clock
 from openim.infra.tokens import TokenStore
+from openim.protocol import gojson
 from openim.protocol.constants import (
     ADMIN_PLATFORM_ID,
     PLATFORM_CLASS,
@@ -59,7 +60,6 @@ ADMIN_TOKEN_GRACE_S = 5 * 60  # a replaced admin token stays usable this long (O
 ISSUED_AT_SKEW_S = 5  # OpenIM signs iat = now - 5 s (tokenverify.secondBefore)
 _HMAC_ALGS = ("HS256", "HS384", "HS512")  # golang-jwt verifies any HMAC alg with the []byte secret
 _OTHER_GO_ALGS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"})
-_GO_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 _SEGMENT = re.compile(r"[A-Za-z0-9_-]*")
 _INT64 = range(-(2**63), 2**63)
 
@@ -115,6 +115,10 @@ class TokenClaims:
     expire_at_s: int
 
 
+_Signed = tuple[str, int, float | None, float | None, float | None]  # userID, platformID, exp, nbf, iat
+_SIGNED_MAX = 100_000  # tokens whose signature is known good, kept for their time checks only
+
+
 class AuthService:
     """Tokens of one deployment: signed with `secret`, valid `expire_s` seconds, states in `tokens`."""
 
@@ -147,6 +151,7 @@ class AuthService:
         self._jws = jwt.PyJWS()
         # One token change at a time per user in this process (OpenIM does not serialise them at all).
         self._user_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._signed: dict[str, _Signed] = {}  # token → what its signed part says (see _verify)
 
     def reconfigure(self, *, expire_s: int, multi_login_policy: int, max_num_one_end: int) -> None:
         """Apply a new token lifetime and multi-login policy to the tokens issued from now on (config reload)."""
@@ -321,7 +326,29 @@ class AuthService:
 
         Order as golang-jwt's ParseWithClaims: segments, header and claims JSON (1503) → alg → signature (1505)
         → time claims; then OpenIM maps malformed 1503 > expired 1501 > not valid yet 1504 > anything else 1505.
+        Everything before the time claims depends on the token and the secret alone, so a token that passed it is
+        remembered (`_signed`, bounded) and only its times are checked again: every REST request and connection
+        verified the same tokens' signatures over and over (a sixth of a get_users_info in the profile).
         """
+        signed = self._signed.get(token)
+        if signed is None:
+            signed = self._verify_signed(token)
+            if len(self._signed) >= _SIGNED_MAX:
+                del self._signed[next(iter(self._signed))]  # the oldest first
+            self._signed[token] = signed
+        user_id, platform_id, exp, nbf, iat = signed
+        now = self._clock.now_ms() / 1000
+        if exp is not None and not now < exp:
+            raise TokenExpiredError(f"token is expired by {now - exp:.3f}s")
+        if nbf is not None and now < nbf:
+            raise TokenNotValidYetError("token is not valid yet")
+        if iat is not None and now < iat:
+            raise TokenUnknownError(msg="token used before issued")
+        expire_at_s = math.floor(exp) if exp is not None else 0
+        return TokenClaims(user_id, platform_id, expire_at_s), iat or 0.0
+
+    def _verify_signed(self, token: str) -> _Signed:
+        """The checks of `_verify` that do not depend on time: segments, claims' types, alg, signature."""
         parts = token.split(".")
         if len(parts) != 3:
             raise TokenMalformedError("token contains an invalid number of segments")
@@ -351,16 +378,7 @@ class AuthService:
             raise TokenUnknownError(msg="signature is invalid") from None
         except jwt.PyJWTError as exc:
             raise TokenUnknownError(msg=str(exc)) from None
-
-        now = self._clock.now_ms() / 1000
-        if exp is not None and not now < exp:
-            raise TokenExpiredError(f"token is expired by {now - exp:.3f}s")
-        if nbf is not None and now < nbf:
-            raise TokenNotValidYetError("token is not valid yet")
-        if iat is not None and now < iat:
-            raise TokenUnknownError(msg="token used before issued")
-        expire_at_s = math.floor(exp) if exp is not None else 0
-        return TokenClaims(user_id, platform_id, expire_at_s), iat or 0.0
+        return user_id, platform_id, exp, nbf, iat
 
     def _lock(self, user_id: str) -> asyncio.Lock:
         lock = self._user_locks.get(user_id)
@@ -411,12 +429,7 @@ def _plan_kicks(policy: MultiLoginPolicy, live: _Live, platform_id: int, max_num
     return {pid: ts for pid, ts in kick.items() if ts}
 
 
-def _go_json(value: dict[str, Any]) -> bytes:
-    """JSON bytes as Go's encoding/json writes them: compact, UTF-8, with <, >, & and U+2028/9 escaped."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    for char, escaped in _GO_ESCAPES.items():
-        text = text.replace(char, escaped)
-    return text.encode()
+_go_json = gojson.dumps  # JSON bytes as Go's encoding/json writes them
 
 
 def _reject_constant(name: str) -> Any:

@@ -189,7 +189,7 @@ class UserService(UserCommandMixin, NotificationAccountMixin, UserStatusMixin):
         del caller  # any valid token
         if not user_ids:
             raise ArgsError("userIDs is empty")
-        return await self.storage.user.get_users(user_ids)
+        return list((await self.storage.facts.users(user_ids)).values())  # in memory once read (storage/facts.py)
 
     async def get_all_user_ids(self, caller: Caller, page: Page) -> tuple[int, list[str]]:
         caller.require_admin()

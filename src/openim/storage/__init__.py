@@ -13,6 +13,7 @@ from openim.storage.config_override import ConfigOverrideRepo
 from openim.storage.conversation import ConversationRepo
 from openim.storage.cron_task import CronTaskRepo
 from openim.storage.db import Db
+from openim.storage.facts import FactCache
 from openim.storage.friend import FriendRepo
 from openim.storage.group import GroupRepo
 from openim.storage.msg import MsgRepo
@@ -34,16 +35,17 @@ class Storage:
 
     def __init__(self, db: Db) -> None:
         self.db = db
-        self.user = UserRepo(db)
+        self.facts = FactCache(db)  # what sends check, in memory; the writing repositories keep it current
+        self.user = UserRepo(db, self.facts)
         self.user_command = UserCommandRepo(db)
         self.config = ClientConfigRepo(db)
         self.msg = MsgRepo(db)
         self.msg_search = MsgSearchRepo(db)
         self.msg_expiry = MsgExpiryRepo(db)
-        self.conversation = ConversationRepo(db)
+        self.conversation = ConversationRepo(db, self.facts)
         self.version = VersionRepo(db)
-        self.friend = FriendRepo(db)
-        self.group = GroupRepo(db)
+        self.friend = FriendRepo(db, self.facts)
+        self.group = GroupRepo(db, self.facts)
         self.object = ObjectRepo(db)
         self.third = ThirdRepo(db)
         self.statistics = StatisticsRepo(db)

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openim.storage import dialect
 from openim.storage.db import Db
+from openim.storage.facts import FACT_RECV_OPT, FactCache
 from openim.storage.rows import Conversation
 from openim.storage.schema import conversation, seq_conversation
 from openim.storage.version import KIND_CONVERSATION, STATE_DELETE, STATE_INSERT, STATE_UPDATE, record
@@ -77,8 +78,9 @@ def _new_row(owner: str, key: ConversationKey, now: int, values: Mapping[str, An
 class ConversationRepo:
     """Reads and writes `conversation`; every method is one transaction named `conversation.<method>`."""
 
-    def __init__(self, db: Db) -> None:
+    def __init__(self, db: Db, facts: FactCache | None = None) -> None:
         self.db = db
+        self.facts = facts if facts is not None else FactCache(db)
 
     # ---- reads --------------------------------------------------------------------------------------------
 
@@ -189,7 +191,11 @@ class ConversationRepo:
         touched: list[str] = []
         if not owners or not changes:
             return touched
-        async with self.db.write("conversation.set_fields") as conn:
+        recv_opt_owners = owners if "recv_msg_opt" in changes else ()  # what a send checks (storage/facts.py)
+        async with (
+            self.facts.writing(FACT_RECV_OPT, recv_opt_owners),
+            self.db.write("conversation.set_fields") as conn,
+        ):
             current = await self._rows(conn, owners, key.conversation_id)
             for owner in owners:
                 row = current.get(owner)
@@ -243,7 +249,10 @@ class ConversationRepo:
         deleted: list[str] = []
         if not wanted:
             return deleted
-        async with self.db.write("conversation.delete") as conn:
+        async with (
+            self.facts.writing(FACT_RECV_OPT, (owner_user_id,)),
+            self.db.write("conversation.delete") as conn,
+        ):
             for chunk in _chunks(wanted):
                 result = await conn.execute(
                     delete(conversation)

@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, Select, and_, case, delete, func, or_, sel
 
 from openim.storage import dialect
 from openim.storage.db import Db
+from openim.storage.facts import FACT_BLACK, FACT_FRIEND, FactCache
 from openim.storage.rows import Black, Friend, FriendRequest
 from openim.storage.schema import black, friend, friend_request
 from openim.storage.version import (
@@ -86,8 +87,9 @@ def _with_results(stmt: Select[Any], handle_results: Sequence[int]) -> Select[An
 class FriendRepo:
     """Reads `friend`, `friend_request` and `black`; every method is one transaction named `friend.<method>`."""
 
-    def __init__(self, db: Db) -> None:
+    def __init__(self, db: Db, facts: FactCache | None = None) -> None:
         self.db = db
+        self.facts = facts if facts is not None else FactCache(db)
 
     # --- friends ------------------------------------------------------------------------------------------
 
@@ -284,7 +286,10 @@ class FriendRepo:
         primary = and_(friend_request.c.from_user_id == from_user_id, friend_request.c.to_user_id == to_user_id)
         reverse = and_(friend_request.c.from_user_id == to_user_id, friend_request.c.to_user_id == from_user_id)
         try:
-            async with self.db.write("friend.accept_request") as conn:
+            async with (
+                self.facts.writing(FACT_FRIEND, (from_user_id, to_user_id)),
+                self.db.write("friend.accept_request") as conn,
+            ):
                 # One statement for both requests: two accepts crossing each other lock the rows in one order.
                 result = await conn.execute(
                     update(friend_request)
@@ -353,7 +358,10 @@ class FriendRepo:
         if not wanted:
             return {}
         versions: dict[str, VersionState] = {}
-        async with self.db.write("friend.become_friends") as conn:
+        async with (
+            self.facts.writing(FACT_FRIEND, [owner_user_id, *wanted]),
+            self.db.write("friend.become_friends") as conn,
+        ):
             mine: list[str] = []
             theirs: list[str] = []
             for chunk in _chunks(wanted):
@@ -375,7 +383,10 @@ class FriendRepo:
 
     async def delete_friend(self, owner_user_id: str, friend_user_id: str, *, now: int) -> VersionState | None:
         """Remove `friend_user_id` from the owner's list only (the other list keeps its row), logged as a delete."""
-        async with self.db.write("friend.delete_friend") as conn:
+        async with (
+            self.facts.writing(FACT_FRIEND, (owner_user_id,)),
+            self.db.write("friend.delete_friend") as conn,
+        ):
             result = await conn.execute(
                 delete(friend).where(friend.c.owner_user_id == owner_user_id, friend.c.friend_user_id == friend_user_id)
             )
@@ -439,7 +450,7 @@ class FriendRepo:
     ) -> VersionState | None:
         """The owner blocks `block_user_id`, logged as an insert in the owner's black log; None if it already had."""
         row = Black(owner_user_id, block_user_id, now, 0, operator, ex)
-        async with self.db.write("friend.add_black") as conn:
+        async with self.facts.writing(FACT_BLACK, (owner_user_id,)), self.db.write("friend.add_black") as conn:
             result = await conn.execute(
                 dialect.insert_ignore(conn, black)
                 .values(**{f.name: getattr(row, f.name) for f in fields(Black)})
@@ -451,7 +462,7 @@ class FriendRepo:
 
     async def remove_black(self, owner_user_id: str, block_user_id: str, *, now: int) -> VersionState | None:
         """The owner unblocks `block_user_id`, logged as a delete; None if it was not blocked."""
-        async with self.db.write("friend.remove_black") as conn:
+        async with self.facts.writing(FACT_BLACK, (owner_user_id,)), self.db.write("friend.remove_black") as conn:
             result = await conn.execute(
                 delete(black).where(black.c.owner_user_id == owner_user_id, black.c.block_user_id == block_user_id)
             )

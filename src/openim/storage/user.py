@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from openim.protocol.errors import ArgsError, RegisteredAlreadyError
 from openim.storage import dialect
 from openim.storage.db import Db
+from openim.storage.facts import FACT_USER, FactCache
 from openim.storage.rows import User
 from openim.storage.schema import user
 
@@ -68,8 +69,9 @@ async def _page(
 class UserRepo:
     """Reads and writes `user`; every method is one transaction named `user.<method>`."""
 
-    def __init__(self, db: Db) -> None:
+    def __init__(self, db: Db, facts: FactCache | None = None) -> None:
         self.db = db
+        self.facts = facts if facts is not None else FactCache(db)
 
     async def create_users(self, users: list[User]) -> None:
         """Insert all of `users` or none: if any userID exists, raise RegisteredAlreadyError naming the first.
@@ -84,7 +86,7 @@ class UserRepo:
         if repeated:
             raise ArgsError(detail=f"userID {repeated[0]} repeated")
         try:
-            async with self.db.write("user.create_users") as conn:
+            async with self.facts.writing(FACT_USER, ids), self.db.write("user.create_users") as conn:
                 existing = await self._existing(conn, ids)
                 if existing:
                     raise _already_registered(ids, existing)
@@ -190,7 +192,7 @@ class UserRepo:
         }
         if not changes:
             return await self.get_user(user_id)
-        async with self.db.write("user.update_user") as conn:
+        async with self.facts.writing(FACT_USER, (user_id,)), self.db.write("user.update_user") as conn:
             stmt = update(user).where(user.c.user_id == user_id).values(changes).returning(*USER_COLUMNS)
             row = (await conn.execute(stmt)).first()
         return None if row is None else user_of(row)
@@ -199,7 +201,7 @@ class UserRepo:
         """Make each (userID, nickname) an app manager (level 2): create it at `now`, or fix nickname and level."""
         if not admins:
             return
-        async with self.db.write("user.ensure_admins") as conn:
+        async with self.facts.writing(FACT_USER, [a for a, _ in admins]), self.db.write("user.ensure_admins") as conn:
             stmt = dialect.upsert(conn, user, ["user_id"], ["nickname", "app_manager_level"])
             await conn.execute(
                 stmt,

@@ -10,7 +10,6 @@ Everything else (admin only, who may send to whom) is the msg service's.
 
 from __future__ import annotations
 
-import json
 from typing import Any, ClassVar
 
 from pydantic import (
@@ -25,6 +24,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from openim.api.models.base import Req, Resp
+from openim.protocol import gojson
 from openim.protocol.constants import (
     OPT_CONVERSATION_UPDATE,
     OPT_HISTORY,
@@ -43,7 +43,6 @@ from openim.webhooks.bodies import modified_fields
 __all__ = ["OfflinePushInfoIn", "SendMsgReq", "SendMsgResp", "go_json"]
 
 _INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
-_GO_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 
 
 def go_json(value: Any, *, sort_keys: bool = True) -> str:
@@ -52,10 +51,7 @@ def go_json(value: Any, *, sort_keys: bool = True) -> str:
     Go decodes every JSON number into a float64, so an integral 2.0 prints back as 2. With `sort_keys` False the
     keys keep their order, as Go prints a struct's fields.
     """
-    text = json.dumps(_go_numbers(value), sort_keys=sort_keys, separators=(",", ":"), ensure_ascii=False)
-    for char, escaped in _GO_ESCAPES.items():  # these can only occur inside JSON strings
-        text = text.replace(char, escaped)
-    return text
+    return gojson.dumps(_go_numbers(value), sort_keys=sort_keys).decode()
 
 
 def _go_numbers(value: Any) -> Any:

@@ -1,5 +1,5 @@
 """`RedisBus`: the `Bus` contract (`infra/bus.py`) over Redis pub/sub, so every process of a deployment sees
-the pushes and kicks any of them publishes.
+the pushes, kicks and fact invalidations any of them publishes.
 
 Channels: topic `t` is the Redis channel `openim:bus:<t>` (`channel(t)`). A process subscribes to a channel
 only while it has a local subscriber of that topic, so an api-only process receives no pushes.
@@ -16,13 +16,17 @@ Subscribing: one listener task per bus owns one pub/sub connection and hands eac
 the local subscriptions of its topic; each subscription has its own queue (`max_pending`, oldest dropped)
 and delivery task, so handlers run one event at a time in arrival order and a slow handler delays no other
 subscriber. When the connection breaks the listener logs it, reconnects with backoff and subscribes again;
-events published meanwhile are lost to this process (at-most-once).
+events published meanwhile are lost to this process (at-most-once). A subscription that passed `on_gap` hears
+`on_gap(False)` when the connection breaks and `on_gap(True)` when Redis confirms its channel (at first, and after
+each reconnection). `flush()` waits until the events queued so far were sent (PUBLISH answered: Redis has
+handed them to every subscribed connection) or dropped.
 
 Wire format (compact, versioned by its first byte; `encode`/`decode`): only the bus's events travel —
 `Push` (kind `P`): `!BHHI` kind, len(conversation_id), len(operation_id), number of user IDs; one `!H` length
 per user ID; the UTF-8 conversation ID, operation ID and user IDs; then the `MsgData` protobuf bytes to the end.
 `Kick` (kind `K`): `!BiHI` kind, platform ID, len(user_id), number of tokens; one `!H` length per token; the
-user ID and tokens. The rare control events — `StatusChange`, `SubscribeChange`, `ConfigReload` — are kind `J`:
+user ID and tokens. The rare control events — `StatusChange`, `SubscribeChange`, `ConfigReload` and the fact
+cache's `Invalidate` — are kind `J`:
 one JSON object naming the event (`"e"`) and its fields. Anything else is refused at `publish` with TypeError (a
 programming error, not a subscriber's fault).
 
@@ -35,6 +39,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 import struct
 from collections import deque
@@ -46,7 +51,18 @@ import redis.asyncio as aioredis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
-from openim.infra.bus import ConfigReload, Delivery, Handler, Kick, Push, StatusChange, SubscribeChange, Subscription
+from openim.infra.bus import (
+    ConfigReload,
+    Delivery,
+    GapHandler,
+    Handler,
+    Invalidate,
+    Kick,
+    Push,
+    StatusChange,
+    SubscribeChange,
+    Subscription,
+)
 from openim.protocol.pb.sdkws_pb2 import MsgData
 
 __all__ = ["CHANNEL_PREFIX", "RedisBus", "channel", "decode", "encode"]
@@ -57,10 +73,11 @@ CHANNEL_PREFIX = "openim:bus:"
 _PUSH = ord("P")
 _KICK = ord("K")
 _JSON = ord("J")
-_CONTROL: dict[str, type[StatusChange | SubscribeChange | ConfigReload]] = {
+_CONTROL: dict[str, type[StatusChange | SubscribeChange | ConfigReload | Invalidate]] = {
     "status": StatusChange,
     "subscribe": SubscribeChange,
     "config": ConfigReload,
+    "facts": Invalidate,
 }
 _CONTROL_NAMES = {kind: name for name, kind in _CONTROL.items()}
 _PUSH_HEAD = struct.Struct("!BHHI")
@@ -77,7 +94,7 @@ def channel(topic: str) -> str:
 
 
 def encode(event: object) -> bytes:
-    """The wire bytes of a `Push` or `Kick`; TypeError for anything else, ValueError for a field too long."""
+    """The wire bytes of a bus event; TypeError for anything else, ValueError for a field too long."""
     try:
         if isinstance(event, Push):
             conv, op = event.conversation_id.encode(), event.operation_id.encode()
@@ -105,7 +122,7 @@ def encode(event: object) -> bytes:
             )
     except struct.error as exc:
         raise ValueError(f"cannot encode {type(event).__name__} for the bus: {exc}") from None
-    if isinstance(event, StatusChange | SubscribeChange | ConfigReload):
+    if isinstance(event, StatusChange | SubscribeChange | ConfigReload | Invalidate):
         fields = {f.name: getattr(event, f.name) for f in dataclasses.fields(event)}
         return bytes((_JSON,)) + orjson.dumps({"e": _CONTROL_NAMES[type(event)], **fields})
     raise TypeError(f"the Redis bus carries Push, Kick and control events only, not {type(event).__name__}")
@@ -119,7 +136,7 @@ def _strings(data: bytes, offset: int, lengths: Iterable[int]) -> tuple[list[str
     return found, offset
 
 
-def decode(data: bytes) -> Push | Kick | StatusChange | SubscribeChange | ConfigReload:
+def decode(data: bytes) -> Push | Kick | StatusChange | SubscribeChange | ConfigReload | Invalidate:
     """The event `encode` wrote; ValueError when the bytes are not one."""
     try:
         kind = data[0]
@@ -166,6 +183,9 @@ class RedisBus:
         self._outbox_ready = asyncio.Event()
         self._publisher: asyncio.Task[None] | None = None
         self._dropped = 0
+        self._queued_total = 0  # events ever queued by publish
+        self._done_total = 0  # of those, sent or dropped
+        self._progress = asyncio.Event()  # set whenever _done_total grows
         self._subs: dict[str, list[Delivery]] = {}
         self._wanted: set[str] = set()  # channels this bus must be subscribed to
         self._confirmed: set[str] = set()  # channels Redis confirmed on the current pub/sub connection
@@ -185,6 +205,7 @@ class RedisBus:
             log.warning("bus closed: %s on %r not published", type(event).__name__, topic)
             return
         self._outbox.append((channel(topic), payload))
+        self._queued_total += 1
         if len(self._outbox) > self._max_pending:
             self._drop_oldest()
         self._outbox_ready.set()
@@ -195,6 +216,7 @@ class RedisBus:
         while len(self._outbox) > self._max_pending:
             self._outbox.popleft()
             self._dropped += 1
+            self._done(1)
             if self._dropped == 1 or self._dropped % 1000 == 0:
                 log.warning("bus cannot publish fast enough: %d events dropped", self._dropped)
 
@@ -231,10 +253,22 @@ class RedisBus:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, _BACKOFF_CAP_S)
                 continue
+            self._done(len(batch))
             if failing:
                 log.info("bus publishes to Redis again")
                 failing = False
                 backoff = _BACKOFF_START_S
+
+    def _done(self, n: int) -> None:
+        self._done_total += n
+        self._progress.set()
+
+    async def flush(self) -> None:
+        """Wait until every event queued so far was sent (or dropped); bound it with asyncio.timeout."""
+        target = self._queued_total
+        while self._done_total < target:
+            self._progress.clear()
+            await self._progress.wait()
 
     async def _own_subscriptions_confirmed(self) -> None:
         """Wait (bounded) until Redis confirmed every channel this bus subscribed to, keeping in-process order."""
@@ -248,10 +282,12 @@ class RedisBus:
 
     # ---- subscribing --------------------------------------------------------------------------------------
 
-    def subscribe(self, topic: str, handler: Handler) -> Subscription:
-        """Subscribe `handler` in this process; needs a running event loop (its delivery task starts now)."""
+    def subscribe(self, topic: str, handler: Handler, *, on_gap: GapHandler | None = None) -> Subscription:
+        """Subscribe `handler` in this process; needs a running event loop (its delivery task starts now).
+
+        `on_gap(True)` comes once Redis confirmed the channel: until then events may pass this process by."""
         loop = asyncio.get_running_loop()
-        sub = Delivery(self, topic, handler, self._max_pending)
+        sub = Delivery(self, topic, handler, self._max_pending, on_gap)
         sub.task = loop.create_task(sub.run(), name=f"openim-bus-{topic}")
         self._subs.setdefault(topic, []).append(sub)
         name = channel(topic)
@@ -260,6 +296,8 @@ class RedisBus:
             self._wanted_changed.set()
             if self._pubsub is not None:
                 self._send_control(self._pubsub.subscribe(name))
+        elif name in self._confirmed:  # a channel live already: so is this subscription
+            loop.call_soon(functools.partial(sub.gap, live=True))
         if self._listener is None:
             self._listener = loop.create_task(self._listen(), name="openim-bus-listen")
         return sub
@@ -320,6 +358,9 @@ class RedisBus:
                 self._pubsub = None
                 self._confirmed.clear()
                 self._confirm_changed.set()
+                for subs in list(self._subs.values()):
+                    for sub in list(subs):
+                        sub.gap(live=False)
                 with contextlib.suppress(Exception):
                     await pubsub.aclose()
             await asyncio.sleep(backoff)
@@ -343,6 +384,8 @@ class RedisBus:
         elif kind in (b"subscribe", "subscribe"):
             self._confirmed.add(name)
             self._confirm_changed.set()
+            for sub in list(self._subs.get(name.removeprefix(CHANNEL_PREFIX), ())):
+                sub.gap(live=True)
         elif kind in (b"unsubscribe", "unsubscribe"):
             self._confirmed.discard(name)
 

@@ -13,12 +13,11 @@ member's joined-group sync reports the group deleted.
 from __future__ import annotations
 
 import hashlib
-import json
-import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from openim.protocol import gojson
 from openim.protocol.constants import ContentType, GroupRole, GroupStatus, GroupType
 from openim.protocol.errors import (
     ArgsError,
@@ -42,7 +41,6 @@ MAX_IDS = 1000  # OpenIM's constant.ParamMaxLength: the longest ID list a reques
 JOIN_BY_INVITATION = 2
 _ID_MAX_LEN = 64
 _VERIFICATION = (0, 1, 2)  # applications need approval / all need approval but managers' invites / join directly
-_GO_EXTRA = re.compile("[<>&\u2028\u2029]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,9 +115,7 @@ def require(value: str, what: str) -> str:
 def member_list_hash(members: list[GroupMember]) -> int:
     """OpenIM's grouphash: MD5 of the Go JSON of the members by userID (appMangerLevel 0), first 8 bytes."""
     data = [to_go(member_pb(m)) for m in sorted(members, key=lambda m: m.user_id)]
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    text = _GO_EXTRA.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
-    return int.from_bytes(hashlib.md5(text.encode()).digest()[:8], "big")
+    return int.from_bytes(hashlib.md5(gojson.dumps(data)).digest()[:8], "big")
 
 
 class ManageMixin(GroupCore):

@@ -2,10 +2,11 @@
 
 `deliver` is the single way a message leaves: an online-only message (`history` false) is published at once
 with seq 0; any other goes through the group-commit writer, and `on_commit` — which `MsgWriter` calls after
-the commit, in seq order, before the sender is answered — publishes its push. A notification with `isSendMsg`
-is also stored as a copy in the chat conversation (OpenIM's msgtransfer does the same). Recipients follow
-docs/protocol/messages.md §4 step 8: the receiver plus the sender's own devices (senderSync) for single and notification
-chats, every member for groups.
+the commit, in seq order, before the sender is answered — publishes its push. The push (recipients and
+operationID) travels with the message as its `NewMsg.tag` and comes back on its `Appended`: no map on the side.
+A notification with `isSendMsg` is also stored as a copy in the chat conversation (OpenIM's msgtransfer does the
+same). Recipients follow docs/protocol/messages.md §4 step 8: the receiver plus the sender's own devices
+(senderSync) for single and notification chats, every member for groups.
 
 The group and friend reads are seams (`_group_member_ids`, `_group_send_info`): they use the social-graph
 repositories when the storage has them, and refuse group traffic with a clear ArgsError when it does not.
@@ -14,9 +15,7 @@ repositories when the storage has them, and refuse group traffic with a clear Ar
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
-from collections import deque
 from dataclasses import dataclass
 
 from google.protobuf.message import Message
@@ -59,6 +58,8 @@ logger = logging.getLogger("openim.services")
 
 @dataclass(frozen=True, slots=True)
 class _Pending:
+    """What to push once the message is stored: the `NewMsg.tag` of every append, back on its `Appended`."""
+
     user_ids: tuple[str, ...]
     operation_id: str
 
@@ -88,7 +89,6 @@ class MsgCore:
         self.friend_verify = friend_verify
         # check_msg_is_send_success's store: in memory, or Redis so that every process answers (runtime.py)
         self.send_status: SendStatusStore = send_status if send_status is not None else MemorySendStatus()
-        self._pending: dict[tuple[str, str], deque[_Pending]] = {}
         self.queue = queue  # None: no offline push (tests, tools)
         self.limits = limits or MsgLimits()  # message sizes and the bytes of a pull (services/msg/limits.py)
         self._enqueueing: set[asyncio.Task[None]] = set()
@@ -104,13 +104,9 @@ class MsgCore:
         """
         jobs: list[bytes] = []
         for appended in batch:
-            key = (appended.msg.sendID, appended.msg.clientMsgID)
-            queue = self._pending.get(key)
-            if not queue:
-                continue  # stored by another service instance sharing the writer: nothing to push from here
-            pending = queue.popleft()
-            if not queue:
-                del self._pending[key]
+            pending = appended.tag
+            if not isinstance(pending, _Pending):
+                continue  # appended by someone else sharing the writer: nothing to push from here
             user_ids = (appended.msg.sendID,) if appended.duplicate else pending.user_ids
             if user_ids:
                 self.bus.publish(
@@ -205,12 +201,7 @@ class MsgCore:
             if recipients:
                 self.bus.publish(TOPIC_PUSH, Push(conversation_id, msg, recipients, operation_id))
             return None
-        owners = await self._owners(msg, conversation_id, recipients)
-        key = (msg.sendID, msg.clientMsgID)
-        entry = _Pending(recipients, operation_id)
-        self._pending.setdefault(key, deque()).append(entry)
-        task = asyncio.ensure_future(self.writer.append(NewMsg(conversation_id, msg, owners)))
-        task.add_done_callback(lambda done: self._settle(done, key, entry))
+        task = asyncio.ensure_future(self.writer.append(self._new_msg(msg, conversation_id, recipients, operation_id)))
         # A sender that goes away (its request cancelled) does not take its message with it: the append
         # goes on, and the push leaves from on_commit as for any other message.
         return await asyncio.shield(task)
@@ -223,7 +214,7 @@ class MsgCore:
         stopped it (a failed transaction fails every message it held; nothing of them was stored).
         """
         results: list[Appended | BaseException | None] = [None] * len(msgs)
-        stored: list[tuple[int, NewMsg, tuple[str, str], _Pending]] = []
+        stored: list[tuple[int, NewMsg]] = []
         for i, msg in enumerate(msgs):
             if not option(msg, OPT_HISTORY):
                 try:
@@ -236,66 +227,37 @@ class MsgCore:
                 results[i] = ArgsError("unknown sessionType")
                 continue
             recipients = await self.recipients(msg)
-            owners = await self._owners(msg, conversation_id, recipients)
-            stored.append(
-                (
-                    i,
-                    NewMsg(conversation_id, msg, owners),
-                    (msg.sendID, msg.clientMsgID),
-                    _Pending(recipients, operation_id),
-                )
-            )
-        for _, _, key, entry in stored:
-            self._pending.setdefault(key, deque()).append(entry)
-        try:
-            futures = await self.writer.enqueue_many([new for _, new, _, _ in stored])
-        except BaseException:
-            for _, _, key, entry in stored:
-                self._forget(key, entry)
-            raise
-        for future, (_, _, key, entry) in zip(futures, stored, strict=True):
-            future.add_done_callback(functools.partial(self._settle, key=key, entry=entry))
+            stored.append((i, self._new_msg(msg, conversation_id, recipients, operation_id)))
+        futures = await self.writer.enqueue_many([new for _, new in stored])
         # As in deliver: a caller that goes away does not take the messages with it.
         outcomes = await asyncio.shield(asyncio.gather(*futures, return_exceptions=True))
-        for (i, _, _, _), outcome in zip(stored, outcomes, strict=True):
+        for (i, _), outcome in zip(stored, outcomes, strict=True):
             results[i] = outcome
         return results
-
-    def _settle(self, task: asyncio.Future[Appended], key: tuple[str, str], entry: _Pending) -> None:
-        """After an append: if it failed, nothing was stored and nothing will be pushed; forget its entry."""
-        if not task.cancelled() and task.exception() is None:
-            return
-        self._forget(key, entry)
-
-    def _forget(self, key: tuple[str, str], entry: _Pending) -> None:
-        queue = self._pending.get(key)
-        if queue is not None and entry in queue:
-            queue.remove(entry)
-            if not queue:
-                del self._pending[key]
 
     async def recipients(self, msg: MsgData) -> tuple[str, ...]:
         """Who gets the push (docs/protocol/messages.md §4 step 8): group members, or receiver and senderSync sender."""
         if msg.sessionType in (SessionType.READ_GROUP_CHAT, SessionType.WRITE_GROUP_CHAT):
-            return tuple(await self._group_member_ids(msg.groupID))
+            return await self._group_member_ids(msg.groupID)
         users = [msg.recvID]
         if option(msg, OPT_SENDER_SYNC) and msg.sendID != msg.recvID:
             users.append(msg.sendID)
         return tuple(u for u in users if u)
 
-    async def _owners(self, msg: MsgData, conversation_id: str, recipients: tuple[str, ...]) -> tuple[str, ...]:
+    @staticmethod
+    def _new_msg(msg: MsgData, conversation_id: str, recipients: tuple[str, ...], operation_id: str) -> NewMsg:
+        """The append of a stored message, with its push as the tag and the owners whose rows it needs."""
+        tag = _Pending(recipients, operation_id)
         if conversation_id.startswith("n_"):
-            return ()
+            return NewMsg(conversation_id, msg, (), tag)
         if msg.sessionType == SessionType.SINGLE_CHAT:
-            return tuple(dict.fromkeys((msg.sendID, msg.recvID)))
+            return NewMsg(conversation_id, msg, tuple(dict.fromkeys((msg.sendID, msg.recvID))), tag)
         if msg.sessionType == SessionType.NOTIFICATION_CHAT:
-            return (msg.recvID,)
-        # A group: every member's row is made with the conversation's first message (O(members) once),
-        # later messages write none; members joining later get theirs from the group service.
-        state = (await self.storage.msg.seq_states([conversation_id])).get(conversation_id)
-        if state is None or state.max_seq == 0:
-            return recipients
-        return ()
+            return NewMsg(conversation_id, msg, (msg.recvID,), tag)
+        # A group: every member's row is made with the conversation's first message (O(members) once), decided
+        # by the writer from the seq it allocates; later messages write none and read nothing for it. Members
+        # joining later get theirs from the group service.
+        return NewMsg(conversation_id, msg, recipients, tag, owners_first_only=True)
 
     # ---- the msg service's own notifications ------------------------------------------------------------------
 
@@ -339,9 +301,9 @@ class MsgCore:
 
     # ---- seams for the social-graph work --------------------------------------------------------------------
 
-    async def _group_member_ids(self, group_id: str) -> list[str]:
-        """Every member of the group (push recipients, a group's first-message rows)."""
-        return await self.storage.group.member_ids(group_id)
+    async def _group_member_ids(self, group_id: str) -> tuple[str, ...]:
+        """Every member of the group (push recipients, a group's first-message rows), from the fact cache."""
+        return (await self.storage.facts.members(group_id)).ids
 
     def chat_conversation_id(self, msg: MsgData) -> str:
         """The chat conversation of `msg` (si_/sg_/sn_), whatever its isNotNotification flag."""

@@ -190,7 +190,7 @@ class SendMixin(MsgHooksMixin):
         2 mutes the offline push)."""
         if not msg.recvID:
             raise ArgsError("recvID is empty")
-        gate = await self.storage.msg.single_chat_gate(
+        gate = await self.storage.facts.single_chat_gate(
             msg.sendID, msg.recvID, single_conversation_id(msg.sendID, msg.recvID), with_friendship=self.friend_verify
         )
         receiver = gate.receiver
@@ -225,8 +225,8 @@ class SendMixin(MsgHooksMixin):
         """docs/protocol/messages.md §4 step 5: exists, not dismissed, sender a member and not muted."""
         if not msg.groupID:
             raise ArgsError("groupID is empty")
-        groups = self.storage.group
-        group = await groups.get_group(msg.groupID)
+        facts = self.storage.facts  # in memory in the steady state (storage/facts.py)
+        group = await facts.group(msg.groupID)
         if group is None:
             raise GroupIDNotFoundError(f"group {msg.groupID} not found")
         if group.status == GroupStatus.DISMISSED and msg.contentType != ContentType.GROUP_DISMISSED_NOTIFICATION:
@@ -235,7 +235,7 @@ class SendMixin(MsgHooksMixin):
             return
         if msg.sendID in self.admin_user_ids or is_notification(msg.contentType):
             return
-        member = await groups.get_member(msg.groupID, msg.sendID)
+        member = (await facts.members(msg.groupID)).get(msg.sendID)
         if member is None:
             raise NotInGroupYetError(f"{msg.sendID} is not a member of group {msg.groupID}")
         if member.role_level == GroupRole.OWNER:
@@ -255,10 +255,10 @@ class SendMixin(MsgHooksMixin):
         if not msg.recvID:
             raise ArgsError("recvID is empty")
         if msg.sendID not in self.admin_user_ids:
-            sender = await self.storage.user.get_user(msg.sendID)
+            sender = await self.storage.facts.user(msg.sendID)
             if sender is None or sender.app_manager_level < AppManagerLevel.APP_ADMIN:
                 raise NoPermissionError(f"{msg.sendID} is not a notification account")
-        if await self.storage.user.get_user(msg.recvID) is None:
+        if await self.storage.facts.user(msg.recvID) is None:
             raise RecordNotFoundError(f"userID {msg.recvID} not found")
 
 

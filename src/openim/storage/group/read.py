@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openim.protocol.constants import GroupRole, GroupStatus
 from openim.storage.db import Db
+from openim.storage.facts import FactCache
 from openim.storage.rows import Group, GroupMember, GroupRequest
 from openim.storage.schema import group, group_member, group_request, user
 
@@ -94,8 +95,9 @@ async def _summaries(conn: AsyncConnection, group_ids: Sequence[str]) -> list[Gr
 class GroupReads:
     """Reads `group`, `group_member` and `group_request`; every method is one transaction named `group.<method>`."""
 
-    def __init__(self, db: Db) -> None:
+    def __init__(self, db: Db, facts: FactCache | None = None) -> None:
         self.db = db
+        self.facts = facts if facts is not None else FactCache(db)
 
     # --- groups -------------------------------------------------------------------------------------------
 

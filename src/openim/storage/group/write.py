@@ -23,6 +23,7 @@ from openim.protocol.constants import GroupRole, GroupStatus
 from openim.protocol.errors import GroupIDExisted, GroupRequestHandled
 from openim.storage import dialect
 from openim.storage.db import Db
+from openim.storage.facts import FACT_GROUP, FACT_MEMBERS, FactCache
 from openim.storage.group.chat import close_rows, mark_announcement, open_rows
 from openim.storage.rows import Group, GroupMember, GroupRequest
 from openim.storage.schema import group, group_member, group_request
@@ -110,12 +111,17 @@ class GroupWrites:
     """The write methods of GroupRepo (transactions `group.<method>`)."""
 
     db: Db
+    facts: FactCache
 
     # --- groups -------------------------------------------------------------------------------------------
 
     async def create_group(self, row: Group, members: Sequence[GroupMember], *, now: int) -> VersionState:
         """Create the group with its first members; GroupIDExisted (1202) when the groupID is taken."""
-        async with self.db.write("group.create_group") as conn:
+        async with (
+            self.facts.writing(FACT_GROUP, (row.group_id,)),
+            self.facts.writing(FACT_MEMBERS, (row.group_id,)),
+            self.db.write("group.create_group") as conn,
+        ):
             taken = await conn.execute(select(group.c.group_id).where(group.c.group_id == row.group_id))
             if taken.first() is not None:
                 raise GroupIDExisted(f"group id existed {row.group_id}")
@@ -128,7 +134,7 @@ class GroupWrites:
         """Set group columns, logged as the group itself changing; with `announce`, also set groupAtType 4 on
         every member's chat row. Returns the log state and the owners whose chat row changed."""
         _check_columns(values, _GROUP_COLUMNS)
-        async with self.db.write("group.update_group") as conn:
+        async with self.facts.writing(FACT_GROUP, (group_id,)), self.db.write("group.update_group") as conn:
             await conn.execute(update(group).where(group.c.group_id == group_id).values(dict(values)))
             state = await record(conn, KIND_GROUP_MEMBER, group_id, [GROUP_ELEM_ID], STATE_UPDATE, now=now)
             touched = await mark_announcement(conn, group_id, now=now) if announce else []
@@ -137,7 +143,11 @@ class GroupWrites:
     async def dismiss_group(self, group_id: str, *, now: int, delete_members: bool) -> list[str]:
         """Status 2 (dismissed), logged as the group changing; with `delete_members` every member goes too
         (see `delete_all_members`). Returns the members deleted."""
-        async with self.db.write("group.dismiss_group") as conn:
+        async with (
+            self.facts.writing(FACT_GROUP, (group_id,)),
+            self.facts.writing(FACT_MEMBERS, (group_id,) if delete_members else ()),
+            self.db.write("group.dismiss_group") as conn,
+        ):
             await conn.execute(
                 update(group).where(group.c.group_id == group_id).values(status=int(GroupStatus.DISMISSED))
             )
@@ -146,7 +156,10 @@ class GroupWrites:
 
     async def delete_all_members(self, group_id: str, *, now: int) -> list[str]:
         """Delete every member: each member's join log gets a delete, the group's member log is dropped."""
-        async with self.db.write("group.delete_all_members") as conn:
+        async with (
+            self.facts.writing(FACT_MEMBERS, (group_id,)),
+            self.db.write("group.delete_all_members") as conn,
+        ):
             return await self._delete_all(conn, group_id, now=now)
 
     @staticmethod
@@ -163,13 +176,13 @@ class GroupWrites:
         self, group_id: str, members: Sequence[GroupMember], *, now: int, hide_history: bool
     ) -> VersionState:
         """Add members that are not members yet (one version bump for all of them) with their chat rows."""
-        async with self.db.write("group.add_members") as conn:
+        async with self.facts.writing(FACT_MEMBERS, (group_id,)), self.db.write("group.add_members") as conn:
             return await _join(conn, group_id, members, now=now, hide_history=hide_history)
 
     async def remove_members(self, group_id: str, user_ids: Sequence[str], *, now: int) -> VersionState | None:
         """Remove members (quit, kick): logged as deletes, their chat rows capped. None if none was a member."""
         wanted = sorted(set(user_ids))
-        async with self.db.write("group.remove_members") as conn:
+        async with self.facts.writing(FACT_MEMBERS, (group_id,)), self.db.write("group.remove_members") as conn:
             removed: list[str] = []
             for chunk in _chunks(wanted):
                 result = await conn.execute(
@@ -192,7 +205,10 @@ class GroupWrites:
         for change in changes:
             _check_columns(change.values, _MEMBER_COLUMNS)
         states: list[VersionState] = []
-        async with self.db.write("group.update_members") as conn:
+        async with (
+            self.facts.writing(FACT_MEMBERS, [c.group_id for c in changes]),
+            self.db.write("group.update_members") as conn,
+        ):
             for change in changes:
                 await conn.execute(
                     update(group_member)
@@ -226,7 +242,7 @@ class GroupWrites:
         self, group_id: str, old_owner: str, new_owner: str, *, old_owner_role: int, now: int
     ) -> VersionState:
         """`new_owner` becomes owner (and is unmuted), `old_owner` takes the new owner's former role."""
-        async with self.db.write("group.transfer_owner") as conn:
+        async with self.facts.writing(FACT_MEMBERS, (group_id,)), self.db.write("group.transfer_owner") as conn:
             await conn.execute(
                 update(group_member)
                 .where(group_member.c.group_id == group_id, group_member.c.user_id == new_owner)
@@ -267,7 +283,10 @@ class GroupWrites:
     ) -> VersionState | None:
         """Mark a pending request handled and, given `member`, add it; GroupRequestHandled (1206) when the
         request is no longer pending. Returns the member log's state when a member was added."""
-        async with self.db.write("group.respond_request") as conn:
+        async with (
+            self.facts.writing(FACT_MEMBERS, (group_id,) if member is not None else ()),
+            self.db.write("group.respond_request") as conn,
+        ):
             result = await conn.execute(
                 update(group_request)
                 .where(

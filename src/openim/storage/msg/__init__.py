@@ -7,7 +7,6 @@ re-exported here: `from openim.storage.msg import MsgRepo, NewMsg, …`.
 
 from __future__ import annotations
 
-from openim.storage.msg.gate import SingleChatGate
 from openim.storage.msg.render import go_json, notification_content, placeholder
 from openim.storage.msg.repo import MsgRepo
 from openim.storage.msg.values import Appended, AppendStats, MsgRevoke, NewMsg, SeqState, SeqView, StoredMsg
@@ -20,7 +19,6 @@ __all__ = [
     "NewMsg",
     "SeqState",
     "SeqView",
-    "SingleChatGate",
     "StoredMsg",
     "go_json",
     "notification_content",

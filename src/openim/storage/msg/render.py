@@ -8,7 +8,6 @@ deleted for the reader has status 4 and no content; a revoked one has contentTyp
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from google.protobuf.message import Message
@@ -30,9 +29,6 @@ __all__ = [
     "revoked_body",
 ]
 
-_GO_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
-_GO_ESCAPE = re.compile("[<>&\u2028\u2029]")
-
 
 def placeholder(seq: int) -> MsgData:
     """What a seq without a readable message looks like on the wire: `{seq, status: 4}`, nothing else."""
@@ -42,8 +38,7 @@ def placeholder(seq: int) -> MsgData:
 def go_json(value: Any) -> str:
     """`value` (already in Go's shape, e.g. from `gojson.to_go`) as Go's `json.Marshal` writes it: compact,
     UTF-8, with `<`, `>`, `&`, U+2028 and U+2029 escaped."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return _GO_ESCAPE.sub(lambda m: _GO_ESCAPES[m.group()], text)
+    return gojson.dumps(value).decode()
 
 
 def notification_content(tips: Message) -> bytes:

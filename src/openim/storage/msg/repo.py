@@ -21,15 +21,15 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, delete, func, insert, null, select, tuple_, update
+from sqlalchemy import and_, bindparam, case, delete, func, null, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from openim.protocol.constants import ContentType, SessionType
+from openim.protocol.constants import ContentType
 from openim.protocol.errors import MsgAlreadyRevoke, RecordNotFoundError
 from openim.protocol.pb.sdkws_pb2 import MsgData
 from openim.storage import dialect
 from openim.storage.db import Db
-from openim.storage.msg.gate import SingleChatGate, read_single_chat_gate
+from openim.storage.msg.append import AppendOutcome, Resend, append
 from openim.storage.msg.render import parse_msg, placeholder, render, revoke_from_json, revoke_to_json, revoked_body
 from openim.storage.msg.values import Appended, AppendStats, MsgRevoke, NewMsg, SeqState, SeqView, StoredMsg
 from openim.storage.schema import conversation, msg, msg_user_delete, seq_conversation
@@ -57,25 +57,6 @@ def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterator[Sequence[An
         yield items[i : i + size]
 
 
-def _is_chat(conversation_id: str) -> bool:
-    return not conversation_id.startswith("n_")
-
-
-def _row_owner_values(m: MsgData, owner: str, conversation_id: str) -> dict[str, Any]:
-    if m.sessionType == SessionType.READ_GROUP_CHAT:
-        user_id, group_id = "", m.groupID
-    else:
-        user_id, group_id = (m.recvID if owner == m.sendID else m.sendID), ""
-    return {
-        "owner_user_id": owner,
-        "conversation_id": conversation_id,
-        "conversation_type": m.sessionType,
-        "user_id": user_id,
-        "group_id": group_id,
-        "create_time": m.sendTime,
-    }
-
-
 async def _seq_states(conn: AsyncConnection, conversation_ids: Sequence[str]) -> dict[str, SeqState]:
     """The counters of those conversations that have one, read in the caller's transaction."""
     out: dict[str, SeqState] = {}
@@ -92,13 +73,6 @@ async def _seq_states(conn: AsyncConnection, conversation_ids: Sequence[str]) ->
     return out
 
 
-def recv_id_of(stored: MsgData) -> str:
-    """The `recv_id` column of a message: its groupID for group messages, else its recvID."""
-    if stored.sessionType in (SessionType.WRITE_GROUP_CHAT, SessionType.READ_GROUP_CHAT):
-        return stored.groupID
-    return stored.recvID
-
-
 class MsgRepo:
     """Stores and reads messages; every method is one transaction named `msg.<method>`."""
 
@@ -108,170 +82,43 @@ class MsgRepo:
 
     # ---- the write path ---------------------------------------------------------------------------------
 
-    async def single_chat_gate(
-        self, send_id: str, recv_id: str, conversation_id: str, *, with_friendship: bool = False
-    ) -> SingleChatGate:
-        """Sender, receiver, blacklist, friendship (when asked) and the receiver's options, in one read."""
-        async with self.db.read("msg.single_chat_gate") as conn:
-            return await read_single_chat_gate(conn, send_id, recv_id, conversation_id, with_friendship=with_friendship)
-
     async def append_batch(self, news: Sequence[NewMsg]) -> list[Appended]:
         """Store `news` in one transaction and return one `Appended` per item, in input order.
 
         Seqs are contiguous per conversation and follow input order within it. A message whose
         (send_id, client_msg_id) is stored already — or appears earlier in `news` — is not written again: its
         `Appended` is the stored message with `duplicate=True`. If anything fails, nothing is written.
+        Each `Appended` carries its `NewMsg`'s tag. The statements are the driver's own (storage/msg/append.py).
         """
         if not news:
             return []
-        async with self.db.write("msg.append_batch") as conn:
-            results, rows = await self._append(conn, news)
+        check_resends = False
+        for _ in range(3):  # a resend found by the unique index: again, looking the batch's keys up first
+            try:
+                outcome = await self._append(news, check_resends=check_resends)
+                break
+            except Resend:
+                check_resends = True
+        else:
+            outcome = await self._append(news, check_resends=True)
+        results = outcome.results
         fresh = sum(1 for a in results if not a.duplicate)
         self.stats.batches += 1
         self.stats.messages += fresh
         self.stats.duplicates += len(results) - fresh
-        self.stats.rows += rows
+        self.stats.rows += outcome.rows
         return results
 
-    async def _append(self, conn: AsyncConnection, news: Sequence[NewMsg]) -> tuple[list[Appended], int]:
-        results: list[Appended | None] = [None] * len(news)
-        stored_before = await self._find_sent(conn, [(n.msg.sendID, n.msg.clientMsgID) for n in news])
-        first_index: dict[tuple[str, str], int] = {}
-        by_conversation: dict[str, list[int]] = defaultdict(list)
-        for i, new in enumerate(news):
-            key = (new.msg.sendID, new.msg.clientMsgID)
-            if key in stored_before:
-                results[i] = stored_before[key]
-            elif key in first_index:
-                continue  # resolved below, once the first copy has its seq
-            else:
-                first_index[key] = i
-                by_conversation[new.conversation_id].append(i)
-        rows = 0
-        if by_conversation:
-            rows += await self._store(conn, news, by_conversation, results)
-        for i, new in enumerate(news):
-            if results[i] is None:
-                first = results[first_index[(new.msg.sendID, new.msg.clientMsgID)]]
-                assert first is not None
-                results[i] = Appended(first.conversation_id, first.seq, first.msg, duplicate=True)
-        return [r for r in results if r is not None], rows
-
-    async def _store(
-        self,
-        conn: AsyncConnection,
-        news: Sequence[NewMsg],
-        by_conversation: dict[str, list[int]],
-        results: list[Appended | None],
-    ) -> int:
-        cids = sorted(by_conversation)  # one lock order for every writer
-        await conn.execute(dialect.insert_ignore(conn, seq_conversation), [{"conversation_id": c} for c in cids])
-        await conn.execute(
-            update(seq_conversation)
-            .where(seq_conversation.c.conversation_id == bindparam("b_cid"))
-            .values(
-                max_seq=seq_conversation.c.max_seq + bindparam("b_n"),
-                max_seq_time=bindparam("b_time"),
-            ),
-            [
-                {"b_cid": c, "b_n": len(by_conversation[c]), "b_time": news[by_conversation[c][-1]].msg.sendTime}
-                for c in cids
-            ],
-        )
-        new_max: dict[str, int] = {}
-        for chunk in _chunks(cids):
-            result = await conn.execute(
-                select(seq_conversation.c.conversation_id, seq_conversation.c.max_seq).where(
-                    seq_conversation.c.conversation_id.in_(chunk)
-                )
-            )
-            new_max.update({cid: max_seq for cid, max_seq in result})
-        msg_rows: list[dict[str, Any]] = []
-        readers: dict[tuple[str, str], int] = {}  # (sender, conversation) → its newest seq in this batch
-        for cid in cids:
-            indexes = by_conversation[cid]
-            first_seq = new_max[cid] - len(indexes) + 1
-            for offset, i in enumerate(indexes):
-                stored = MsgData()
-                stored.CopyFrom(news[i].msg)
-                stored.seq = first_seq + offset
-                results[i] = Appended(cid, stored.seq, stored, duplicate=False)
-                msg_rows.append(
-                    {
-                        "conversation_id": cid,
-                        "seq": stored.seq,
-                        "client_msg_id": stored.clientMsgID,
-                        "server_msg_id": stored.serverMsgID,
-                        "send_id": stored.sendID,
-                        "session_type": stored.sessionType,
-                        "content_type": stored.contentType,
-                        "send_time": stored.sendTime,
-                        "data": stored.SerializeToString(),
-                        "is_read": False,
-                        "recv_id": recv_id_of(stored),
-                    }
-                )
-                if _is_chat(cid):
-                    readers[(stored.sendID, cid)] = stored.seq
-        await conn.execute(insert(msg), msg_rows)
-        rows = len(msg_rows) + len(cids)
-        rows += await self._ensure_owner_rows(conn, news, by_conversation)
-        if readers:
-            await conn.execute(
-                update(conversation)
-                .where(
-                    conversation.c.owner_user_id == bindparam("b_owner"),
-                    conversation.c.conversation_id == bindparam("b_cid"),
-                    conversation.c.has_read_seq < bindparam("b_seq"),
-                )
-                .values(has_read_seq=bindparam("b_seq")),
-                [{"b_owner": o, "b_cid": c, "b_seq": s} for (o, c), s in sorted(readers.items())],
-            )
-            rows += len(readers)
-        return rows
-
-    async def _ensure_owner_rows(
-        self, conn: AsyncConnection, news: Sequence[NewMsg], by_conversation: dict[str, list[int]]
-    ) -> int:
-        """Create the missing conversation rows of owners (insert-ignore: existing rows cost no write) and log
-        each created row as an insert in its owner's conversation version log."""
-        wanted: dict[tuple[str, str], int] = {}  # (owner, conversation) → index of the message defining the row
-        for cid, indexes in by_conversation.items():
-            for i in indexes:
-                for owner in news[i].owners:
-                    wanted.setdefault((owner, cid), i)
-        if not wanted:
-            return 0
-        result = await conn.execute(
-            dialect.insert_ignore(conn, conversation).returning(
-                conversation.c.owner_user_id, conversation.c.conversation_id
-            ),
-            [_row_owner_values(news[wanted[p]].msg, p[0], p[1]) for p in sorted(wanted)],
-        )
-        created = sorted((o, c) for o, c in result)
-        owners_by_cid: dict[str, list[str]] = defaultdict(list)
-        for owner, cid in created:
-            owners_by_cid[cid].append(owner)
-        for cid, owners in sorted(owners_by_cid.items()):
-            now = news[by_conversation[cid][0]].msg.sendTime
-            await record_many(conn, KIND_CONVERSATION, owners, [cid], STATE_INSERT, now=now)
-        return 3 * len(created)  # the row, and its owner's log and log entry
-
-    async def _find_sent(
-        self, conn: AsyncConnection, keys: Sequence[tuple[str, str]]
-    ) -> dict[tuple[str, str], Appended]:
-        wanted = set(keys)
-        found: dict[tuple[str, str], Appended] = {}
-        for chunk in _chunks(sorted({client_msg_id for _, client_msg_id in wanted})):
-            result = await conn.execute(
-                select(msg.c.send_id, msg.c.client_msg_id, msg.c.conversation_id, msg.c.seq, msg.c.data).where(
-                    msg.c.client_msg_id.in_(chunk)  # the unique index leads with client_msg_id
-                )
-            )
-            for send_id, client_msg_id, cid, seq, data in result:
-                if (send_id, client_msg_id) in wanted:
-                    found[(send_id, client_msg_id)] = Appended(cid, seq, parse_msg(data), duplicate=True)
-        return found
+    async def _append(self, news: Sequence[NewMsg], *, check_resends: bool) -> AppendOutcome:
+        async with self.db.write("msg.append_batch") as conn:
+            outcome = await append(conn, news, check_resends=check_resends)
+            owners_by_cid: dict[str, list[str]] = defaultdict(list)
+            for owner, cid in sorted(outcome.created):
+                owners_by_cid[cid].append(owner)
+            send_times = {new.conversation_id: new.msg.sendTime for new in reversed(news)}  # the first message's
+            for cid, owners in sorted(owners_by_cid.items()):  # rows made: logged in their owners' logs
+                await record_many(conn, KIND_CONVERSATION, owners, [cid], STATE_INSERT, now=send_times[cid])
+        return outcome
 
     # ---- seqs ---------------------------------------------------------------------------------------------
 

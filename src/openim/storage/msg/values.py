@@ -16,22 +16,29 @@ class NewMsg:
     `msg` has seq 0 and every other field final. `owners` are the users whose conversation row must exist
     after this message (single chat: both; a group's first message: its members; `n_` conversations: none);
     a created row's conversation_type is the message's sessionType, its user_id the other party (1, 4) or its
-    group_id the group (3).
+    group_id the group (3). With `owners_first_only` the rows are made only when the message is its
+    conversation's first (seq 1): a group's members get theirs with its first message, later messages write none.
+    `tag` is the caller's own: it comes back on the message's `Appended` untouched (the msg service carries each
+    message's push there).
     """
 
     conversation_id: str
     msg: MsgData
     owners: tuple[str, ...] = ()
+    tag: object = None
+    owners_first_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class Appended:
-    """A message after its transaction committed: `msg` carries its seq (for a resend, the stored message)."""
+    """A message after its transaction committed: `msg` carries its seq (for a resend, the stored message);
+    `tag` is the `NewMsg`'s."""
 
     conversation_id: str
     seq: int
     msg: MsgData
     duplicate: bool  # (send_id, client_msg_id) was stored before: nothing new was written
+    tag: object = None
 
 
 @dataclass(frozen=True, slots=True)
