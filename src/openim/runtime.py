@@ -174,7 +174,8 @@ class Runtime:
                 await storage.close()
                 raise
             tokens, presence, redis_bus = RedisTokenStore(client), RedisPresence(client), RedisBus(client)
-            bus, queue, send_status = redis_bus, RedisStreamQueue(client), RedisSendStatus(client)
+            bus, queue = redis_bus, RedisStreamQueue(client, claim_idle_s=settings.redis.jobClaimIdle)
+            send_status = RedisSendStatus(client)
             closers += [client.aclose, redis_bus.close]
         else:
             # Token states in the database, so a restart (even kill -9) logs nobody out; presence and bus in memory.
