@@ -23,12 +23,14 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from tests.cluster import Cluster, PrivateRedis, TcpProxy, postgres_address, through, wait_port_free
 from tests.databases import create_database, side_database_url
+from tests.nginx import Nginx
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
@@ -88,6 +90,8 @@ class Traffic:
     errors: Counter[int] = field(default_factory=Counter)  # errCode → how many sends answered it
     reconnects: int = 0
     stop: bool = False
+    ws_urls: list[str] = field(default_factory=list)  # where the WS senders connect: each gateway, or nginx
+    api_urls: list[str] = field(default_factory=list)  # where the REST senders post: each api process, or nginx
 
     def ack(self, conversation_id: str, sender: str, text: str) -> None:
         self.acked.setdefault(conversation_id, []).append((sender, text))
@@ -125,10 +129,10 @@ async def _ws_sender(cluster: Cluster, traffic: Traffic, sender: str, receiver: 
     while not traffic.stop:
         token = await _token(cluster, sender)
         query = f"sendID={sender}&token={token}&platformID=5&operationID=f-{sender}&isMsgResp=true&sdkType=js"
-        port = cluster.gateways[gateway].port
+        url = traffic.ws_urls[gateway % len(traffic.ws_urls)]
         gateway = 1 - gateway  # the next (re)connection tries the other gateway first
         try:
-            async with connect(f"ws://127.0.0.1:{port}/?{query}", compression=None, open_timeout=5) as ws:
+            async with connect(f"{url}?{query}", compression=None, open_timeout=5) as ws:
                 if json.loads(await asyncio.wait_for(ws.recv(), 5))["errCode"] != 0:
                     continue
                 while not traffic.stop:
@@ -182,7 +186,7 @@ async def _rest_sender(cluster: Cluster, traffic: Traffic, sender: str, receiver
                 "content": {"content": text},
             }
             traffic.attempted.add(text)
-            url = f"http://127.0.0.1:{cluster.apis[api].port}/msg/send_msg"
+            url = f"{traffic.api_urls[api % len(traffic.api_urls)]}/msg/send_msg"
             try:
                 result = (await http.post(url, json=body, headers={"operationID": text, "token": admin})).json()
             except httpx.HTTPError:
@@ -207,13 +211,22 @@ async def _token_admin(cluster: Cluster, api: int) -> str:
     raise AssertionError("no admin token")
 
 
-async def _run(cluster: Cluster, tag: str, fault: Callable[[Traffic], Awaitable[None]]) -> Traffic:
-    """Steady sends on both gateways and both api processes; `fault` once BEFORE acks are in; AFTER more acks."""
+async def _run(
+    cluster: Cluster, tag: str, fault: Callable[[Traffic], Awaitable[None]], nginx: Nginx | None = None
+) -> Traffic:
+    """Steady sends on both gateways and both api processes (or through `nginx` to them); `fault` once BEFORE
+    acks are in; AFTER more acks after it."""
     traffic = Traffic(tag)
+    if nginx is None:
+        traffic.ws_urls = [f"ws://127.0.0.1:{g.port}/" for g in cluster.gateways]
+        traffic.api_urls = [f"http://127.0.0.1:{a.port}" for a in cluster.apis]
+    else:
+        traffic.ws_urls = [f"ws://127.0.0.1:{nginx.port}/msg_gateway"]
+        traffic.api_urls = [f"http://127.0.0.1:{nginx.port}/api"]
     senders = [asyncio.create_task(_ws_sender(cluster, traffic, *p)) for p in WS_PAIRS]
     senders += [asyncio.create_task(_rest_sender(cluster, traffic, *p)) for p in REST_PAIRS]
     try:
-        async with asyncio.timeout(45):
+        async with asyncio.timeout(90):  # seconds on a quiet machine; a loaded CI runner restarts slowly
             while traffic.count < BEFORE:  # noqa: ASYNC110 - waits for traffic the senders produce
                 await asyncio.sleep(0.01)
             await fault(traffic)
@@ -369,6 +382,33 @@ async def test_postgres_unreachable(deployment: Cluster) -> None:
     for role in deployment.roles:
         assert role.alive, f"{role.name} exited when PostgreSQL went away"
     assert traffic.errors, "no send failed while PostgreSQL was unreachable"
+    assert set(traffic.errors) == {90004}, f"not NetworkError: {traffic.errors}"
     print(f"\nerrCodes while PostgreSQL was cut: {dict(traffic.errors)}")
     seqs = _check_messages(deployment, traffic)
     await _check_jobs(deployment, traffic, seqs, spared=0)
+
+
+async def test_nginx_in_front_gateway_kill9(deployment: Cluster, tmp_path: Path) -> None:
+    """deploy/nginx/openim.conf as shipped (tests/nginx.py) in front of both gateways and both api processes:
+    clients spread over the gateways (least_conn), a gateway killed, its clients back through nginx on the other;
+    /api/prometheus_discovery/ answers loopback and refuses any other address."""
+    nginx = Nginx(tmp_path / "nginx", [g.port for g in deployment.gateways], [a.port for a in deployment.apis])
+    nginx.start()
+    try:
+
+        async def fault(traffic: Traffic) -> None:
+            deployment.gateways[0].kill9()
+
+        traffic = await _run(deployment, "nginx", fault, nginx)
+        assert traffic.reconnects >= 1, "no client was on the killed gateway: least_conn did not spread them"
+        seqs = _check_messages(deployment, traffic)
+        await _check_jobs(deployment, traffic, seqs, spared=0)
+        url = f"http://127.0.0.1:{nginx.port}/api/prometheus_discovery/api"
+        async with httpx.AsyncClient(timeout=5) as local:
+            assert (await local.get(url)).status_code == 200
+        other = httpx.AsyncHTTPTransport(local_address="127.0.0.2")
+        async with httpx.AsyncClient(transport=other, timeout=5) as client:
+            assert (await client.get(url)).status_code == 403
+            assert (await client.get(f"http://127.0.0.1:{nginx.port}/api/healthz")).status_code == 200
+    finally:
+        nginx.stop()
