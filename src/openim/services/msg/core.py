@@ -172,7 +172,8 @@ class MsgCore:
             except Exception:
                 if asyncio.get_running_loop().time() + pause > deadline:
                     logger.exception(
-                        "%d offline-push jobs not enqueued: the messages are stored, only their offline pushes are lost",
+                        "%d offline-push jobs not enqueued: the messages are stored, only their offline pushes "
+                        "are lost",
                         len(payloads),
                     )
                     return
