@@ -185,7 +185,8 @@ class Runtime:
                 await storage.close()
                 raise
             tokens, presence, redis_bus = RedisTokenStore(client), RedisPresence(client), RedisBus(client)
-            bus, queue, send_status = redis_bus, RedisStreamQueue(client), RedisSendStatus(client)
+            bus, queue = redis_bus, RedisStreamQueue(client, claim_idle_s=settings.redis.jobClaimIdle)
+            send_status = RedisSendStatus(client)
             closers += [client.aclose, redis_bus.close]
             # Other processes change facts this one caches: their invalidations come over the bus.
             fact_sync = FactSync(storage.facts, redis_bus)

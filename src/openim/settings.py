@@ -254,6 +254,9 @@ class Database(_Section):
 
 class Redis(_Section):
     url: str | None = Field(default=None, description="unset = in-process infra")
+    # How long a job may stay delivered but unacknowledged before another msgtransfer takes it over (a consumer
+    # killed mid-job leaves it pending): long enough for a slow push, short enough that a dead worker's jobs move.
+    jobClaimIdle: float = Field(default=60.0, ge=0.1, le=3600, description="seconds before a pending job is reclaimed")
 
 
 class Etcd(_Section):

@@ -26,7 +26,14 @@ from openim.api.envelope import CORS_HEADERS, error_body
 from openim.api.limits import BodyTooLarge, RestLimits
 from openim.infra.ratelimit import RateLimiter, Rule
 from openim.metrics import HTTP_BODY_TOO_LARGE, observe_http
-from openim.protocol.errors import ArgsError, OpenIMError, ServerInternalError, TooManyRequests
+from openim.protocol.errors import (
+    ArgsError,
+    NetworkError,
+    OpenIMError,
+    ServerInternalError,
+    TooManyRequests,
+    unreachable,
+)
 from openim.services.auth import Caller
 
 __all__ = ["TOKEN_WHITELIST", "OpenIMMiddleware"]
@@ -110,7 +117,12 @@ class OpenIMMiddleware:
         except OpenIMError as exc:
             state["err_code"] = exc.code
             await _respond(send_with_cors, error_body(exc))
-        except Exception:
+        except Exception as exc:
+            if unreachable(exc) and not response_started:  # PostgreSQL or Redis away: say so, the client retries
+                state["err_code"] = NetworkError.code
+                log.warning("%s %s: %s", method, path, exc, extra={"operationID": state.get("operation_id")})
+                await _respond(send_with_cors, error_body(NetworkError("a backing service is unreachable")))
+                return
             state["err_code"] = ServerInternalError.code
             log.exception("unhandled error in %s %s", method, path, extra={"operationID": state.get("operation_id")})
             if response_started:

@@ -29,7 +29,14 @@ from openim.gateway.hub import Hub
 from openim.infra.ratelimit import Bucket, Rates
 from openim.metrics import observe_ws
 from openim.protocol.constants import ReqIdentifier
-from openim.protocol.errors import ArgsError, OpenIMError, ServerInternalError, TooManyRequests
+from openim.protocol.errors import (
+    ArgsError,
+    NetworkError,
+    OpenIMError,
+    ServerInternalError,
+    TooManyRequests,
+    unreachable,
+)
 from openim.protocol.inputs import check_message
 from openim.protocol.pb import msg_pb2, push_pb2, sdkws_pb2
 from openim.services.msg import MsgService
@@ -98,13 +105,17 @@ class Dispatcher:
                     exc.detail,
                     extra={"operationID": req.operation_id, "userID": conn.user_id, "errCode": exc.code},
                 )
-        except Exception:
-            log.exception(
-                "ws %d failed",
-                req.req_identifier,
-                extra={"operationID": req.operation_id, "userID": conn.user_id, "errCode": 500},
-            )
-            err_code, err_msg = ServerInternalError.code, ServerInternalError.msg
+        except Exception as exc:
+            if unreachable(exc):  # PostgreSQL or Redis away: NetworkError, which the SDK may retry
+                log.warning("ws %d: %s", req.req_identifier, exc, extra={"operationID": req.operation_id})
+                err_code, err_msg = NetworkError.code, NetworkError.msg
+            else:
+                log.exception(
+                    "ws %d failed",
+                    req.req_identifier,
+                    extra={"operationID": req.operation_id, "userID": conn.user_id, "errCode": 500},
+                )
+                err_code, err_msg = ServerInternalError.code, ServerInternalError.msg
         finally:
             context.user_id.reset(user_token)
             context.operation_id.reset(op_token)

@@ -88,6 +88,7 @@ __all__ = [
     "UserIDNotFoundError",
     "WebhookRefusal",
     "by_code",
+    "unreachable",
 ]
 
 
@@ -284,3 +285,24 @@ _BY_CODE = _all_codes()
 def by_code(code: int) -> type[OpenIMError]:
     """The error class for a wire code (used when a peer's error must be re-raised); unknown codes map to 500."""
     return _BY_CODE.get(code, ServerInternalError)
+
+
+# Driver exceptions that mean "the connection to the database is gone", by name: this module imports no driver.
+_LOST_CONNECTION = frozenset({"ConnectionDoesNotExistError", "CannotConnectNowError", "ConnectionFailureError"})
+
+
+def unreachable(exc: BaseException) -> bool:
+    """Whether `exc` (or what caused it) is a backing service out of reach — a refused or reset connection to
+    PostgreSQL or Redis — rather than a bug: the envelope then says NetworkError (90004), and a retry may succeed."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ConnectionError) or type(current).__name__ in _LOST_CONNECTION:
+            return True
+        if type(current).__name__ == "ConnectionError" and type(current).__module__.startswith("redis"):
+            return True
+        if type(current).__name__ == "InterfaceError" and "connection is closed" in str(current):  # asyncpg
+            return True
+        current = current.__cause__ or current.__context__
+    return False

@@ -54,6 +54,9 @@ from openim.webhooks.bodies import key_query, msg_body
 __all__ = ["MsgCore"]
 
 logger = logging.getLogger("openim.services")
+# How long an offline-push job is retried while the queue (Redis) does not answer: the jobs waiting meanwhile
+# are at most this many seconds of sends, each in its own task.
+ENQUEUE_RETRY_S = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,13 +157,24 @@ class MsgCore:
         task.add_done_callback(self._enqueueing.discard)
 
     async def _enqueue(self, queue: JobQueue, payloads: list[bytes]) -> None:
-        try:
-            await queue.enqueue_many(offline_push.TOPIC_OFFLINE_PUSH, payloads)
-        except Exception:
-            logger.exception(
-                "%d offline-push jobs not enqueued: the messages are stored, only their offline pushes are lost",
-                len(payloads),
-            )
+        # The messages are committed and acknowledged already, so a queue that is briefly away (a Redis restart)
+        # is waited for rather than losing the pushes: retried with backoff for ENQUEUE_RETRY_S, then given up.
+        deadline = asyncio.get_running_loop().time() + ENQUEUE_RETRY_S
+        pause = 0.1
+        while True:
+            try:
+                await queue.enqueue_many(offline_push.TOPIC_OFFLINE_PUSH, payloads)
+                return
+            except Exception:
+                if asyncio.get_running_loop().time() + pause > deadline:
+                    logger.exception(
+                        "%d offline-push jobs not enqueued: the messages are stored, only their offline pushes "
+                        "are lost",
+                        len(payloads),
+                    )
+                    return
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 2.0)
 
     async def drain_jobs(self) -> None:
         """Wait until every job handed to the queue so far is enqueued (orderly shutdown, tests)."""
