@@ -141,15 +141,15 @@ ThirdDep = Annotated[ThirdService, Depends(_third)]
 StatisticsDep = Annotated[StatisticsService, Depends(_statistics)]
 
 
-def _prometheus_discovery(request: Request) -> PrometheusDiscoveryService:
-    return _services(request).prometheus_discovery
+async def _prometheus_discovery(request: Request) -> PrometheusDiscoveryService:
+    return _services_of(request).prometheus_discovery
 
 
 PrometheusDiscoveryDep = Annotated[PrometheusDiscoveryService, Depends(_prometheus_discovery)]
 
 
-def _config_manager(request: Request) -> ConfigManagerService:
-    return _services(request).config_manager
+async def _config_manager(request: Request) -> ConfigManagerService:
+    return _services_of(request).config_manager
 
 
 ConfigManagerDep = Annotated[ConfigManagerService, Depends(_config_manager)]
