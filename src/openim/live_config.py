@@ -69,6 +69,9 @@ def apply_changes(running: Settings, wanted: Settings) -> Reloaded:
     values = leaf_values(wanted, as_written=True)
     applied = [k for k in changed if k in RELOADABLE]
     for key in applied:
-        section, name = key.split(".")
-        setattr(getattr(running, section), name, values[key])
+        *path, name = key.split(".")
+        node: Any = running
+        for part in path:
+            node = getattr(node, part)
+        setattr(node, name, values[key])
     return Reloaded(applied, [k for k in changed if k not in RELOADABLE])

@@ -338,6 +338,7 @@ class Runtime:
         services.group.enable_history_for_new_members = s.group.enableHistoryForNewMembers
         services.third.grafana_url = s.prometheus.grafanaURL
         services.object.limits = object_limits(s)
+        self.webhooks.reconfigure(s.webhooks.model_dump())
         for hook in self.on_reload:
             hook(s)
 

@@ -633,6 +633,14 @@ RELOADABLE = frozenset(
         "object.maxNumSize",
         "object.urlExpire",
         "object.uploadExpire",
+        "webhooks.url",
+    }
+    # Every hook's switch, timeout and filters (webhooks.<hook>.enable, …); webhooks.retry is read at start.
+    | {
+        f"webhooks.{hook}.{leaf}"
+        for hook, field in Webhooks.model_fields.items()
+        if hook != "retry" and isinstance(field.annotation, type) and issubclass(field.annotation, _Hook)
+        for leaf in field.annotation.model_fields
     }
 )
 

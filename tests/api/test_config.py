@@ -14,6 +14,7 @@ import httpx
 import pytest
 import yaml
 from tests.api.conftest import Api
+from tests.webhook_receiver import WebhookReceiver, refuse
 
 from openim import __version__
 from openim.api.app import create_app
@@ -210,3 +211,23 @@ async def test_a_change_reaches_every_process_through_redis(db_url: str, redis_u
         await events.close()
         await first.close()
         await second.close()
+
+
+async def test_webhooks_switch_on_and_off_at_run_time(api: Api) -> None:
+    """webhooks.url and a hook's switch change in the running process: beforeSendSingleMsg starts refusing a send
+    at the receiver's word, and stops when switched off again; webhooks.retry needs a restart."""
+    await enable(api)
+    await api.register("alice", "bob")
+    body = {"sendID": "alice", "recvID": "bob", "contentType": 101, "sessionType": 1, "content": {"content": "x"}}
+    with WebhookReceiver() as receiver:
+        receiver.answer("callbackBeforeSendSingleMsgCommand", refuse(5001, "no", "not today"))
+        hooks = {"url": receiver.url, "beforeSendSingleMsg": {"enable": True}}
+        assert (await set_section(api, "webhooks", hooks))["errCode"] == 0
+        refused = await admin_post(api, "/msg/send_msg", body)
+        assert (refused["errCode"], refused["errMsg"]) == (5001, "no")
+        assert [c.body["recvID"] for c in receiver.calls_of("callbackBeforeSendSingleMsgCommand")] == ["bob"]
+        assert (await set_section(api, "webhooks", {"beforeSendSingleMsg": {"enable": False}}))["errCode"] == 0
+        assert (await admin_post(api, "/msg/send_msg", body))["errCode"] == 0
+        assert len(receiver.calls_of("callbackBeforeSendSingleMsgCommand")) == 1
+    retry = await set_section(api, "webhooks", {"retry": {"attempts": 3}})
+    assert retry["errCode"] == 1001 and retry["errDlt"].startswith("webhooks.retry.attempts cannot change")

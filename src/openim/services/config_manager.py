@@ -122,9 +122,10 @@ class ConfigManagerService:
         fixed = [k for k in changed if k not in RELOADABLE]
         if fixed:
             live = sorted(k for k in RELOADABLE if k.startswith(f"{name}."))
+            named = ", ".join(live[:8]) + (f" … ({len(live)} in all)" if len(live) > 8 else "")
             raise ArgsError(
                 f"{', '.join(fixed)} cannot change while the server runs: set it in config/config.yaml (or its "
-                f"OPENIM_* variable) and restart the processes. Keys of {name} that can: {', '.join(live) or 'none'}"
+                f"OPENIM_* variable) and restart the processes. Keys of {name} that can: {named or 'none'}"
             )
         written = leaf_values(candidate, as_written=True)
         await self.storage.config_override.put(

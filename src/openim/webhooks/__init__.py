@@ -119,6 +119,17 @@ class Webhooks:
                 hook = AfterHook(name, command, self._enqueue, **kw)
             setattr(self, attribute_name(name), hook)
 
+    def reconfigure(self, config: Mapping[str, Any]) -> None:
+        """Apply a changed `webhooks:` section in place (config reload): the url, and each hook's switch, timeout and
+        filters. The services and the after-hook delivery keep this object and its transport, so the next call
+        of any hook sees the change; calls already queued go to the new url."""
+        if self.transport is not None:
+            self.transport.url = str(config["url"]).rstrip("/")
+        fresh = Webhooks(self.transport, self.queue, config)
+        for name in COMMANDS:
+            setattr(self, attribute_name(name), getattr(fresh, attribute_name(name)))
+        self.timeouts.update(fresh.timeouts)
+
     @classmethod
     def off(cls) -> Webhooks:
         """Every hook disabled: nothing is ever posted or queued."""
