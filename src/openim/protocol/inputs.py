@@ -9,7 +9,8 @@ The transports call these where they decode, and nowhere else: `load_json` for e
   request would succeed on one database and fail on the other. OpenIM's IDs and names never hold it.
 - Lone surrogates (`"\\ud800"`) and invalid UTF-8: not text at all; SQLite's driver fails on them. orjson refuses
   both while parsing, which `load_json` reports as invalid JSON.
-- Integers past int64: they fit no BIGINT column (Go's decoder refuses them for OpenIM's int64 fields too).
+- Integers past int64: they fit no BIGINT column (Go's decoder refuses them for OpenIM's int64 fields too), except
+  OpenIM's uint64 fields `idHash` and `version`, which may reach 2^64 - 1 (the SDKs' hashes do).
 - Depth: Python's encoders and validators recurse; a body nested 1,000 deep ended as errCode 500. OpenIM's
   bodies nest a few levels.
 
@@ -40,6 +41,9 @@ __all__ = [
 
 INT64_MIN: Final = -(1 << 63)
 INT64_MAX: Final = (1 << 63) - 1
+UINT64_MAX: Final = (1 << 64) - 1
+# OpenIM's uint64 request fields (the incremental-sync calls: idHash, version): the SDKs send hashes past int64.
+_UINT64_KEYS: Final = frozenset(("idHash", "version"))
 MAX_JSON_DEPTH: Final = 64
 # Nested protobuf messages walked for NUL in one request: OpenIM's SDKs send at most a few hundred (pull ranges).
 MAX_WALKED_MESSAGES: Final = 4096
@@ -84,7 +88,9 @@ def check_json_value(value: Any, where: str = "") -> None:
         elif isinstance(node, bool):
             continue
         elif isinstance(node, int):
-            if not INT64_MIN <= node <= INT64_MAX:
+            if not INT64_MIN <= node <= INT64_MAX and not (
+                0 <= node <= UINT64_MAX and path.rpartition(".")[2] in _UINT64_KEYS
+            ):
                 raise ArgsError(f"{path or 'body'}: {node} is outside the int64 range")
         elif isinstance(node, dict | list):
             if depth > MAX_JSON_DEPTH:
