@@ -477,6 +477,8 @@ async def run(
     set_log_level(settings.log.remainLogLevel)
     runtime.on_reload.append(lambda s: set_log_level(s.log.remainLogLevel))
     config_events = runtime.bus.subscribe(TOPIC_CONFIG, runtime.on_config_event)
+    if enabled := runtime.webhooks.enabled():
+        log.info("webhooks enabled: %s, posted to %s", ", ".join(enabled), mask_url(settings.webhooks.url))
     readiness = Readiness.of_storage(runtime.storage)
     if runtime.redis is not None:
         # Shared state and the job queue live there: a process that cannot reach it cannot serve.
@@ -549,12 +551,6 @@ async def run(
             max_backoff_s=retry.maxDelay,
         )
         back.append(_Running(_in_role("msgtransfer", hook_worker.run()), hook_worker.stop))
-        if runtime.webhooks.enabled():
-            log.info(
-                "webhooks enabled: %s, posted to %s",
-                ", ".join(runtime.webhooks.enabled()),
-                mask_url(settings.webhooks.url),
-            )
 
     # Announced once every listener is bound; stopped with the front roles, so the entries go first at a stop.
     bound = [(role, int(sock.getsockname()[1])) for role, sock in sockets]
