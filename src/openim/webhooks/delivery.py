@@ -3,8 +3,8 @@
 `AfterHook.fire` appends one job to the topic `TOPIC_WEBHOOK` (`encode`); the msgtransfer role runs `Delivery`
 on each (`jobs/worker.Worker`, built by runtime.py with the `webhooks.retry` settings). A call that fails
 (`transport.CallFailed`: unreachable, timeout, 5xx, not a JSON object) raises, so the worker tries again after a
-pause that doubles, and after the last try buries the job in the queue's dead-letter list
-(`openim_queue_dead_letters`). An answer that "refuses" means nothing for an after hook (OpenIM logs it): the call
+pause that doubles, and after the last try keeps the job, unchanged, in the dead-letter topic `webhook.dead`
+(`jobs/worker.py`). An answer that "refuses" means nothing for an after hook (OpenIM logs it): the call
 is delivered.
 
 The job holds the command and the body as they were when the event happened, so a call queued before a restart
