@@ -7,7 +7,7 @@ Content-Type, the envelope with its `data` schema — tests/api/test_openapi.py 
 complete). Each operation is also called without its token and with an empty body: the middleware's and the
 validator's errors must be the declared envelope too.
 
-Cost is bounded: OPENIM_SCHEMATHESIS_EXAMPLES cases per operation and token (default 5 on SQLite, 3 on
+Cost is bounded: OPENIM_SCHEMATHESIS_EXAMPLES cases per operation and token (default 4 on SQLite, 2 on
 PostgreSQL), generated deterministically (derandomize) so a CI failure reproduces; no shrinking. Set
 OPENIM_SCHEMATHESIS_EXAMPLES=50 (and OPENIM_SCHEMATHESIS_RANDOM=1 for fresh cases each run) to dig deeper by hand.
 The run prints the time taken, the cases sent and the errCodes seen.
@@ -44,7 +44,7 @@ CHECKS = [
     response_headers_conformance,
     response_schema_conformance,
 ]
-EXAMPLES = {"sqlite": 5, "postgres": 3}
+EXAMPLES = {"sqlite": 4, "postgres": 2}
 USER = "st_user"
 INT32 = (-(1 << 31), (1 << 31) - 1)
 
