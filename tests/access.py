@@ -212,6 +212,14 @@ REST: dict[str, Rule] = {
     "/prometheus_discovery/push": R("none", note="GET: Prometheus HTTP-SD targets"),
     "/prometheus_discovery/msg_gateway": R("none", note="GET: Prometheus HTTP-SD targets"),
     "/prometheus_discovery/msg_transfer": R("none", note="GET: Prometheus HTTP-SD targets"),
+    # --- /config and /restart (OpenIM's config centre)
+    "/config/get_config_list": R("admin"),
+    "/config/get_config": R("admin", {"configName": "share"}),
+    "/config/set_config": R("admin", {"configName": "log"}),
+    "/config/reset_config": R("admin"),
+    "/config/set_enable_config_manager": R("admin"),
+    "/config/get_enable_config_manager": R("admin"),
+    "/restart": R("admin", note="re-reads the config file in every process"),
     # --- /statistics
     "/statistics/user/register": R("admin", {"start": 1, "end": 2}),
     "/statistics/user/active": R("admin", {"start": 1, "end": 2}),
