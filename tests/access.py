@@ -6,7 +6,8 @@ the table in docs/security.md is `markdown_table()` (`scripts/security-table` re
 line here: its path, its level and, when the matrix's body built from field names is not enough to reach the
 permission check, a body. In bodies, "{me}" is the user the body speaks for, "{group}" the group of the case,
 "{peer}" a member of that group (and a friend of the victim), "{other}" another member, "{owner}" its owner,
-"{outsider}" a user in no relation to anyone.
+"{outsider}" a user in no relation to anyone, "{key}" a send_simple_msg key for "{me}". A body's "?" entry is the
+query string.
 
 Levels, and what the matrix asserts for each (besides: no token → 1001, expired → 1501, kicked → 1506, and the
 imAdmin is never refused with 1002):
@@ -150,6 +151,9 @@ REST: dict[str, Rule] = {
     "/msg/search_msg": R("admin", _PAGE),
     "/msg/send_msg": R("admin"),
     "/msg/send_business_notification": R("admin"),
+    "/msg/send_simple_msg": R(
+        "self", {"content": "hi", "?": {"key": "{key}"}}, note="a bot's answer; ?key= names the message it answers"
+    ),
     "/msg/batch_send_msg": R("admin"),
     "/msg/pull_msg_by_seq": R("self"),
     "/msg/revoke_msg": R("self", {"conversationID": _CONV, "seq": 1}),
@@ -212,6 +216,14 @@ REST: dict[str, Rule] = {
     "/prometheus_discovery/push": R("none", note="GET: Prometheus HTTP-SD targets"),
     "/prometheus_discovery/msg_gateway": R("none", note="GET: Prometheus HTTP-SD targets"),
     "/prometheus_discovery/msg_transfer": R("none", note="GET: Prometheus HTTP-SD targets"),
+    # --- /config and /restart (OpenIM's config centre)
+    "/config/get_config_list": R("admin"),
+    "/config/get_config": R("admin", {"configName": "share"}),
+    "/config/set_config": R("admin", {"configName": "log"}),
+    "/config/reset_config": R("admin"),
+    "/config/set_enable_config_manager": R("admin"),
+    "/config/get_enable_config_manager": R("admin"),
+    "/restart": R("admin", note="re-reads the config file in every process"),
     # --- /statistics
     "/statistics/user/register": R("admin", {"start": 1, "end": 2}),
     "/statistics/user/active": R("admin", {"start": 1, "end": 2}),

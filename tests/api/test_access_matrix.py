@@ -11,11 +11,14 @@ whom in detail is tests/api/test_authorization_sweep.py (markers of the victim's
 
 from __future__ import annotations
 
+import base64
 import itertools
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from tests.access import REST, Rule
@@ -73,6 +76,8 @@ def _fill(value: Any, names: dict[str, str]) -> Any:
 def build(props: dict[str, Any], rule: Rule, me: str, group: str) -> dict[str, Any]:
     """A body for the route: fields by name for `me` and `group`, then the rule's body over it."""
     names = {"me": me, "group": group, "peer": PEER, "other": OTHER, "outsider": OUTSIDER, "owner": VICTIM}
+    # send_simple_msg's ?key=: the message a bot (`me`) answers, from `peer` to `me`
+    names["key"] = base64.b64encode(json.dumps({"sendID": PEER, "recvID": me}).encode()).decode()
     conv = f"si_{min(me, PEER)}_{max(me, PEER)}"
     by_name: dict[str, Any] = {
         "userID": me,
@@ -178,7 +183,11 @@ async def test_no_token_expired_and_kicked(api: Api) -> None:
 
 
 async def _call(chat: Chat, path: str, body: dict[str, Any], as_: str) -> int:
-    return int((await chat.post(path, body, as_=as_))["errCode"])
+    """The errCode of `path` posted by `as_`; the body's "?" entry, if any, is the query string."""
+    body = dict(body)
+    query = body.pop("?", None)
+    url = f"{path}?{urlencode(query)}" if query else path
+    return int((await chat.post(url, body, as_=as_))["errCode"])
 
 
 async def _case(chat: Chat, schemas: dict[str, dict[str, Any]], path: str, rule: Rule) -> list[str]:

@@ -36,7 +36,7 @@ from openim.gateway.frames import (
     pong_text,
 )
 from openim.protocol.pb import msg_pb2, push_pb2, sdkws_pb2
-from openim.settings import OPENIM_READ_LIMIT
+from openim.settings import OPENIM_READ_LIMIT, MsgGateway
 
 EXAMPLES = int(os.environ.get("OPENIM_FUZZ_EXAMPLES", "200"))
 FUZZ = settings(
@@ -46,11 +46,12 @@ FUZZ = settings(
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
+INFLATED = MsgGateway().max_inflated_len  # what the gateway lets a gzip frame inflate to, by default
 CODECS = {
-    "gob": FrameCodec("gob"),
-    "gob+gzip": FrameCodec("gob", gzip=True),
-    "json": FrameCodec("json"),
-    "json+gzip": FrameCodec("json", gzip=True),
+    "gob": FrameCodec("gob", max_decompressed=INFLATED),
+    "gob+gzip": FrameCodec("gob", gzip=True, max_decompressed=INFLATED),
+    "json": FrameCodec("json", max_decompressed=INFLATED),
+    "json+gzip": FrameCodec("json", gzip=True, max_decompressed=INFLATED),
 }
 # The request messages dispatch.py decodes from a frame's Data, one per ReqIdentifier it serves.
 REQUEST_MESSAGES: list[type[Message]] = [
@@ -334,7 +335,8 @@ def _gzip_bomb(size: int) -> bytes:
 BOMBS: dict[str, Callable[[], tuple[FrameCodec, bytes]]] = {
     # gzip: zeros that inflate far past the cap, just to the cap, and the same split over many gzip members
     "gzip 64 MiB of zeros": lambda: (CODECS["gob+gzip"], _gzip_bomb(64 << 20)),
-    "gzip inflating to the cap": lambda: (CODECS["gob+gzip"], _gzip_bomb(MAX_DECOMPRESSED)),
+    "gzip inflating to the cap": lambda: (CODECS["gob+gzip"], _gzip_bomb(INFLATED)),
+    "gzip inflating to the codec's largest cap": lambda: (FrameCodec("gob", gzip=True), _gzip_bomb(MAX_DECOMPRESSED)),
     "gzip 4,000 members": lambda: (CODECS["json+gzip"], b"".join(_gzip_bomb(2048) for _ in range(4000))),
     "gzip inside gzip": lambda: (CODECS["gob+gzip"], gzip_frame(_gzip_bomb(64 << 20))),
     # gob: a type table declaring a 4-million-element []int field, sent inflated to the cap

@@ -16,9 +16,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    SerializerFunctionWrapHandler,
     ValidationError,
-    model_serializer,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -323,15 +321,9 @@ class SendMsgResp(Resp):
     serverMsgID: str
     clientMsgID: str
     sendTime: int
-    # beforeMsgModify's changes (OpenIM's apistruct.SendMsgResp `modify,omitempty`): absent when none.
-    modify: dict[str, Any] | None = None
-
-    @model_serializer(mode="wrap")
-    def _omit_empty_modify(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data: dict[str, Any] = handler(self)
-        if data.get("modify") is None:
-            data.pop("modify", None)
-        return data
+    # beforeMsgModify's changes (OpenIM's apistruct.SendMsgResp `modify,omitempty`): absent when none. A field
+    # exclusion, not a model serializer, so that /openapi.json still shows the model's fields.
+    modify: dict[str, Any] | None = Field(default=None, exclude_if=lambda value: value is None)
 
     @classmethod
     def of(cls, resp: msg_pb2.SendMsgResp, request: SendMsgReq | None = None) -> SendMsgResp:
