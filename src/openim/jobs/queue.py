@@ -27,9 +27,10 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from openim.infra.queue import CLAIM_IDLE_S, Job, QueueStats, dead_local_consumers
 from openim.storage.queue import QueueRepo
 
-__all__ = ["DbQueue"]
+__all__ = ["ACK_GATHER_S", "DbQueue"]
 
 logger = logging.getLogger("openim.jobs")
+ACK_GATHER_S = 0.01  # how long a delete waits for more acknowledgements to write with it
 
 
 class DbQueue:
@@ -52,7 +53,7 @@ class DbQueue:
         self._wakeups: dict[str, asyncio.Event] = {}
         self._acks: list[int] = []  # job IDs waiting for the next delete
         self._acked: asyncio.Future[None] | None = None  # resolved when they are deleted
-        self._flushes: set[asyncio.Task[None]] = set()
+        self._flusher: asyncio.Future[None] | None = None  # the task writing them
 
     def _wakeup(self, topic: str) -> asyncio.Event:
         return self._wakeups.setdefault(topic, asyncio.Event())
@@ -91,24 +92,28 @@ class DbQueue:
                 pass
 
     async def ack(self, job: Job) -> None:
-        """Delete the job's row, together with those of the acknowledgements that arrive meanwhile."""
+        """Delete the job's row, together with the acknowledgements that arrive while a delete is being written."""
         self._acks.append(int(job.id))
         if self._acked is None:
             self._acked = asyncio.get_running_loop().create_future()
-            flush = asyncio.ensure_future(self._flush_acks(self._acked))
-            self._flushes.add(flush)
-            flush.add_done_callback(self._flushes.discard)
-        await asyncio.shield(self._acked)
+        batch = self._acked
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.ensure_future(self._flush_acks())
+        await asyncio.shield(batch)
 
-    async def _flush_acks(self, done: asyncio.Future[None]) -> None:
-        await asyncio.sleep(0)  # let the acknowledgements of this loop turn join
-        ids, self._acks, self._acked = self._acks, [], None
-        try:
-            await self._repo.ack(ids)
-        except Exception as exc:
-            done.set_exception(exc)
-        else:
-            done.set_result(None)
+    async def _flush_acks(self) -> None:
+        """One delete per round for every acknowledgement gathered; rounds follow each other while more arrive."""
+        while self._acks:
+            await asyncio.sleep(ACK_GATHER_S)  # let the acknowledgements of the next moments join
+            ids, done = self._acks, self._acked
+            self._acks, self._acked = [], None
+            assert done is not None
+            try:
+                await self._repo.ack(ids)
+            except Exception as exc:
+                done.set_exception(exc)
+            else:
+                done.set_result(None)
 
     async def stats(self, topic: str, group: str) -> QueueStats:
         """Rows kept, claimed (pending) and not yet claimed (lag) of `topic`."""
