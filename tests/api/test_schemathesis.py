@@ -16,10 +16,9 @@ The run prints the time taken, the cases sent and the errCodes seen.
 from __future__ import annotations
 
 import os
-import re
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,7 +45,6 @@ CHECKS = [
 ]
 EXAMPLES = {"sqlite": 5, "postgres": 3}
 USER = "st_user"
-INT32 = (-(1 << 31), (1 << 31) - 1)
 
 
 @dataclass
@@ -56,7 +54,6 @@ class Run:
     cases: int = 0
     err_codes: Counter[int] = field(default_factory=Counter)
     failures: dict[str, str] = field(default_factory=dict)
-    tolerated: dict[str, str] = field(default_factory=dict)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -69,41 +66,6 @@ async def server(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
     proc.database = request.param  # type: ignore[attr-defined]
     yield proc
     proc.stop()
-
-
-# --- the classes of hostile input that the central input limits (branch `hardin`) turn into 1001 --------------
-# Until they land these bodies may still get errCode 500: a NUL in an ID on PostgreSQL, a lone surrogate on
-# SQLite, an integer past int64 anywhere, or past int32 where OpenIM's field is an int32 (`type` of
-# /user/process_user_command_get on PostgreSQL, found by a random run). They are sent all the same (the server
-# must answer, and every other check applies), but their errCode 500 is listed as tolerated instead of failing.
-# Remove this filter and `Run.tolerated` when those limits land.
-
-
-def _strings_and_ints(value: Any) -> Iterator[Any]:
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield k
-            yield from _strings_and_ints(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _strings_and_ints(v)
-    else:
-        yield value
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def hardin_class(body: Any) -> str | None:
-    """Which centrally handled class of hostile input `body` holds, if any."""
-    for v in _strings_and_ints(body):
-        if isinstance(v, str) and "\x00" in v:
-            return "NUL character"
-        if isinstance(v, str) and _SURROGATE.search(v):
-            return "lone surrogate"
-        if isinstance(v, int) and not isinstance(v, bool) and not INT32[0] <= v <= INT32[1]:
-            return "integer past int32 (int64)"
-    return None
 
 
 # --- the runs --------------------------------------------------------------------------------------------------
@@ -145,9 +107,6 @@ def _fuzz(operation: Any, base: str, headers: dict[str, str], examples: int, run
         code = _err_code(response)
         if code is not None:
             run.err_codes[code] += 1
-        if code == 500 and (known := hardin_class(case.body)) is not None:
-            run.tolerated.setdefault(f"{operation.label}: {known}", repr(case.body)[:300])
-            return
         case.validate_response(response, checks=CHECKS)
         assert code != 500, f"errCode 500 for {case.body!r}: {response.text[:300]}"
 
@@ -182,8 +141,6 @@ def _errors(schema: Any, base: str, token: str, run: Run) -> None:
 
 def _report(name: str, run: Run, seconds: float) -> None:
     print(f"\nschemathesis {name}: {run.cases} calls in {seconds:.1f} s; errCodes {dict(run.err_codes.most_common())}")
-    for what, example in run.tolerated.items():
-        print(f"  tolerated until the central input limits land: {what}: {example}")
 
 
 def _server_errors(server: ServerProcess) -> str:
