@@ -4,6 +4,7 @@ SQLite and PostgreSQL (docs/security.md, "Input limits")."""
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -45,6 +46,16 @@ CASES = [
         "int64",
     ),
     ("/msg/get_server_time", b"\x00", "not valid JSON"),
+    (  # send_simple_msg's key is a query parameter holding JSON: the same rules
+        "/msg/send_simple_msg?key=" + base64.b64encode(b'{"sendID":"u1","recvID":"u1\\u0000"}').decode(),
+        b'{"sendID":"u1","content":"x"}',
+        "key.recvID: the NUL character",
+    ),
+    (
+        "/msg/send_simple_msg?key=" + base64.b64encode(b"[" * 1200 + b"]" * 1200).decode(),
+        b'{"sendID":"u1","content":"x"}',
+        "key: depth limit exceeded",
+    ),
 ]
 
 
