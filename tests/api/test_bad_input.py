@@ -4,6 +4,7 @@ SQLite and PostgreSQL (docs/security.md, "Input limits")."""
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -34,15 +35,27 @@ CASES = [
     ("/user/get_users", b'{"pagination":{"pageNumber":%d,"showNumber":10}}' % HUGE, "pagination.pageNumber"),
     ("/user/get_users", b'{"pagination":{"pageNumber":1,"showNumber":%d}}' % -(HUGE + 1), "showNumber"),
     ("/user/get_users", b'{"pagination":{"pageNumber":%d,"showNumber":10}}' % (2**64), "pageNumber"),
-    ("/user/get_users", b'{"pagination":{"pageNumber":18446744073709551615}}', "outside the int64 range"),
+    ("/user/get_users", b'{"pagination":{"pageNumber":18446744073709551615}}', "pagination.pageNumber"),
+    ("/friend/get_self_unhandled_apply_count", b'{"userID":"u1","time":%d}' % (HUGE + 1), "time"),
+    ("/statistics/user/register", b'{"start":0,"end":18446744073709551615}', "end"),
     ("/user/process_user_command_add", b'{"userID":"u1","type":2147483648,"uuid":"x"}', "type"),
     ("/third/set_app_badge", b'{"userID":"u1","appUnreadCount":%d}' % HUGE, "appUnreadCount"),
     (
         "/msg/pull_msg_by_seq",
-        b'{"userID":"u1","seqRanges":[{"conversationID":"si_u1_u2","begin":92233720368547758070,"end":1}]}',
+        b'{"userID":"u1","seqRanges":[{"conversationID":"si_u1_u2","begin":9223372036854775808,"end":1}]}',
         "int64",
     ),
     ("/msg/get_server_time", b"\x00", "not valid JSON"),
+    (  # send_simple_msg's key is a query parameter holding JSON: the same rules
+        "/msg/send_simple_msg?key=" + base64.b64encode(b'{"sendID":"u1","recvID":"u1\\u0000"}').decode(),
+        b'{"sendID":"u1","content":"x"}',
+        "key.recvID: the NUL character",
+    ),
+    (
+        "/msg/send_simple_msg?key=" + base64.b64encode(b"[" * 1200 + b"]" * 1200).decode(),
+        b'{"sendID":"u1","content":"x"}',
+        "key: depth limit exceeded",
+    ),
 ]
 
 

@@ -8,10 +8,10 @@ which then fails as "Input should be a valid dictionary". This route class prese
 for routes that take a pydantic body. Routes without one (the protobuf routes of `api/pb.py`, which decode the
 body themselves and let /jssdk choose protobuf by Content-Type) are left as they are.
 
-The body is decoded here, by `openim.protocol.inputs.load_json` (orjson and the input rules: UTF-8, no NUL, int64,
-depth), not by FastAPI's `json.loads`: what Starlette's parser let through (lone surrogates, NUL, integers of any
-size, nesting up to the recursion limit) became errCode 500 further down, and what it refused (invalid UTF-8, deep
-nesting) an HTTP 400 text/plain answer. Every such body is now 1001 ArgsError in the envelope.
+The body is decoded here, by `openim.protocol.inputs.load_json` (orjson and the input rules: UTF-8, no NUL,
+64-bit integers, depth), not by FastAPI's `json.loads`: what Starlette's parser let through (lone surrogates, NUL,
+integers of any size, nesting up to the recursion limit) became errCode 500 further down, and what it refused
+(invalid UTF-8, deep nesting) an HTTP 400 text/plain answer. Every such body is now 1001 ArgsError in the envelope.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ bridge reads the body — JSON decoded with `gojson.from_go` (OpenIM's Go `encod
 route allows it as /jssdk does, `application/x-protobuf` bytes — calls the endpoint, and answers the envelope
 with `data` = `gojson.to_go(resp)` (absent when the response message has no fields), or, for a protobuf request,
 `data` = base64 of the serialized response (an empty string for an empty one, as Go's `[]byte` prints). Bodies
-that do not decode, or break the input rules of `openim.protocol.inputs` (NUL in text, integers past int64, deep
+that do not decode, or break the input rules of `openim.protocol.inputs` (NUL in text, integers past 64 bits, deep
 nesting), are 1001 ArgsError with a readable errDlt. The OpenAPI operation names the request and
 response messages and carries a JSON schema derived from their descriptors. No business logic here.
 """

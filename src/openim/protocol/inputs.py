@@ -1,5 +1,6 @@
-"""What every decoded request must satisfy before a service sees it: no NUL in text, integers within int64, JSON
-nested at most MAX_JSON_DEPTH deep. Anything else is 1001 ArgsError naming where (docs/security.md, "Input limits").
+"""What every decoded request must satisfy before a service sees it: no NUL in text, integers within 64 bits (int64
+or uint64), JSON nested at most MAX_JSON_DEPTH deep. Anything else is 1001 ArgsError naming where (docs/security.md,
+"Input limits").
 
 The transports call these where they decode, and nowhere else: `load_json` for every REST JSON body
 (`api/json_body.py`, `api/pb.py`), `check_message` for protobuf bodies (`api/pb.py`, /jssdk) and WebSocket requests
@@ -9,8 +10,10 @@ The transports call these where they decode, and nowhere else: `load_json` for e
   request would succeed on one database and fail on the other. OpenIM's IDs and names never hold it.
 - Lone surrogates (`"\\ud800"`) and invalid UTF-8: not text at all; SQLite's driver fails on them. orjson refuses
   both while parsing, which `load_json` reports as invalid JSON.
-- Integers past int64: they fit no BIGINT column (Go's decoder refuses them for OpenIM's int64 fields too), except
-  OpenIM's uint64 fields `idHash` and `version`, which may reach 2^64 - 1 (the SDKs' hashes do).
+- Integers past 64 bits (below int64's minimum or above uint64's maximum): no field of OpenIM's holds them (Go's
+  decoder refuses them). orjson already reads them as floats, which integer fields refuse; each field's own range
+  (int32, int64, uint64 such as `idHash`) is its model's to check (`api/models/base.py` Int32 and Int64, the
+  protobuf field types in `gojson.from_go`), so that no value reaches a column it does not fit.
 - Depth: Python's encoders and validators recurse; a body nested 1,000 deep ended as errCode 500. OpenIM's
   bodies nest a few levels.
 
@@ -34,6 +37,7 @@ __all__ = [
     "INT64_MIN",
     "MAX_JSON_DEPTH",
     "MAX_WALKED_MESSAGES",
+    "UINT64_MAX",
     "check_json_value",
     "check_message",
     "load_json",
@@ -42,8 +46,6 @@ __all__ = [
 INT64_MIN: Final = -(1 << 63)
 INT64_MAX: Final = (1 << 63) - 1
 UINT64_MAX: Final = (1 << 64) - 1
-# OpenIM's uint64 request fields (the incremental-sync calls: idHash, version): the SDKs send hashes past int64.
-_UINT64_KEYS: Final = frozenset(("idHash", "version"))
 MAX_JSON_DEPTH: Final = 64
 # Nested protobuf messages walked for NUL in one request: OpenIM's SDKs send at most a few hundred (pull ranges).
 MAX_WALKED_MESSAGES: Final = 4096
@@ -78,7 +80,7 @@ def _path(parent: str, key: str | int) -> str:
 
 def check_json_value(value: Any, where: str = "") -> None:
     """Walk a decoded JSON value (iteratively): ArgsError at the first NUL in a key or string, integer outside
-    int64, or container nested deeper than MAX_JSON_DEPTH."""
+    [INT64_MIN, UINT64_MAX], or container nested deeper than MAX_JSON_DEPTH."""
     stack: list[tuple[Any, str, int]] = [(value, where, 1)]
     while stack:
         node, path, depth = stack.pop()
@@ -88,10 +90,8 @@ def check_json_value(value: Any, where: str = "") -> None:
         elif isinstance(node, bool):
             continue
         elif isinstance(node, int):
-            if not INT64_MIN <= node <= INT64_MAX and not (
-                0 <= node <= UINT64_MAX and path.rpartition(".")[2] in _UINT64_KEYS
-            ):
-                raise ArgsError(f"{path or 'body'}: {node} is outside the int64 range")
+            if not INT64_MIN <= node <= UINT64_MAX:
+                raise ArgsError(f"{path or 'body'}: {node} does not fit 64 bits")
         elif isinstance(node, dict | list):
             if depth > MAX_JSON_DEPTH:
                 raise ArgsError(f"{path or 'body'}: JSON nested more than {MAX_JSON_DEPTH} levels deep")

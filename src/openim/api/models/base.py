@@ -13,11 +13,12 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from openim.api.limits import check_fields, kind_of
 from openim.services.paging import Page
 
-__all__ = ["Int32", "Pagination", "Req", "Resp", "page_of"]
+__all__ = ["Int32", "Int64", "Pagination", "Req", "Resp", "page_of"]
 
-# An int32 field of OpenIM's request (Go's decoder refuses anything larger: 1001 here too, never a database error).
-# Integers past int64 are refused for every field when the body is decoded (openim.protocol.inputs).
+# An int32 or int64 field of OpenIM's request (Go's decoder refuses anything larger: 1001 here too, never a database
+# error). Integers past 64 bits are refused for every field when the body is decoded (openim.protocol.inputs).
 Int32 = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]
+Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
 
 
 class Req(BaseModel):

@@ -11,7 +11,7 @@ from typing import Annotated
 
 from pydantic import BeforeValidator, Field
 
-from openim.api.models.base import Pagination, Req, Resp
+from openim.api.models.base import Int64, Pagination, Req, Resp
 from openim.api.models.user import UserInfo
 from openim.services.friend import BlackEntry, FriendEntry, RequestEntry, SpecifiedInfo
 from openim.services.incremental import Delta, FullIDs
@@ -178,7 +178,7 @@ class GetDesignatedFriendsApplyResp(Resp):
 
 class GetSelfUnhandledApplyCountReq(Req):
     userID: str = ""
-    time: int = 0
+    time: Int64 = 0
 
 
 class GetSelfUnhandledApplyCountResp(Resp):

@@ -21,7 +21,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from openim.api.models.base import Req, Resp
+from openim.api.models.base import Int64, Req, Resp
 from openim.protocol import gojson
 from openim.protocol.constants import (
     OPT_CONVERSATION_UPDATE,
@@ -245,7 +245,7 @@ class SendMsgReq(Req):
     sessionType: int = Field(0, ge=_INT32_MIN, le=_INT32_MAX)
     isOnlineOnly: bool = False
     notOfflinePush: bool = False
-    sendTime: int = 0
+    sendTime: Int64 = 0
     offlinePushInfo: OfflinePushInfoIn | None = None
     ex: str = ""
 

@@ -7,15 +7,15 @@ their messages live in protos this project does not carry, so they are pydantic 
 
 from __future__ import annotations
 
-from openim.api.models.base import Req, Resp
+from openim.api.models.base import Int64, Req, Resp
 from openim.storage.statistics import CreatedCounts
 
 
 class CountReq(Req):
     """userRegisterCountReq and GroupCreateCountReq: a range in Unix ms, both ends > 0."""
 
-    start: int = 0
-    end: int = 0
+    start: Int64 = 0
+    end: Int64 = 0
 
 
 class CountResp(Resp):

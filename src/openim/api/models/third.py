@@ -6,7 +6,7 @@ routes of the same OpenIM service are their own module), and these seven message
 
 from __future__ import annotations
 
-from openim.api.models.base import Int32, Pagination, Req, Resp
+from openim.api.models.base import Int32, Int64, Pagination, Req, Resp
 from openim.services.third import LogInfo as LogView
 
 
@@ -14,7 +14,7 @@ class FcmUpdateTokenReq(Req):
     platformID: Int32 = 0
     fcmToken: str = ""
     account: str = ""
-    expireTime: int = 0  # seconds the token stays valid; 0 = until replaced or logout
+    expireTime: Int64 = 0  # seconds the token stays valid; 0 = until replaced or logout
 
 
 class SetAppBadgeReq(Req):
@@ -41,8 +41,8 @@ class DeleteLogsReq(Req):
 
 class SearchLogsReq(Req):
     keyword: str = ""
-    startTime: int = 0
-    endTime: int = 0
+    startTime: Int64 = 0
+    endTime: Int64 = 0
     pagination: Pagination | None = None
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from openim.api.models.base import Pagination, Req, Resp
+from openim.api.models.base import Int64, Pagination, Req, Resp
 from openim.storage.rows import ClientConfigEntry, User
 
 
@@ -11,7 +11,7 @@ class UserInfoIn(Req):
     nickname: str = ""
     faceURL: str = ""
     ex: str = ""
-    createTime: int = 0
+    createTime: Int64 = 0
     appMangerLevel: int = 0
     globalRecvMsgOpt: int = 0
 

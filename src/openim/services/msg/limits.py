@@ -4,9 +4,10 @@ messages one pull answers (docs/security.md, "Input limits").
 OpenIM bounds neither: its only bound is the gateway's read limit (51,200 bytes per frame, before gunzip), so a
 gzip'd frame of 4 KB could carry megabytes of content, stored and then served on every sync in one frame larger
 than the 1 MiB the Go SDK reads. Here every send through `MsgService.send` or `batch_send` (WS 1003, REST send_msg,
-batch_send_msg, send_business_notification) is measured after decompression and refused with 1001 ArgsError when
-it is too big; the server's own notifications are not (their size is the server's doing), and pulls page by bytes
-(`services/msg/sync.py`). The values come from `msg.maxMsgLen`, `msg.maxContentLen.*` and `msg.pullMaxBytes`.
+batch_send_msg, send_business_notification, send_simple_msg) is measured after decompression and refused with 1001
+ArgsError when it is too big; the server's own notifications are not (their size is the server's doing), and pulls
+page by bytes (`services/msg/sync.py`). The values come from `msg.maxMsgLen`, `msg.maxContentLen.*` and
+`msg.pullMaxBytes`.
 """
 
 from __future__ import annotations

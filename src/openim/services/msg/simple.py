@@ -14,9 +14,12 @@ import base64
 import binascii
 import json
 
+import orjson
+
 from openim.protocol.constants import ADMIN_PLATFORM_ID, ContentType, MsgFrom, SessionType
 from openim.protocol.errors import ArgsError, RecordNotFoundError
 from openim.protocol.ids import new_client_msg_id
+from openim.protocol.inputs import check_json_value
 from openim.protocol.pb import msg_pb2
 from openim.protocol.pb.sdkws_pb2 import MsgData, OfflinePushInfo
 from openim.services.auth import Caller
@@ -79,10 +82,11 @@ def _decode_key(key: str) -> tuple[str, str, str]:
     """(sendID, recvID, groupID) of a key; ArgsError when it is not base64 of such a JSON object."""
     if len(key) > MAX_KEY:
         raise ArgsError("key is too long")
-    try:
-        data = json.loads(base64.b64decode(key, validate=True))
+    try:  # the input rules of a body apply to the key too: a NUL in an ID, nesting past the stack (1001, not 500)
+        data = orjson.loads(base64.b64decode(key, validate=True))
     except (binascii.Error, ValueError) as exc:
         raise ArgsError(f"key: {exc}") from None
+    check_json_value(data, "key")
     if not isinstance(data, dict):
         raise ArgsError("key: not a JSON object")
     fields = []

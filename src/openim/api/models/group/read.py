@@ -11,7 +11,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from openim.api.models.base import Pagination, Req, Resp
+from openim.api.models.base import Int64, Pagination, Req, Resp
 from openim.api.models.friend import PublicUserInfo
 from openim.services.group import GroupRequestEntry, MemberDelta, MemberSyncReq
 from openim.services.incremental import Delta, FullIDs
@@ -165,7 +165,7 @@ class GetGroupApplicationListResp(Resp):
 
 class GetGroupApplicationUnhandledCountReq(Req):
     userID: str = ""
-    time: int = 0
+    time: Int64 = 0
 
 
 class GetGroupApplicationUnhandledCountResp(Resp):

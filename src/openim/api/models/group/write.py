@@ -11,7 +11,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from openim.api.models.base import Pagination, Req, Resp
+from openim.api.models.base import Int64, Pagination, Req, Resp
 from openim.api.models.group.read import GroupInfo, GroupRequest
 from openim.services.group import CMSGroup, GroupAbstract, GroupInfoChange, MemberInfoChange, NewGroup
 
@@ -28,7 +28,7 @@ class GroupInfoIn(Req):
     introduction: str = ""
     faceURL: str = ""
     ownerUserID: str = ""
-    createTime: int = 0
+    createTime: Int64 = 0
     memberCount: UInt32 = 0
     ex: str = ""
     status: Int32 = 0
@@ -37,7 +37,7 @@ class GroupInfoIn(Req):
     needVerification: Int32 = 0
     lookMemberInfo: Int32 = 0
     applyMemberFriend: Int32 = 0
-    notificationUpdateTime: int = 0
+    notificationUpdateTime: Int64 = 0
     notificationUserID: str = ""
 
     def new_group(self) -> NewGroup:
