@@ -18,7 +18,7 @@ SHELL := bash
 .DEFAULT_GOAL := help
 
 PYTHON ?= python3
-# More workers than cores: the tests mostly wait on servers, databases and sleeps (docs/development.md#parallel-runs).
+# More workers than cores: much of a test's time is waiting (servers, databases, sleeps); docs/development.md#parallel-runs.
 # --dist loadgroup hands tests out one at a time, slow ones first (tests/conftest.py), and keeps an xdist_group
 # (a module sharing a server) on one worker. Each worker has its own PostgreSQL and Redis database (tests/databases.py).
 PYTEST_ARGS ?= -q -n 4 --dist loadgroup --durations=25

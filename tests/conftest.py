@@ -7,7 +7,7 @@ missing or unreachable server fails them.
 Redis: `redis_url` is OPENIM_TEST_REDIS_URL (a database tests may flush: `make test` uses db 15) with that
 database flushed; use it from tests or params marked `redis`. Skips and failures as for PostgreSQL.
 
-Parallel runs (pytest-xdist, `make test`): each worker gets a PostgreSQL database and a Redis database of its
+Parallel runs (pytest-xdist, `make test`): each worker gets a PostgreSQL database and a Redis server of its
 own, derived from those two variables (tests/databases.py), so workers never empty each other's data.
 
 etcd: `etcd_url` is OPENIM_TEST_ETCD_URL (scripts/test-services starts one on 127.0.0.1:12379), checked once;
@@ -30,7 +30,13 @@ import httpx
 import pytest
 import redis
 from sqlalchemy import text
-from tests.databases import copy_migrated_sqlite, create_database, isolate_worker, worker_index
+from tests.databases import (
+    copy_migrated_sqlite,
+    create_database,
+    isolate_worker,
+    stop_private_redis,
+    worker_index,
+)
 from tests.webhook_receiver import WebhookReceiver
 
 from openim.infra.redis import mask_url as mask_redis_url
@@ -54,6 +60,11 @@ def pytest_configure(config: pytest.Config) -> None:
         isolate_worker()
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from exc
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The worker's own redis-server, if it started one, stops with it."""
+    stop_private_redis()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

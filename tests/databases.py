@@ -5,8 +5,11 @@ OPENIM_TEST_POSTGRES_URL names a base database (`make test`: `test`). A plain `p
 worker gwK uses `<base>_gwK` instead, created on first use. Tests that need more databases than the one
 `db_url` empties name theirs after it with a suffix (`side_database_url("backup")` → `test_gw1_backup`).
 
-OPENIM_TEST_REDIS_URL names a Redis database B (`make test`: 15); worker gwK uses B−K (15, 14, 13, … with
-`make test`), so `-n N` needs B ≥ N−1 and the N databases B−N+1 … B to itself.
+Redis: each worker starts a redis-server of its own on a free port (`start_private_redis`; scripts/test-tools
+installs redis-server), because pub/sub channels are server-wide: a bus message published in one worker would
+reach another's subscribers on a shared server, whatever the database. Without redis-server on PATH a worker
+falls back to the server of OPENIM_TEST_REDIS_URL: that URL names a database B (`make test`: 15) and worker gwK
+uses B−K, so `-n N` needs B ≥ N−1 and the N databases B−N+1 … B to itself.
 
 SQLite: `copy_migrated_sqlite` puts a copy of a file migrated once per process where a test's database will be.
 
@@ -16,8 +19,15 @@ them (fixtures, `ops/doctor` tests) sees the worker's own URL.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
 import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -61,14 +71,65 @@ def worker_redis_url(url: str, index: int) -> str:
 
 
 def isolate_worker() -> None:
-    """In an xdist worker, point both variables at the worker's own PostgreSQL and Redis databases."""
+    """In an xdist worker, point both variables at the worker's own PostgreSQL database and Redis: a redis-server of
+    its own when one can be started (`start_private_redis`), else its own database on the shared server."""
     index = worker_index()
     if index is None:
         return
     if os.environ.get(POSTGRES_VAR):
         os.environ[POSTGRES_VAR] = worker_postgres_url(os.environ[POSTGRES_VAR], index)
     if os.environ.get(REDIS_VAR):
-        os.environ[REDIS_VAR] = worker_redis_url(os.environ[REDIS_VAR], index)
+        private = start_private_redis()
+        os.environ[REDIS_VAR] = private or worker_redis_url(os.environ[REDIS_VAR], index)
+
+
+_private_redis: list[tuple[subprocess.Popen[bytes], Path]] = []
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM when the worker that started it dies, even by SIGKILL (Linux)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def start_private_redis() -> str | None:
+    """A redis-server of this process's own on a free loopback port (no persistence); its URL, or None when
+    redis-server is not on PATH. Databases do not separate Redis pub/sub: a channel (the bus's `openim:bus:*`) is
+    one for the whole server, so workers sharing a server would deliver their bus messages to each other."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        return None
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    workdir = Path(tempfile.mkdtemp(prefix="openim-test-redis-"))
+    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    proc = subprocess.Popen([*command, "--dir", str(workdir)], stdout=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+    _private_redis.append((proc, workdir))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+                sock.sendall(b"PING\r\n")
+                if sock.recv(16).startswith(b"+PONG"):
+                    return f"redis://127.0.0.1:{port}/0"
+        except OSError:
+            time.sleep(0.05)
+    stop_private_redis()
+    return None
+
+
+def stop_private_redis() -> None:
+    """Stop the redis-server `start_private_redis` started, if any, and remove its directory."""
+    while _private_redis:
+        proc, workdir = _private_redis.pop()
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def side_database_url(base_url: str, purpose: str) -> str:
