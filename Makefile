@@ -19,9 +19,11 @@ SHELL := bash
 
 PYTHON ?= python3
 # More workers than cores: much of a test's time is waiting (servers, databases, sleeps); docs/development.md#parallel-runs.
-# --dist loadgroup hands tests out one at a time, slow ones first (tests/conftest.py), and keeps an xdist_group
-# (a module sharing a server) on one worker. Each worker has its own PostgreSQL and Redis database (tests/databases.py).
-PYTEST_ARGS ?= -q -n 4 --dist loadgroup --durations=25
+# --dist loadfile gives a worker whole files (a module-scoped server starts once; tests that build on each other
+# stay in order), in the order of their first test with --no-loadscope-reorder: tests/conftest.py puts the slow tests
+# first. (xdist_group/loadgroup does not group with pytest 9 and xdist 3.8.) Each worker has its own PostgreSQL
+# database and redis-server (tests/databases.py).
+PYTEST_ARGS ?= -q -n 4 --dist loadfile --no-loadscope-reorder --durations=25
 E2E_ARGS ?= -q -n 2
 VENV := .venv
 BIN := $(VENV)/bin

@@ -70,8 +70,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """In an xdist worker, the tests marked `slow` come first, longest first (`slow(seconds=N)`, 20 if not given).
 
-    `make test` hands tests out one at a time in this order (`--dist loadgroup`), so the long ones start at once
-    and overlap the many short ones instead of ending the run alone on one worker. Every worker sorts the same.
+    `make test` hands whole files to the workers in the order of their first test (`--dist loadfile
+    --no-loadscope-reorder`), so the files holding long tests start at once, their long tests first, and overlap the
+    many short files instead of ending the run alone on one worker. Every worker sorts the same.
     """
     if worker_index() is None:
         return

@@ -28,10 +28,6 @@ EVERY_SECOND = "* * * * * *"
 SHIPPED = Path(__file__).resolve().parents[1] / "config" / "config.yaml"
 
 
-# One worker runs the module (`make test`'s --dist loadgroup), so its module-scoped fixture is built once.
-pytestmark = pytest.mark.xdist_group("jobs_and_config_process")
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """Every role on SQLite with the shipped config file in ./config/, the self-destruct job firing every second."""

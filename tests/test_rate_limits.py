@@ -23,10 +23,6 @@ CODEC = FrameCodec("json", gzip=False)
 NEWEST = sdkws_pb2.GetMaxSeqReq(userID="f1").SerializeToString()
 
 
-# One worker runs the module (`make test`'s --dist loadgroup), so its module-scoped fixture is built once.
-pytestmark = pytest.mark.xdist_group("rate_limits")
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     rules = {}

@@ -19,10 +19,6 @@ TOTAL = 50
 TIMEOUT = 1  # headerTimeout and requestTimeout, seconds
 
 
-# One worker runs the module (`make test`'s --dist loadgroup), so its module-scoped fixture is built once.
-pytestmark = pytest.mark.xdist_group("rest_guard")
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     srv = start_server(

@@ -34,10 +34,6 @@ NO_TOKEN = {"/auth/get_admin_token", "/auth/parse_token"}
 ENVELOPE = ("errCode", "errMsg", "errDlt")
 
 
-# One worker runs the module (`make test`'s --dist loadgroup), so its module-scoped fixture is built once.
-pytestmark = pytest.mark.xdist_group("openapi")
-
-
 @pytest.fixture(scope="module")
 def spec(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The app's document (the runtime is only needed to build the app; the document outlives it)."""

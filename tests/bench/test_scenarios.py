@@ -17,9 +17,6 @@ import pytest
 from tests.conftest import _Postgres, _prepare_postgres
 from tests.process import OPENIM, ServerProcess, clean_env, start_server
 
-# One worker runs the module (`make test`'s --dist loadgroup), so its two module-scoped servers start once each.
-pytestmark = pytest.mark.xdist_group("bench")
-
 FIELDS = {
     "scenario",
     "sent_per_s",

@@ -22,7 +22,7 @@ from openim.infra.discovery import RegistryUnavailable
 from openim.infra.etcd import EtcdClient, EtcdError
 from openim.infra.etcd.client import prefix_end
 
-pytestmark = [pytest.mark.etcd, pytest.mark.xdist_group("etcd_client")]  # one worker: one private etcd
+pytestmark = pytest.mark.etcd
 
 
 def _free_port() -> int:
