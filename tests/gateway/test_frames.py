@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from openim.bench import hostile
+from openim.bench.hostile import gob_int, gob_message, gob_slice_typedef, gob_string, gob_uint, gob_value
 from openim.gateway import _gob
 from openim.gateway.frames import (
     MAX_GZIP_MEMBERS,
@@ -118,48 +119,18 @@ def test_signed_int_encoding(value: int, encoded: str) -> None:
 # --- a gob writer for hand-made streams -------------------------------------------------------------------
 
 
-def _uint(u: int) -> bytes:
-    out = bytearray()
-    _gob.put_uint(out, u)
-    return bytes(out)
-
-
-def _int(i: int) -> bytes:
-    out = bytearray()
-    _gob.put_int(out, i)
-    return bytes(out)
-
-
-def _msg(body: bytes) -> bytes:
-    return _uint(len(body)) + body
-
-
-def _struct_value(type_id: int, fields: list[tuple[int, bytes]]) -> bytes:
-    """A value message: (field number, encoded value) pairs in increasing order."""
-    body = bytearray(_int(type_id))
-    prev = -1
-    for number, encoded in fields:
-        body += _uint(number - prev) + encoded
-        prev = number
-    body.append(0)
-    return _msg(bytes(body))
-
-
-def _s(text: str) -> bytes:
-    raw = text.encode()
-    return _uint(len(raw)) + raw
-
-
-def _slice_typedef(type_id: int, elem: int) -> bytes:
-    common = b"\x01" + _s(f"S{type_id}") + b"\x01" + _int(type_id) + b"\x00"
-    return _msg(_int(-type_id) + b"\x02" + b"\x01" + common + b"\x01" + _int(elem) + b"\x00" + b"\x00")
-
-
 def test_field_order_is_read_from_the_typedef() -> None:
     """Fields are matched by name, so a struct declaring them in another order decodes the same."""
     order = (("Data", 5), ("MsgIncr", 6), ("OperationID", 6), ("SendID", 6), ("Token", 6), ("ReqIdentifier", 2))
-    frame = gob_struct_typedef("Req", order) + _struct_value(
-        65, [(0, _s("payload")), (1, _s("m1")), (2, _s("op")), (3, _s("u1")), (5, _int(1003))]
+    frame = gob_struct_typedef("Req", order) + gob_value(
+        65,
+        [
+            (0, gob_string("payload")),
+            (1, gob_string("m1")),
+            (2, gob_string("op")),
+            (3, gob_string("u1")),
+            (5, gob_int(1003)),
+        ],
     )
     assert GOB.decode_req(frame) == Req(1003, "", "u1", "op", "m1", b"payload")
 
@@ -168,7 +139,9 @@ def test_field_order_is_read_from_the_typedef() -> None:
 def test_struct_name_and_type_id_are_not_checked(type_id: int) -> None:
     """Any struct name and any user type id from 64 (Go's first, what the wasm core sends) up are accepted."""
     fields = (("ReqIdentifier", 2), ("SendID", 6))
-    frame = gob_struct_typedef("Whatever", fields, type_id) + _struct_value(type_id, [(0, _int(1001)), (1, _s("u1"))])
+    frame = gob_struct_typedef("Whatever", fields, type_id) + gob_value(
+        type_id, [(0, gob_int(1001)), (1, gob_string("u1"))]
+    )
     assert GOB.decode_req(frame) == Req(1001, send_id="u1")
 
 
@@ -185,19 +158,19 @@ def test_unknown_fields_are_skipped() -> None:
         ("SendID", 6),
     )
     frame = (
-        _slice_typedef(66, 6)
+        gob_slice_typedef(66, 6)
         + gob_struct_typedef("Req", fields)
-        + _struct_value(
+        + gob_value(
             65,
             [
-                (0, _uint(1)),
-                (1, _int(1005)),
-                (2, _uint(300)),
-                (3, _uint(0x40F0)),
-                (4, _uint(1) + _uint(2)),
-                (5, _s("ignored")),
-                (6, _uint(2) + _s("a") + _s("b")),
-                (7, _s("u9")),
+                (0, gob_uint(1)),
+                (1, gob_int(1005)),
+                (2, gob_uint(300)),
+                (3, gob_uint(0x40F0)),
+                (4, gob_uint(1) + gob_uint(2)),
+                (5, gob_string("ignored")),
+                (6, gob_uint(2) + gob_string("a") + gob_string("b")),
+                (7, gob_string("u9")),
             ],
         )
     )
@@ -208,9 +181,9 @@ def _bomb(elements: int) -> bytes:
     """A Req whose unknown `[]int` field holds `elements` zeros: 4 MB inflated from a 4 KB gzip frame at 4 M."""
     fields = (("ReqIdentifier", 2), ("Pad", 66), ("SendID", 6))
     return (
-        _slice_typedef(66, 2)
+        gob_slice_typedef(66, 2)
         + gob_struct_typedef("Req", fields)
-        + _struct_value(65, [(0, _int(1003)), (1, _uint(elements) + bytes(elements)), (2, _s("u1"))])
+        + gob_value(65, [(0, gob_int(1003)), (1, gob_uint(elements) + bytes(elements)), (2, gob_string("u1"))])
     )
 
 
@@ -274,7 +247,7 @@ def test_large_type_definitions_are_not_cached() -> None:
     GOB.decode_req(hostile.wide_struct(_gob.MAX_STRUCT_FIELDS))  # a definition of about 600 bytes: kept
     assert len(_gob._typedef_cache) == 1
     fields = (*((f"F{i:0>40}", 2) for i in range(40)), ("SendID", 6))
-    GOB.decode_req(gob_struct_typedef("Req", fields) + _struct_value(65, [(40, _s("u1"))]))
+    GOB.decode_req(gob_struct_typedef("Req", fields) + gob_value(65, [(40, gob_string("u1"))]))
     assert len(_gob._typedef_cache) == 1  # about 2 KB: parsed, not kept
 
 
@@ -284,21 +257,21 @@ def test_large_type_definitions_are_not_cached() -> None:
 )
 def test_known_field_of_the_wrong_kind_is_an_error(name: str, wrong_type: int) -> None:
     """A known field sent with another gob type (uint for int, string for []byte, …) is a FrameError."""
-    frame = gob_struct_typedef("Req", ((name, wrong_type),)) + _struct_value(65, [])
+    frame = gob_struct_typedef("Req", ((name, wrong_type),)) + gob_value(65, [])
     with pytest.raises(FrameError):
         GOB.decode_req(frame)
 
 
 def test_no_matching_field_is_an_error() -> None:
     """As Go's decoder: a struct that shares no field name with Req cannot be decoded into it."""
-    frame = gob_struct_typedef("Other", (("Foo", 2),)) + _struct_value(65, [(0, _int(1))])
+    frame = gob_struct_typedef("Other", (("Foo", 2),)) + gob_value(65, [(0, gob_int(1))])
     with pytest.raises(FrameError):
         GOB.decode_req(frame)
 
 
 def test_req_identifier_must_fit_int32() -> None:
     """ReqIdentifier is an int32 in OpenIM's Req: a larger gob int is a FrameError."""
-    frame = gob_struct_typedef("Req", (("ReqIdentifier", 2),)) + _struct_value(65, [(0, _int(1 << 31))])
+    frame = gob_struct_typedef("Req", (("ReqIdentifier", 2),)) + gob_value(65, [(0, gob_int(1 << 31))])
     with pytest.raises(FrameError):
         GOB.decode_req(frame)
 
@@ -310,12 +283,13 @@ def test_req_identifier_must_fit_int32() -> None:
         b"\x00",
         RESP_TYPEDEF,  # a typedef and no value
         RESP_TYPEDEF + RESP_TYPEDEF,  # type 65 defined twice
-        _msg(_int(-2) + b"\x00"),  # redefining a built-in id
-        _msg(_int(-63) + b"\x00"),  # an id below the user range
-        _struct_value(65, []),  # a value of an undefined type
-        gob_struct_typedef("Req", (("SendID", 6),)) + _struct_value(65, [(3, _s("x"))]),  # field number too big
-        gob_struct_typedef("Req", (("SendID", 6),)) + _msg(_int(65) + b"\x01" + _s("u") + b"\x00" + b"junk"),
-        gob_struct_typedef("Req", (("Tags", 70), ("SendID", 6))) + _struct_value(65, [(0, _uint(0))]),
+        gob_message(gob_int(-2) + b"\x00"),  # redefining a built-in id
+        gob_message(gob_int(-63) + b"\x00"),  # an id below the user range
+        gob_value(65, []),  # a value of an undefined type
+        gob_struct_typedef("Req", (("SendID", 6),)) + gob_value(65, [(3, gob_string("x"))]),  # field number too big
+        gob_struct_typedef("Req", (("SendID", 6),))
+        + gob_message(gob_int(65) + b"\x01" + gob_string("u") + b"\x00" + b"junk"),
+        gob_struct_typedef("Req", (("Tags", 70), ("SendID", 6))) + gob_value(65, [(0, gob_uint(0))]),
         b"\xf0" + bytes(20),  # a length that does not fit in 8 bytes
     ],
 )

@@ -33,6 +33,12 @@ __all__ = [
     "HOSTILE",
     "Hostile",
     "deep_value",
+    "gob_int",
+    "gob_message",
+    "gob_slice_typedef",
+    "gob_string",
+    "gob_uint",
+    "gob_value",
     "gzip_bomb",
     "gzip_members",
     "huge_length",
@@ -46,41 +52,41 @@ READ_LIMIT: Final = 51_200
 _REQ_ID = 65  # the type id gob_struct_typedef gives a struct by default
 
 
-def _uint(u: int) -> bytes:
+def gob_uint(u: int) -> bytes:
     out = bytearray()
     put_uint(out, u)
     return bytes(out)
 
 
-def _int(i: int) -> bytes:
+def gob_int(i: int) -> bytes:
     out = bytearray()
     put_int(out, i)
     return bytes(out)
 
 
-def _msg(body: bytes) -> bytes:
-    return _uint(len(body)) + body
+def gob_message(body: bytes) -> bytes:
+    return gob_uint(len(body)) + body
 
 
-def _s(text: str) -> bytes:
+def gob_string(text: str) -> bytes:
     raw = text.encode()
-    return _uint(len(raw)) + raw
+    return gob_uint(len(raw)) + raw
 
 
-def _value(type_id: int, fields: list[tuple[int, bytes]]) -> bytes:
+def gob_value(type_id: int, fields: list[tuple[int, bytes]]) -> bytes:
     """A struct value message: (field number, encoded value) pairs in increasing order."""
-    body = bytearray(_int(type_id))
+    body = bytearray(gob_int(type_id))
     prev = -1
     for number, encoded in fields:
-        body += _uint(number - prev) + encoded
+        body += gob_uint(number - prev) + encoded
         prev = number
     body.append(0)
-    return _msg(bytes(body))
+    return gob_message(bytes(body))
 
 
-def _slice_typedef(type_id: int, elem: int) -> bytes:
-    common = b"\x01" + _s(f"S{type_id}") + b"\x01" + _int(type_id) + b"\x00"
-    return _msg(_int(-type_id) + b"\x02" + b"\x01" + common + b"\x01" + _int(elem) + b"\x00" + b"\x00")
+def gob_slice_typedef(type_id: int, elem: int) -> bytes:
+    common = b"\x01" + gob_string(f"S{type_id}") + b"\x01" + gob_int(type_id) + b"\x00"
+    return gob_message(gob_int(-type_id) + b"\x02" + b"\x01" + common + b"\x01" + gob_int(elem) + b"\x00" + b"\x00")
 
 
 def _struct_typedef(type_id: int, name: str, fields: list[tuple[str, int]]) -> bytes:
@@ -98,23 +104,23 @@ def int_slice(elements: int, *, declared: int | None = None) -> bytes:
     fields = [("ReqIdentifier", INT), ("Pad", 66), ("SendID", STRING)]
     count = elements if declared is None else declared
     return (
-        _slice_typedef(66, INT)
+        gob_slice_typedef(66, INT)
         + _struct_typedef(_REQ_ID, "Req", fields)
-        + _value(_REQ_ID, [(0, _int(1003)), (1, _uint(count) + bytes(elements)), (2, _s("u1"))])
+        + gob_value(_REQ_ID, [(0, gob_int(1003)), (1, gob_uint(count) + bytes(elements)), (2, gob_string("u1"))])
     )
 
 
 def type_table(definitions: int) -> bytes:
     """`definitions` distinct slice types defined before a minimal request (each costs a parse, none is used)."""
-    table = b"".join(_slice_typedef(100 + i, INT) for i in range(definitions))
-    return table + _struct_typedef(_REQ_ID, "Req", [("SendID", STRING)]) + _value(_REQ_ID, [(0, _s("u1"))])
+    table = b"".join(gob_slice_typedef(100 + i, INT) for i in range(definitions))
+    return table + _struct_typedef(_REQ_ID, "Req", [("SendID", STRING)]) + gob_value(_REQ_ID, [(0, gob_string("u1"))])
 
 
 def wide_struct(fields: int) -> bytes:
     """A request struct of `fields` fields, every extra one an unknown int set to 1 (all to be skipped)."""
     names = [("SendID", STRING), *((f"F{i}", INT) for i in range(fields - 1))]
-    values = [(0, _s("u1")), *((i, _int(1)) for i in range(1, fields))]
-    return _struct_typedef(_REQ_ID, "Req", names) + _value(_REQ_ID, values)
+    values = [(0, gob_string("u1")), *((i, gob_int(1)) for i in range(1, fields))]
+    return _struct_typedef(_REQ_ID, "Req", names) + gob_value(_REQ_ID, values)
 
 
 def deep_value(depth: int) -> bytes:
@@ -126,13 +132,13 @@ def deep_value(depth: int) -> bytes:
     nested = b"\x00"  # the innermost Node: no fields
     for _ in range(depth - 1):
         nested = b"\x01" + nested + b"\x00"  # field 0 (Next) holds the level below
-    return typedefs + _value(_REQ_ID, [(0, _s("u1")), (1, nested)])
+    return typedefs + gob_value(_REQ_ID, [(0, gob_string("u1")), (1, nested)])
 
 
 def huge_length() -> bytes:
     """A Data field declaring 2**62 bytes, in a frame of a few dozen."""
-    return _struct_typedef(_REQ_ID, "Req", [("SendID", STRING), ("Data", BYTES)]) + _value(
-        _REQ_ID, [(0, _s("u1")), (1, _uint(1 << 62) + b"x")]
+    return _struct_typedef(_REQ_ID, "Req", [("SendID", STRING), ("Data", BYTES)]) + gob_value(
+        _REQ_ID, [(0, gob_string("u1")), (1, gob_uint(1 << 62) + b"x")]
     )
 
 
