@@ -28,10 +28,14 @@ def _until(condition: Callable[[], bool], what: str, timeout_s: float = 30) -> N
     raise AssertionError(f"not within {timeout_s} s: {what}")
 
 
-def _send(server: ServerProcess, token: str) -> list[str]:
-    """Register alice and bob (bob never connects) and send MESSAGES texts to bob; their clientMsgIDs."""
+def _register(server: ServerProcess, token: str) -> None:
+    """alice and bob; bob never connects, so every message to him is an offline push."""
     users = [{"userID": u, "nickname": u} for u in ("alice", "bob")]
     assert server.post("/user/user_register", {"users": users}, token)["errCode"] == 0
+
+
+def _send(server: ServerProcess, token: str, prefix: str = "") -> list[str]:
+    """MESSAGES texts from alice to bob; their clientMsgIDs."""
     ids = []
     for n in range(MESSAGES):
         body = {
@@ -39,7 +43,7 @@ def _send(server: ServerProcess, token: str) -> list[str]:
             "recvID": "bob",
             "contentType": 101,
             "sessionType": 1,
-            "content": {"content": f"{n}"},
+            "content": {"content": f"{prefix}{n}"},
         }
         result = server.post("/msg/send_msg", body, token)
         assert result["errCode"] == 0, result
@@ -64,7 +68,9 @@ async def test_kill_9_of_the_embedded_process_loses_no_push(tmp_path: Path) -> N
     env = _webhook_env(hook)
     server = start_server(tmp_path, **env)
     try:
-        ids = _send(server, server.admin_token())
+        token = server.admin_token()
+        _register(server, token)
+        ids = _send(server, token)
         _until(lambda: {r.json()["clientMsgID"] for r in hook.server.requests} == set(ids), "a first try of each push")
         _kill(server)
     finally:
@@ -99,10 +105,11 @@ async def test_kill_9_of_msgtransfer_loses_no_push(
     )
     try:
         token = front.admin_token()
+        _register(front, token)
         held = _send(front, token)
         _until(lambda: {r.json()["clientMsgID"] for r in hook.server.requests} == set(held), "a first try of each")
         _kill(transfer)
-        queued = _send_more(front, token)
+        queued = _send(front, token, prefix="+")
         hook.server.failures.clear()
         hook.server.requests.clear()
         back = start_server(
@@ -117,19 +124,3 @@ async def test_kill_9_of_msgtransfer_loses_no_push(
         transfer.stop()
         front.stop()
         hook.server.stop()
-
-
-def _send_more(server: ServerProcess, token: str) -> list[str]:
-    ids = []
-    for n in range(MESSAGES):
-        body = {
-            "sendID": "alice",
-            "recvID": "bob",
-            "contentType": 101,
-            "sessionType": 1,
-            "content": {"content": f"+{n}"},
-        }
-        result = server.post("/msg/send_msg", body, token)
-        assert result["errCode"] == 0, result
-        ids.append(str(result["data"]["clientMsgID"]))
-    return ids
