@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
+from pydantic import SecretStr
 
 from openim.infra.pushers.fcm import service_account_of
 from openim.infra.queue import dead_letter_topic
@@ -33,49 +34,54 @@ def _url(value: str) -> bool:
     return value.startswith(("http://", "https://"))
 
 
+# The keys under push.<provider> each provider needs: "set" (not empty) or "url" (an http(s) URL), with what an
+# empty one should hold. FCM's credentials are a file (or an authURL), checked on their own below.
+_NEEDS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "webhook": (("url", "url", "set the app server's URL that receives offline pushes"),),
+    "jpush": (("appKey", "set", ""), ("masterSecret", "set", ""), ("pushURL", "url", "")),
+    "getui": (("appKey", "set", ""), ("masterSecret", "set", ""), ("pushUrl", "url", "")),
+    "fcm": (("endpoint", "url", ""),),
+}
+
+
+def _key_problems(provider: str, section: Any) -> list[str]:
+    problems = []
+    for key, kind, hint in _NEEDS.get(provider, ()):
+        value = getattr(section, key)
+        value = value.get_secret_value() if isinstance(value, SecretStr) else value
+        name = f"push.{provider}.{key}"
+        if not value:
+            problems.append(f"{name} is empty" + (f": {hint}" if hint else ""))
+        elif kind == "url" and "$appId" in value:
+            problems.append(f"{name} still holds $appId: put your Getui app ID in its place")
+        elif kind == "url" and not _url(value):
+            problems.append(f"{name} {value!r} is not an http(s) URL")
+    return problems
+
+
+def _fcm_credentials(fcm: Any) -> list[str]:
+    if fcm.filePath:
+        try:
+            service_account_of(json.loads(Path(fcm.filePath).read_text()))
+        except OSError as exc:
+            return [f"push.fcm.filePath {fcm.filePath} cannot be read: {exc.strerror or exc}"]
+        except ValueError as exc:
+            return [f"push.fcm.filePath {fcm.filePath}: {exc}"]
+        return []
+    if not fcm.authURL:
+        return ["push.fcm.filePath and push.fcm.authURL are both empty: name the service-account key file"]
+    if not _url(fcm.authURL):
+        return [f"push.fcm.authURL {fcm.authURL!r} is not an http(s) URL"]
+    return []
+
+
 def push_problems(settings: Settings) -> list[str]:
     """What keeps the configured provider from working, one sentence each naming the key; [] when nothing."""
     push = settings.push
-    problems: list[str] = []
-    if push.enable == "webhook":
-        if not push.webhook.url:
-            problems.append("push.webhook.url is empty: set the app server's URL that receives offline pushes")
-        elif not _url(push.webhook.url):
-            problems.append(f"push.webhook.url {push.webhook.url!r} is not an http(s) URL")
-    elif push.enable == "fcm":
-        fcm = push.fcm
-        if fcm.filePath:
-            try:
-                service_account_of(json.loads(Path(fcm.filePath).read_text()))
-            except OSError as exc:
-                problems.append(f"push.fcm.filePath {fcm.filePath} cannot be read: {exc.strerror or exc}")
-            except ValueError as exc:
-                problems.append(f"push.fcm.filePath {fcm.filePath}: {exc}")
-        elif not fcm.authURL:
-            problems.append("push.fcm.filePath and push.fcm.authURL are both empty: name the service-account key file")
-        elif not _url(fcm.authURL):
-            problems.append(f"push.fcm.authURL {fcm.authURL!r} is not an http(s) URL")
-        if not _url(fcm.endpoint):
-            problems.append(f"push.fcm.endpoint {fcm.endpoint!r} is not an http(s) URL")
-    elif push.enable == "jpush":
-        jp = push.jpush
-        if not jp.appKey:
-            problems.append("push.jpush.appKey is empty")
-        if not jp.masterSecret.get_secret_value():
-            problems.append("push.jpush.masterSecret is empty")
-        if not _url(jp.pushURL):
-            problems.append(f"push.jpush.pushURL {jp.pushURL!r} is not an http(s) URL")
-    elif push.enable == "getui":
-        gt = push.getui
-        if not gt.appKey:
-            problems.append("push.getui.appKey is empty")
-        if not gt.masterSecret.get_secret_value():
-            problems.append("push.getui.masterSecret is empty")
-        if "$appId" in gt.pushUrl:
-            problems.append("push.getui.pushUrl still holds $appId: put your Getui app ID in its place")
-        elif not _url(gt.pushUrl):
-            problems.append(f"push.getui.pushUrl {gt.pushUrl!r} is not an http(s) URL")
-    return problems
+    if push.enable not in _NEEDS:
+        return []
+    problems = _fcm_credentials(push.fcm) if push.enable == "fcm" else []
+    return problems + _key_problems(push.enable, getattr(push, push.enable))
 
 
 def check_push(ctx: Context) -> Check:
