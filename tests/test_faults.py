@@ -31,13 +31,12 @@ import pytest
 from tests.cluster import Cluster, PrivateRedis, TcpProxy, postgres_address, through, wait_port_free
 from tests.databases import create_database, side_database_url
 from tests.nginx import Nginx
+from tests.wsclient import send_text
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
-from openim.gateway.frames import FrameCodec, Req
 from openim.infra.redis.queue import stream_key
-from openim.protocol.constants import ReqIdentifier
-from openim.protocol.pb import msg_pb2, sdkws_pb2
+from openim.protocol.pb import msg_pb2
 from openim.services.msg.offline_push import TOPIC_OFFLINE_PUSH
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
@@ -123,7 +122,6 @@ def _admin(cluster: Cluster, api: int) -> str:
 
 
 async def _ws_sender(cluster: Cluster, traffic: Traffic, sender: str, receiver: str, first: int) -> None:
-    codec = FrameCodec("json", gzip=False)
     conversation = "si_" + "_".join(sorted((sender, receiver)))
     n, gateway = 0, first
     while not traffic.stop:
@@ -138,27 +136,8 @@ async def _ws_sender(cluster: Cluster, traffic: Traffic, sender: str, receiver: 
                 while not traffic.stop:
                     text = f"{traffic.tag}-{sender}-{n}"
                     n += 1
-                    msg = sdkws_pb2.MsgData(
-                        sendID=sender,
-                        recvID=receiver,
-                        clientMsgID=text,
-                        sessionType=1,
-                        contentType=101,
-                        content=json.dumps({"content": text}).encode(),
-                    )
-                    req = Req(
-                        int(ReqIdentifier.SEND_MSG),
-                        send_id=sender,
-                        operation_id=text,
-                        msg_incr=text,
-                        data=msg.SerializeToString(),
-                    )
                     traffic.attempted.add(text)
-                    await ws.send(codec.encode_req(req))
-                    while True:  # skip pushes until the reply
-                        resp = codec.decode_resp(await asyncio.wait_for(ws.recv(), 15))  # type: ignore[arg-type]
-                        if resp.msg_incr == text:
-                            break
+                    resp = await send_text(ws, sender, receiver, text, timeout_s=15)
                     if resp.err_code == 0:
                         assert msg_pb2.SendMsgResp.FromString(resp.data).clientMsgID == text
                         traffic.ack(conversation, sender, text)

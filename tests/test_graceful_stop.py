@@ -14,12 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 from tests.process import ServerProcess, start_server
+from tests.wsclient import send_text
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
-
-from openim.gateway.frames import FrameCodec, Req
-from openim.protocol.constants import ReqIdentifier
-from openim.protocol.pb import sdkws_pb2
 
 REST_SENDERS = 12
 PAIRS = [("alice", "bob"), ("carol", "dave")]
@@ -67,7 +64,6 @@ async def _ws_sender(server: ServerProcess, token: str, acks: Acks, closed: list
     """A JS-SDK-like client sending 1003s one after another until the server drains its connection."""
     a, b = WS_SENDER
     query = f"sendID={a}&token={token}&platformID=5&operationID=ws-{a}&isMsgResp=true&sdkType=js&isBackground=false"
-    codec = FrameCodec("json", gzip=False)
     async with connect(f"ws://127.0.0.1:{server.gateway}/?{query}", compression=None) as ws:
         assert json.loads(await ws.recv())["errCode"] == 0
         n = 0
@@ -75,27 +71,8 @@ async def _ws_sender(server: ServerProcess, token: str, acks: Acks, closed: list
             while True:
                 client_msg_id = f"w-{n}"
                 n += 1
-                msg = sdkws_pb2.MsgData(
-                    sendID=a,
-                    recvID=b,
-                    clientMsgID=client_msg_id,
-                    sessionType=1,
-                    contentType=101,
-                    content=json.dumps({"content": client_msg_id}).encode(),
-                )
-                req = Req(
-                    int(ReqIdentifier.SEND_MSG),
-                    send_id=a,
-                    operation_id=client_msg_id,
-                    msg_incr=client_msg_id,
-                    data=msg.SerializeToString(),
-                )
                 acks.attempted.add(client_msg_id)
-                await ws.send(codec.encode_req(req))
-                while True:  # skip pushes (our own copies) until the reply
-                    resp = codec.decode_resp(await asyncio.wait_for(ws.recv(), 30))  # type: ignore[arg-type]
-                    if resp.msg_incr == client_msg_id:
-                        break
+                resp = await send_text(ws, a, b, client_msg_id, timeout_s=30)
                 assert resp.err_code == 0, resp
                 acks.ack(f"si_{a}_{b}", client_msg_id)
         except ConnectionClosed:
