@@ -223,10 +223,11 @@ async def test_empty_client_config_is_null(api: Api) -> None:
 
 
 async def test_get_users_online_status_from_presence(api: Api) -> None:
-    """Admins see each user's live connections from presence, in request order; users may not ask (1002)."""
+    """Admins see each user's live connections from presence (with the app's background flag), in request order;
+    users may not ask (1002)."""
     await api.register("alice", "bob")
     await api.runtime.presence.set_online("alice", 5, "conn-1")
-    await api.runtime.presence.set_online("alice", 2, "conn-2")
+    await api.runtime.presence.set_online("alice", 2, "conn-2", background=True)
     admin = await api.admin_token()
     data = await api.ok("/user/get_users_online_status", {"userIDs": ["bob", "alice"]}, token=admin)
     assert data == [
@@ -235,7 +236,7 @@ async def test_get_users_online_status_from_presence(api: Api) -> None:
             "userID": "alice",
             "status": 1,
             "detailPlatformStatus": [
-                {"platformID": 2, "connID": "conn-2", "isBackground": False, "token": ""},
+                {"platformID": 2, "connID": "conn-2", "isBackground": True, "token": ""},
                 {"platformID": 5, "connID": "conn-1", "isBackground": False, "token": ""},
             ],
         },

@@ -27,13 +27,18 @@ async def test_reply_echoes_identifier_msg_incr_and_operation_id(gateway: Gatewa
 
 
 async def test_set_background_status(gateway: Gateway) -> None:
-    """2004 sets the connection's background flag and answers with empty data."""
+    """2004 sets the connection's background flag, shared through presence (offline push reads it), and answers
+    with empty data."""
     sdk = await gateway.connect("alice", ANDROID)
     data = sdkws_pb2.SetAppBackgroundStatusReq(userID="alice", isBackground=True).SerializeToString()
     resp = await sdk.request(ReqIdentifier.SET_BACKGROUND_STATUS, data)
     assert (resp.err_code, resp.data) == (0, b"")
     (conn,) = gateway.server.hub.conns("alice")
     assert conn.background
+    assert await gateway.runtime.presence.states(["alice"]) == {"alice": [(ANDROID, conn.conn_id, True)]}
+    back = sdkws_pb2.SetAppBackgroundStatusReq(userID="alice", isBackground=False).SerializeToString()
+    assert (await sdk.request(ReqIdentifier.SET_BACKGROUND_STATUS, back)).err_code == 0
+    assert await gateway.runtime.presence.states(["alice"]) == {"alice": [(ANDROID, conn.conn_id, False)]}
 
 
 async def test_broken_protobuf_is_args_error_and_connection_stays(gateway: Gateway) -> None:

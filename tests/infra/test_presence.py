@@ -151,3 +151,21 @@ async def test_subscriptions_of_unknown_connections_are_not_read(presence: Prese
     assert await presence.subscribed("u1") == []
     await presence.set_online("u1", 5, "c1")
     assert await presence.subscribed("u1") == []
+
+
+async def test_background_flag_follows_the_connection(presence: Presence) -> None:
+    """states() shows each connection's background flag: set at registration, changed by set_background (token
+    and registration kept, through a refresh), forgotten with the connection; an unknown connection stays unknown."""
+    await presence.set_online("u1", 1, "ios", "tok", background=True)
+    await presence.set_online("u1", 5, "web")
+    assert await presence.states(["u1", "u2"]) == {"u1": [(1, "ios", True), (5, "web", False)], "u2": []}
+    await presence.set_background("u1", 1, "ios", False)
+    await presence.set_background("u1", 5, "web", True)
+    assert await presence.refresh("u1", 5, "web")
+    assert await presence.states(["u1"]) == {"u1": [(1, "ios", False), (5, "web", True)]}
+    assert await presence.tokens(["u1"]) == {"u1": [(1, "tok"), (5, "")]}
+    await presence.set_background("u1", 2, "never-registered", True)
+    await presence.set_offline("u1", 5, "web")
+    await presence.set_online("u1", 5, "web")
+    assert await presence.states(["u1"]) == {"u1": [(1, "ios", False), (5, "web", False)]}
+    assert await presence.connections(["u1"]) == {"u1": [(1, "ios"), (5, "web")]}

@@ -96,6 +96,19 @@ async def test_user_online_on_mobile_gets_none(transfer: Transfer) -> None:
     assert await transfer.settled() == []
 
 
+async def test_ios_app_in_background_is_pushed(transfer: Transfer) -> None:
+    """An iOS connection in background gets no online push from the gateway, so it gets the offline one (OpenIM);
+    an Android one in background still takes online pushes; back in foreground, iOS counts as online again."""
+    await transfer.presence.set_online("b", IOS, "conn-b", background=True)
+    await transfer.presence.set_online("c", ANDROID, "conn-c", background=True)
+    await transfer.kit.send("a", "b")
+    await transfer.kit.send("a", "c")
+    assert await transfer.settled() == [(("b",), "si_a_b")]
+    await transfer.presence.set_background("b", IOS, "conn-b", False)
+    await transfer.kit.send("a", "b")
+    assert await transfer.settled() == [(("b",), "si_a_b")]
+
+
 async def test_user_online_on_web_only_is_still_pushed(transfer: Transfer) -> None:
     """Only an iOS/Android connection counts (docs/protocol/messages.md §4 step 10): a web-only receiver is pushed."""
     await transfer.presence.set_online("b", WEB, "conn-b")

@@ -185,7 +185,7 @@ class Dispatcher:
 
     async def _set_background(self, conn: Conn, req: Req) -> bytes:
         decoded = _decode(sdkws_pb2.SetAppBackgroundStatusReq, req.data)
-        conn.background = decoded.isBackground
+        await self._hub.set_background(conn, decoded.isBackground)
         return b""
 
     async def _sub_user_online_status(self, conn: Conn, req: Req) -> bytes:

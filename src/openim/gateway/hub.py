@@ -129,11 +129,20 @@ class Hub:
                 for old in kicked:
                     await self._fire(self.hooks.after_user_kick_off, old)
         conn.online = True
-        await self._presence.set_online(conn.user_id, conn.platform_id, conn.conn_id, conn.token)
+        await self._presence.set_online(
+            conn.user_id, conn.platform_id, conn.conn_id, conn.token, background=conn.background
+        )
         if self.hooks.after_user_online.enable:
             await self._fire(self.hooks.after_user_online, conn, isAppBackground=conn.background, connID=conn.conn_id)
         if self.platforms(conn.user_id) != before:
             await self._status_changed(conn.user_id)
+
+    async def set_background(self, conn: Conn, background: bool) -> None:
+        """The app of `conn` went to background or came back (2004): shared through presence, where offline push
+        reads it (an iOS connection in background gets no online push, so it gets the offline one)."""
+        conn.background = background
+        if conn.online:
+            await self._presence.set_background(conn.user_id, conn.platform_id, conn.conn_id, background)
 
     async def unregister(self, conn: Conn) -> None:
         """Forget a connection that ended (a kicked one was removed already); mark it offline with its
@@ -219,7 +228,9 @@ class Hub:
             if await self._presence.refresh(conn.user_id, conn.platform_id, conn.conn_id) or not conn.online:
                 return
             lost += 1  # still ours (checked after the await: it may have ended meanwhile)
-            await self._presence.set_online(conn.user_id, conn.platform_id, conn.conn_id, conn.token)
+            await self._presence.set_online(
+                conn.user_id, conn.platform_id, conn.conn_id, conn.token, background=conn.background
+            )
             if conn.subscriptions:  # expired with the registration
                 await self._presence.subscribe(conn.user_id, conn.conn_id, sorted(conn.subscriptions), ())
 

@@ -5,6 +5,10 @@ registered for it. Gateways call `set_online` when a connection is accepted and 
 the msg path asks `online_platforms` (offline push, 2005 online-status replies). Calls are idempotent:
 registering a connection twice or removing an unknown one changes nothing.
 
+Each registration also carries whether the app is in background (a connection starts in foreground, as in
+OpenIM; its 2004 requests change it: `set_background`): an iOS connection in background gets no online push, so offline
+push treats it as offline, as OpenIM does; `states` reads it (and `get_users_online_status` shows it).
+
 Each registration also carries the token the connection logged in with (`get_users_online_token_detail` lists
 them, as OpenIM lists each gateway connection's token) and the set of users the connection watches for online
 status changes (WS 2005 subscriptions, and REST `subscribe_users_status` acting on the user's connections), so
@@ -30,8 +34,15 @@ PRESENCE_REFRESH_INTERVAL_S = 30  # how often a gateway refreshes each live conn
 
 
 class Presence(Protocol):
-    async def set_online(self, user_id: str, platform_id: int, conn_id: str, token: str = "") -> None:
-        """Register connection `conn_id` of `user_id` on `platform_id`, logged in with `token`."""
+    async def set_online(
+        self, user_id: str, platform_id: int, conn_id: str, token: str = "", *, background: bool = False
+    ) -> None:
+        """Register connection `conn_id` of `user_id` on `platform_id`, logged in with `token`, in background or
+        not."""
+        ...
+
+    async def set_background(self, user_id: str, platform_id: int, conn_id: str, background: bool) -> None:
+        """Mark a registered connection as in background or not; nothing for one that is not registered."""
         ...
 
     async def set_offline(self, user_id: str, platform_id: int, conn_id: str) -> None:
@@ -54,6 +65,10 @@ class Presence(Protocol):
 
     async def connections(self, user_ids: Iterable[str]) -> dict[str, list[tuple[int, str]]]:
         """For each requested user, its live (platform_id, conn_id) pairs sorted ascending ([] when offline)."""
+        ...
+
+    async def states(self, user_ids: Iterable[str]) -> dict[str, list[tuple[int, str, bool]]]:
+        """For each requested user, its live (platform_id, conn_id, background) sorted ascending ([] when offline)."""
         ...
 
     async def tokens(self, user_ids: Iterable[str]) -> dict[str, list[tuple[int, str]]]:
@@ -79,11 +94,22 @@ class MemoryPresence:
         self._conns: dict[str, dict[int, set[str]]] = {}
         self._tokens: dict[str, str] = {}  # conn_id → token
         self._watching: dict[str, set[str]] = {}  # conn_id → watched user IDs
+        self._background: set[str] = set()  # conn_ids in background
 
-    async def set_online(self, user_id: str, platform_id: int, conn_id: str, token: str = "") -> None:
+    async def set_online(
+        self, user_id: str, platform_id: int, conn_id: str, token: str = "", *, background: bool = False
+    ) -> None:
         """Register connection `conn_id` of `user_id` on `platform_id`, logged in with `token`."""
         self._conns.setdefault(user_id, {}).setdefault(platform_id, set()).add(conn_id)
         self._tokens[conn_id] = token
+        await self.set_background(user_id, platform_id, conn_id, background)
+
+    async def set_background(self, user_id: str, platform_id: int, conn_id: str, background: bool) -> None:
+        """Mark a registered connection as in background or not."""
+        if background and conn_id in self._conns.get(user_id, {}).get(platform_id, ()):
+            self._background.add(conn_id)
+        else:
+            self._background.discard(conn_id)
 
     async def set_offline(self, user_id: str, platform_id: int, conn_id: str) -> None:
         """Forget connection `conn_id`; empty platforms and users are dropped."""
@@ -96,6 +122,7 @@ class MemoryPresence:
         conns.discard(conn_id)
         self._tokens.pop(conn_id, None)
         self._watching.pop(conn_id, None)
+        self._background.discard(conn_id)
         if not conns:
             del platforms[platform_id]
         if not platforms:
@@ -113,6 +140,13 @@ class MemoryPresence:
         """For each requested user, its live (platform_id, conn_id) pairs sorted ascending ([] when offline)."""
         return {
             u: sorted((pid, conn) for pid, conns in self._conns.get(u, {}).items() for conn in conns)
+            for u in dict.fromkeys(user_ids)
+        }
+
+    async def states(self, user_ids: Iterable[str]) -> dict[str, list[tuple[int, str, bool]]]:
+        """For each requested user, its live (platform_id, conn_id, background) sorted ascending ([] when offline)."""
+        return {
+            u: sorted((pid, c, c in self._background) for pid, conns in self._conns.get(u, {}).items() for c in conns)
             for u in dict.fromkeys(user_ids)
         }
 

@@ -4,7 +4,8 @@ A job (`services/msg/offline_push.py`) names the candidates of one committed mes
 settles the push (docs/push.md "Who gets a push"), in OpenIM's order (its `internal/push/push_handler.go`):
 
 1. A candidate with a live iOS or Android connection (presence, read now) got the message on that device and is
-   skipped; others — offline, or online on web or desktop only — stay.
+   skipped; others — offline, online on web or desktop only, or on iOS with the app in background (which the
+   gateway does not push to) — stay.
 2. In a group, members whose conversation receive option is 1 (do not receive) or 2 (receive without
    notification) are skipped, as OpenIM's GetConversationOfflinePushUserIDs does; so are members whose global
    receive option (/user/set_global_msg_recv_opt) is 1 or 2 (OpenIM applies that one to single chats only, at send
@@ -115,9 +116,17 @@ class OfflinePushHandler:
         return notice_of(msg, tuple(users), conversation_id=push.conversation_id, operation_id=push.operation_id)
 
     async def offline_recipients(self, user_ids: tuple[str, ...]) -> list[str]:
-        """Those of `user_ids` with no live iOS or Android connection, in the given order."""
-        online = await self.presence.online_platforms(user_ids)
-        return [u for u in dict.fromkeys(user_ids) if not MOBILE_PLATFORMS.intersection(online.get(u, ()))]
+        """Those of `user_ids` with no live iOS or Android connection that takes online pushes, in the given order
+        (an iOS app in background gets none: the gateway skips it, as OpenIM's does)."""
+        states = await self.presence.states(user_ids)
+        return [
+            u
+            for u in dict.fromkeys(user_ids)
+            if not any(
+                platform in MOBILE_PLATFORMS and not (background and platform == IOS)
+                for platform, _conn, background in states.get(u, ())
+            )
+        ]
 
     async def _not_muted(self, users: list[str], conversation_id: str) -> list[str]:
         """Those of `users` whose conversation and global receive options both allow offline pushes."""

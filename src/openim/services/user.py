@@ -61,10 +61,10 @@ class AccountStatus:
 
 @dataclass(frozen=True, slots=True)
 class OnlineStatus:
-    """A user's live connections across the deployment, as (platform_id, conn_id) pairs; none = offline."""
+    """A user's live connections across the deployment, as (platform_id, conn_id, background); none = offline."""
 
     user_id: str
-    connections: list[tuple[int, str]]
+    connections: list[tuple[int, str, bool]]
 
 
 class UserService(UserCommandMixin, NotificationAccountMixin, UserStatusMixin):
@@ -217,7 +217,7 @@ class UserService(UserCommandMixin, NotificationAccountMixin, UserStatusMixin):
         caller.require_admin()
         if not user_ids:
             raise ArgsError("userIDs is empty")
-        found = await self.presence.connections(user_ids)
+        found = await self.presence.states(user_ids)
         return [OnlineStatus(uid, found.get(uid, [])) for uid in user_ids]
 
     async def get_client_config(self, caller: Caller, user_id: str) -> dict[str, str]:

@@ -167,15 +167,15 @@ async def page_user_client_config(
 async def get_users_online_status(
     body: GetUsersOnlineStatusReq, caller: CallerDep, user: UserDep
 ) -> list[OnlineStatusResult]:
-    # OpenIM answers a bare array; tokens are not handed out here (OpenIM prints them) and the background flag
-    # lives only in the gateway connection, so it reads false.
+    # OpenIM answers a bare array; tokens are not handed out here (OpenIM prints them).
     statuses = await user.online_status(caller, body.userIDs or [])
     return [
         OnlineStatusResult(
             userID=s.user_id,
             status=1 if s.connections else 0,
             detailPlatformStatus=[
-                PlatformStatus(platformID=pid, connID=conn, isBackground=False, token="") for pid, conn in s.connections
+                PlatformStatus(platformID=pid, connID=conn, isBackground=bg, token="")
+                for pid, conn, bg in s.connections
             ]
             or None,
         )

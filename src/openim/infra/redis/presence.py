@@ -4,7 +4,8 @@ Key layout (openim-py's own; OpenIM's `ONLINE:<userID>` ZSET holds platforms, no
 tell when the last of two connections on one platform, held by two gateways, goes away):
 
 * `OPENIM_PRESENCE:<userID>`: hash, field `<platformID>:<connID>`, value = the registration's expiry in Unix
-  milliseconds by Redis's clock (decimal string), then `:` and the connection's token when it has one. The key's
+  milliseconds by Redis's clock (decimal string), then `~` when the app is in background, then `:` and the
+  connection's token when it has one. The key's
   own TTL is at least the latest field expiry, so a user whose gateways all died leaves nothing behind.
 * `OPENIM_PRESENCE_SUB:<userID>:<connID>`: set of the user IDs the connection watches (2005), with the TTL of the
   connection's registration: `refresh` extends it with the registration, `set_offline` deletes it. Reads take
@@ -85,6 +86,28 @@ return 1
 """
 )
 
+# KEYS[1] = user key, ARGV[1] = field, ARGV[2] = "~" (background) or "". Rewrites the flag of a live registration,
+# keeping its expiry and token; nothing for one that is absent or expired.
+_SET_BACKGROUND = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local value = redis.call('HGET', KEYS[1], ARGV[1])
+if not value then
+  return 0
+end
+local digits = string.match(value, '^%d+') or ''
+local expiry = tonumber(digits)
+if expiry == nil or expiry <= now then
+  return 0
+end
+local rest = string.sub(value, #digits + 1)
+if string.sub(rest, 1, 1) == '~' then
+  rest = string.sub(rest, 2)
+end
+redis.call('HSET', KEYS[1], ARGV[1], digits .. ARGV[2] .. rest)
+return 1
+"""
+
 
 def presence_key(user_id: str) -> str:
     """The hash of one user's registered connections."""
@@ -113,11 +136,20 @@ class RedisPresence:
         self._ttl_ms = max(1, round(ttl_s * 1000))
         self._set_online = client.register_script(_SET_ONLINE)
         self._refresh = client.register_script(_REFRESH)
+        self._set_background = client.register_script(_SET_BACKGROUND)
 
-    async def set_online(self, user_id: str, platform_id: int, conn_id: str, token: str = "") -> None:
+    async def set_online(
+        self, user_id: str, platform_id: int, conn_id: str, token: str = "", *, background: bool = False
+    ) -> None:
         """Register connection `conn_id` of `user_id` on `platform_id` for one TTL (again: a new TTL)."""
-        suffix = f":{token}" if token else ""
+        suffix = ("~" if background else "") + (f":{token}" if token else "")
         await self._set_online(keys=[presence_key(user_id)], args=[_field(platform_id, conn_id), self._ttl_ms, suffix])
+
+    async def set_background(self, user_id: str, platform_id: int, conn_id: str, background: bool) -> None:
+        """Flag a live registration as in background or not (one script; its expiry and token kept)."""
+        await self._set_background(
+            keys=[presence_key(user_id)], args=[_field(platform_id, conn_id), "~" if background else ""]
+        )
 
     async def set_offline(self, user_id: str, platform_id: int, conn_id: str) -> None:
         """Forget connection `conn_id` and its subscriptions; the hash, and with it the user, disappears with its
@@ -146,14 +178,21 @@ class RedisPresence:
     async def connections(self, user_ids: Iterable[str]) -> dict[str, list[tuple[int, str]]]:
         """For each requested user, its live (platform_id, conn_id) pairs sorted ascending ([] when offline)."""
         return {
-            user: sorted((platform, conn) for platform, conn, _token in live)
+            user: sorted((platform, conn) for platform, conn, _token, _bg in live)
+            for user, live in (await self._live_users(user_ids)).items()
+        }
+
+    async def states(self, user_ids: Iterable[str]) -> dict[str, list[tuple[int, str, bool]]]:
+        """For each requested user, its live (platform_id, conn_id, background) sorted ascending ([] when offline)."""
+        return {
+            user: sorted((platform, conn, background) for platform, conn, _token, background in live)
             for user, live in (await self._live_users(user_ids)).items()
         }
 
     async def tokens(self, user_ids: Iterable[str]) -> dict[str, list[tuple[int, str]]]:
         """For each requested user, the (platform_id, token) of each live connection, sorted ([] when offline)."""
         return {
-            user: sorted((platform, token) for platform, _conn, token in live)
+            user: sorted((platform, token) for platform, _conn, token, _bg in live)
             for user, live in (await self._live_users(user_ids)).items()
         }
 
@@ -178,12 +217,12 @@ class RedisPresence:
         if not live:
             return []
         members: set[bytes | str] = await self._redis.sunion(
-            [subscription_key(user_id, conn) for _platform, conn, _token in live]
+            [subscription_key(user_id, conn) for _platform, conn, _token, _bg in live]
         )
         return sorted(m.decode() if isinstance(m, bytes) else m for m in members)
 
-    async def _live_users(self, user_ids: Iterable[str]) -> dict[str, list[tuple[int, str, str]]]:
-        """One pipeline (TIME and an HGETALL per user): each user's live (platform, connection, token)."""
+    async def _live_users(self, user_ids: Iterable[str]) -> dict[str, list[tuple[int, str, str, bool]]]:
+        """One pipeline (TIME and an HGETALL per user): each user's live (platform, connection, token, background)."""
         users = list(dict.fromkeys(user_ids))
         if not users:
             return {}
@@ -197,13 +236,14 @@ class RedisPresence:
         return {user: _live(raw, now_ms) for user, raw in zip(users, replies[1:], strict=True)}
 
 
-def _live(raw: Mapping[bytes, bytes], now_ms: int) -> list[tuple[int, str, str]]:
-    """The (platform, connection, token) of one user's hash whose expiry is after `now_ms`."""
-    found: list[tuple[int, str, str]] = []
+def _live(raw: Mapping[bytes, bytes], now_ms: int) -> list[tuple[int, str, str, bool]]:
+    """The (platform, connection, token, background) of one user's hash whose expiry is after `now_ms`."""
+    found: list[tuple[int, str, str, bool]] = []
     for field, value in raw.items():
-        expiry, _sep, token = value.decode().partition(":")
-        if int(expiry) <= now_ms:
+        head, _sep, token = value.decode().partition(":")
+        background = head.endswith("~")
+        if int(head.rstrip("~")) <= now_ms:
             continue
         platform, _sep, conn = field.decode().partition(":")
-        found.append((int(platform), conn, token))
+        found.append((int(platform), conn, token, background))
     return found
