@@ -242,3 +242,23 @@ async def test_hooks_off_post_nothing(hooked_with: Build) -> None:
     await chat.ok("/friend/remove_black", {"ownerUserID": "alice", "blackUserID": "bob"}, as_="alice")
     await hooked.receiver.wait_for(UNBLACK_AFTER)
     assert [c.command for c in hooked.receiver.calls] == [UNBLACK_AFTER]
+
+
+async def test_undecodable_answers(hooked_with: Build) -> None:
+    """An answer whose friendUserIDs or remark has the wrong JSON type cannot be decoded (as Go's decoder of
+    OpenIM's response struct): a failed call, so failedContinue decides — true imports the request's list,
+    false fails with 90007 and writes nothing."""
+    hooked = await hooked_with(
+        **enable(
+            "beforeImportFriends",
+            "beforeSetFriendRemark",
+            OPENIM_WEBHOOKS_BEFORESETFRIENDREMARK_FAILEDCONTINUE="false",
+        )
+    )
+    chat = await hooked.chat("alice", "bob", "carol")
+    hooked.receiver.answer(IMPORT_BEFORE, {"friendUserIDs": "carol"})
+    assert (await import_friends(chat, "alice", ["bob"]))["errCode"] == 0
+    assert await hooked.runtime.storage.friend.friend_user_ids("alice") == ["bob"]
+    hooked.receiver.answer(REMARK_BEFORE, {"remark": 42})
+    assert (await set_remark(chat, "alice", "bob", "B"))["errCode"] == 90007
+    assert await remark_of(hooked, "alice", "bob") == ""
