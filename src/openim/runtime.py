@@ -236,7 +236,7 @@ class Runtime:
             hooks=webhooks,
         )
         notifications = NotificationSender(msg, clock)
-        friend = FriendService(storage, notifications, clock)
+        friend = FriendService(storage, notifications, clock, hooks=webhooks)
         group = GroupService(
             storage, notifications, clock, enable_history_for_new_members=settings.group.enableHistoryForNewMembers
         )

@@ -1,5 +1,5 @@
 """A runtime whose webhooks post to the test receiver, with its REST API in process and the msgtransfer worker of
-the after hooks running: `hooked` (every hook of the message, user and connection groups on), or `hooked_with`
+the after hooks running: `hooked` (every hook of the message, user, connection and friend groups on), or `hooked_with`
 for other settings. On SQLite and PostgreSQL (the `db_url` parameters)."""
 
 from __future__ import annotations
@@ -43,6 +43,19 @@ USER_HOOKS = (
     "afterUpdateUserInfoEx",
 )
 CONNECTION_HOOKS = ("afterUserOnline", "afterUserOffline", "afterUserKickOff")
+FRIEND_HOOKS = (
+    "beforeAddFriend",
+    "afterAddFriend",
+    "beforeAddFriendAgree",
+    "afterAddFriendAgree",
+    "afterDeleteFriend",
+    "beforeImportFriends",
+    "afterImportFriends",
+    "beforeSetFriendRemark",
+    "afterSetFriendRemark",
+    "beforeAddBlack",
+    "afterRemoveBlack",
+)
 
 
 def enable(*hooks: str, **extra: str) -> dict[str, str]:
@@ -105,5 +118,5 @@ async def hooked_with(db_url: str, webhook_receiver: WebhookReceiver) -> AsyncIt
 
 @pytest.fixture
 async def hooked(hooked_with: Build) -> Hooked:
-    """Every message, user and connection hook on, failedContinue as shipped (true)."""
-    return await hooked_with(**enable(*MSG_HOOKS, *USER_HOOKS, *CONNECTION_HOOKS))
+    """Every message, user, connection and friend hook on, failedContinue as shipped (true)."""
+    return await hooked_with(**enable(*MSG_HOOKS, *USER_HOOKS, *CONNECTION_HOOKS, *FRIEND_HOOKS))

@@ -15,6 +15,13 @@ succeeds without change or notification (OpenIM: a duplicate-key 500, a notifica
 oneself is 1001; a re-application also clears the previous handler and handle time; the operator of an import
 is the admin (OpenIM writes the operationID there). As OpenIM's code does (`internal/rpc/relation/friend.go`),
 deleting or re-marking someone who is not in the list is 1004.
+
+Webhooks (docs/integrations.md, "Friends"): each write fires OpenIM's friend hooks at OpenIM's place — the
+before-hook after the access and argument checks and before the write (beforeAddFriend and beforeAddBlack
+before the users are looked up, beforeAddFriendAgree before the request is, as OpenIM), the after-hook last.
+What differs: beforeSetFriendRemark is asked after the access check (OpenIM asks first, so anyone could make it
+post), a friend list that beforeImportFriends returns is checked again as a request would be, and
+afterRemoveBlack fires only when a block was removed. `update_friends` fires no hook, as OpenIM.
 """
 
 from __future__ import annotations
@@ -40,6 +47,18 @@ from openim.storage import Storage
 from openim.storage.friend import HANDLE_AGREED, HANDLE_PENDING, HANDLE_REFUSED, KIND_BLACK
 from openim.storage.rows import Black, Friend, FriendRequest, User
 from openim.storage.version import KIND_FRIEND
+from openim.webhooks import Webhooks
+from openim.webhooks.bodies import (
+    add_friend_agree_body,
+    add_friend_body,
+    after_add_friend_body,
+    black_body,
+    friend_body,
+    friend_remark_body,
+    friend_user_ids_answer,
+    import_friends_body,
+    wrapped_strings_answer,
+)
 
 __all__ = [
     "ADD_SOURCE_APPLY",
@@ -111,11 +130,17 @@ def _required(**values: str) -> None:
             raise ArgsError(f"{name} is empty")
 
 
+_REMARK_ANSWER = wrapped_strings_answer("remark")
+
+
 class FriendService:
-    def __init__(self, storage: Storage, notifications: NotificationSender, clock: Clock) -> None:
+    def __init__(
+        self, storage: Storage, notifications: NotificationSender, clock: Clock, *, hooks: Webhooks | None = None
+    ) -> None:
         self.storage = storage
         self.clock = clock
         self.notify = FriendNotifier(notifications)
+        self.hooks = hooks or Webhooks.off()
 
     # --- friends ------------------------------------------------------------------------------------------
 
@@ -277,6 +302,9 @@ class FriendService:
         caller.require_self_or_admin(from_user_id)
         if from_user_id == to_user_id:
             raise CanNotAddYourselfError(f"toUserID={to_user_id}")
+        if self.hooks.before_add_friend.enable:  # before the users are looked up, as OpenIM
+            body = add_friend_body(from_user_id, to_user_id, req_msg, ex)
+            await self.hooks.before_add_friend.call(body, operation_id=operation_id)
         users = await self._require_users([from_user_id, to_user_id])
         if all(await self.storage.friend.friendship(from_user_id, to_user_id)):
             raise RelationshipAlreadyError(f"{from_user_id} and {to_user_id} are already friends")
@@ -285,6 +313,9 @@ class FriendService:
         )
         wire = request_pb(request, users[from_user_id], users[to_user_id])
         await self.notify.application_added(from_user_id, to_user_id, wire, operation_id=operation_id)
+        if self.hooks.after_add_friend.enable:
+            body = after_add_friend_body(from_user_id, to_user_id, req_msg)
+            await self.hooks.after_add_friend.fire(body, operation_id=operation_id)
 
     async def respond(
         self,
@@ -305,6 +336,10 @@ class FriendService:
         caller.require_self_or_admin(to_user_id)
         if handle_result not in (HANDLE_AGREED, HANDLE_REFUSED):
             raise ArgsError("handleResult must be 1 (agree) or -1 (refuse)")
+        if handle_result == HANDLE_AGREED and self.hooks.before_add_friend_agree.enable:
+            # before the request is looked up, as OpenIM; a refusal is not hooked (OpenIM has no such hook)
+            body = add_friend_agree_body(from_user_id, to_user_id, handle_result, handle_msg)
+            await self.hooks.before_add_friend_agree.call(body, operation_id=operation_id)
         request = await self.storage.friend.get_request(from_user_id, to_user_id)
         if request is None:
             raise RecordNotFoundError(f"no friend request from {from_user_id} to {to_user_id}")
@@ -331,6 +366,9 @@ class FriendService:
                 version=accepted.versions.get(from_user_id),
                 operation_id=operation_id,
             )
+            if self.hooks.after_add_friend_agree.enable:
+                body = add_friend_agree_body(from_user_id, to_user_id, handle_result, handle_msg)
+                await self.hooks.after_add_friend_agree.fire(body, operation_id=operation_id)
             return
         refused = None
         if request.handle_result == HANDLE_PENDING:
@@ -354,18 +392,22 @@ class FriendService:
     ) -> None:
         """Admin: make the owner and each listed user friends both ways at once, no requests (1201 per friend).
 
-        Every user must exist (1004); the owner in the list is 1301, a repeated ID 1001.
+        Every user must exist (1004); the owner in the list is 1301, a repeated ID 1001. beforeImportFriends may
+        refuse, or replace the list (checked again the same way; OpenIM does not).
         """
         _required(ownerUserID=owner_user_id)
         caller.require_admin()
         if friend_user_ids is None:
             raise ArgsError("friendUserIDs is empty")
-        if len(friend_user_ids) > MAX_IDS:
-            raise ArgsError(f"friendUserIDs has more than {MAX_IDS} IDs")
-        await self._require_users([owner_user_id, *friend_user_ids])
-        if owner_user_id in friend_user_ids:
-            raise CanNotAddYourselfError("can not add yourself")
-        _no_repeats(friend_user_ids, "friend userID")
+        await self._check_import(owner_user_id, friend_user_ids)
+        if self.hooks.before_import_friends.enable:
+            body = import_friends_body(owner_user_id, friend_user_ids)
+            replaced = await self.hooks.before_import_friends.ask(
+                body, friend_user_ids_answer, operation_id=operation_id
+            )
+            if replaced:  # checked again, as a request would be (OpenIM does not)
+                friend_user_ids = replaced
+                await self._check_import(owner_user_id, friend_user_ids)
         versions = await self.storage.friend.become_friends(
             owner_user_id,
             friend_user_ids,
@@ -382,6 +424,19 @@ class FriendService:
                 version=versions.get(owner_user_id),
                 operation_id=operation_id,
             )
+        if self.hooks.after_import_friends.enable:
+            body = import_friends_body(owner_user_id, friend_user_ids)
+            await self.hooks.after_import_friends.fire(body, operation_id=operation_id)
+
+    async def _check_import(self, owner_user_id: str, friend_user_ids: list[str]) -> None:
+        """OpenIM's checks of an import list: at most MAX_IDS, every user exists (1004), not the owner (1301),
+        no repeats (1001)."""
+        if len(friend_user_ids) > MAX_IDS:
+            raise ArgsError(f"friendUserIDs has more than {MAX_IDS} IDs")
+        await self._require_users([owner_user_id, *friend_user_ids])
+        if owner_user_id in friend_user_ids:
+            raise CanNotAddYourselfError("can not add yourself")
+        _no_repeats(friend_user_ids, "friend userID")
 
     async def delete_friend(
         self, caller: Caller, owner_user_id: str, friend_user_id: str, *, operation_id: str = ""
@@ -396,19 +451,33 @@ class FriendService:
         if version is None:
             raise RecordNotFoundError(f"{friend_user_id} is not a friend of {owner_user_id}")
         await self.notify.friend_deleted(owner_user_id, friend_user_id, version, operation_id=operation_id)
+        if self.hooks.after_delete_friend.enable:
+            body = friend_body(owner_user_id, friend_user_id)
+            await self.hooks.after_delete_friend.fire(body, operation_id=operation_id)
 
     async def set_friend_remark(
         self, caller: Caller, owner_user_id: str, friend_user_id: str, remark: str, *, operation_id: str = ""
     ) -> None:
-        """Set the owner's remark of a friend ("" clears it); 1004 when not a friend (1206 to the friend)."""
+        """Set the owner's remark of a friend ("" clears it); 1004 when not a friend (1206 to the friend).
+
+        beforeSetFriendRemark may refuse, or replace the remark with a non-empty one (OpenIM's rule: its answer
+        cannot clear a remark); it is asked after the access check (OpenIM asks before it).
+        """
         _required(ownerUserID=owner_user_id, friendUserID=friend_user_id)
         caller.require_self_or_admin(owner_user_id)
+        if self.hooks.before_set_friend_remark.enable:
+            body = friend_remark_body(owner_user_id, friend_user_id, remark)
+            answer = await self.hooks.before_set_friend_remark.ask(body, _REMARK_ANSWER, operation_id=operation_id)
+            remark = (answer or {}).get("remark") or remark
         version = await self.storage.friend.update_friends(
             owner_user_id, [friend_user_id], remark=remark, now=self.clock.now_ms()
         )
         if version is None:
             raise RecordNotFoundError(f"{friend_user_id} is not a friend of {owner_user_id}")
         await self.notify.remark_set(owner_user_id, friend_user_id, version, operation_id=operation_id)
+        if self.hooks.after_set_friend_remark.enable:
+            body = friend_remark_body(owner_user_id, friend_user_id, remark)
+            await self.hooks.after_set_friend_remark.fire(body, operation_id=operation_id)
 
     async def update_friends(
         self,
@@ -457,6 +526,9 @@ class FriendService:
         caller.require_self_or_admin(owner_user_id)
         if owner_user_id == black_user_id:
             raise ArgsError("a user cannot block itself")
+        if self.hooks.before_add_black.enable:  # before the users are looked up, as OpenIM
+            body = black_body(owner_user_id, black_user_id)
+            await self.hooks.before_add_black.call(body, operation_id=operation_id)
         await self._require_users([owner_user_id, black_user_id])
         version = await self.storage.friend.add_black(
             owner_user_id, black_user_id, ex=ex, operator=caller.user_id, now=self.clock.now_ms()
@@ -467,12 +539,17 @@ class FriendService:
     async def remove_black(
         self, caller: Caller, owner_user_id: str, black_user_id: str, *, operation_id: str = ""
     ) -> None:
-        """The owner unblocks a user; unblocking one that is not blocked changes nothing. 1208."""
+        """The owner unblocks a user (1208, then afterRemoveBlack); unblocking one that is not blocked changes
+        nothing and sends neither (OpenIM sends both)."""
         _required(ownerUserID=owner_user_id, blackUserID=black_user_id)
         caller.require_self_or_admin(owner_user_id)
         version = await self.storage.friend.remove_black(owner_user_id, black_user_id, now=self.clock.now_ms())
-        if version is not None:
-            await self.notify.black_deleted(owner_user_id, black_user_id, operation_id=operation_id)
+        if version is None:
+            return
+        await self.notify.black_deleted(owner_user_id, black_user_id, operation_id=operation_id)
+        if self.hooks.after_remove_black.enable:
+            body = black_body(owner_user_id, black_user_id)
+            await self.hooks.after_remove_black.fire(body, operation_id=operation_id)
 
     # --- helpers ------------------------------------------------------------------------------------------
 

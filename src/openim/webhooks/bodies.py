@@ -1,5 +1,5 @@
 """OpenIM's webhook request bodies (`pkg/callbackstruct/*.go` in open-im-server), built from our objects, and
-the modification answers of the message and user hooks, read back as OpenIM's response structs are.
+the modification answers of the message, user and friend hooks, read back as OpenIM's response structs are.
 
 Field names, order and Go's encoding are OpenIM's: nil slices are `null`, every field is present. Each body
 carries `callbackCommand`; `BeforeHook.call` / `AfterHook.fire` fill it in.
@@ -22,7 +22,15 @@ from openim.protocol.gojson import from_go, to_go
 from openim.protocol.pb.sdkws_pb2 import MsgData, OfflinePushInfo, TipsComm, UserInfo
 
 __all__ = [
+    "add_friend_agree_body",
+    "add_friend_body",
+    "after_add_friend_body",
     "apply_msg_modification",
+    "black_body",
+    "friend_body",
+    "friend_remark_body",
+    "friend_user_ids_answer",
+    "import_friends_body",
     "key_query",
     "modified_fields",
     "msg_body",
@@ -219,3 +227,58 @@ def wrapped_strings_answer(*keys: str) -> Callable[[Mapping[str, Any]], dict[str
         return found
 
     return parse
+
+
+# ---- friends (OpenIM's callbackstruct/friend.go) ---------------------------------------------------------------
+
+
+def add_friend_body(from_user_id: str, to_user_id: str, req_msg: str, ex: str) -> dict[str, Any]:
+    """beforeAddFriend (`CallbackBeforeAddFriendReq`)."""
+    return {"callbackCommand": "", "fromUserID": from_user_id, "toUserID": to_user_id, "reqMsg": req_msg, "ex": ex}
+
+
+def after_add_friend_body(from_user_id: str, to_user_id: str, req_msg: str) -> dict[str, Any]:
+    """afterAddFriend (`CallbackAfterAddFriendReq`: no ex)."""
+    return {"callbackCommand": "", "fromUserID": from_user_id, "toUserID": to_user_id, "reqMsg": req_msg}
+
+
+def add_friend_agree_body(from_user_id: str, to_user_id: str, handle_result: int, handle_msg: str) -> dict[str, Any]:
+    """before/afterAddFriendAgree (`CallbackBeforeAddFriendAgreeReq`): OpenIM's keys, sic — the user who agrees
+    is `blackUserID`, and `HandleResult`/`HandleMsg` are capitalised."""
+    return {
+        "callbackCommand": "",
+        "fromUserID": from_user_id,
+        "blackUserID": to_user_id,
+        "HandleResult": handle_result,
+        "HandleMsg": handle_msg,
+    }
+
+
+def friend_body(owner_user_id: str, friend_user_id: str) -> dict[str, Any]:
+    """afterDeleteFriend (`CallbackAfterDeleteFriendReq`)."""
+    return {"callbackCommand": "", "ownerUserID": owner_user_id, "friendUserID": friend_user_id}
+
+
+def import_friends_body(owner_user_id: str, friend_user_ids: list[str]) -> dict[str, Any]:
+    """before/afterImportFriends (`CallbackBeforeImportFriendsReq`)."""
+    return {"callbackCommand": "", "ownerUserID": owner_user_id, "friendUserIDs": list(friend_user_ids)}
+
+
+def friend_remark_body(owner_user_id: str, friend_user_id: str, remark: str) -> dict[str, Any]:
+    """before/afterSetFriendRemark (`CallbackBeforeSetFriendRemarkReq`)."""
+    return {"callbackCommand": "", "ownerUserID": owner_user_id, "friendUserID": friend_user_id, "remark": remark}
+
+
+def black_body(owner_user_id: str, black_user_id: str) -> dict[str, Any]:
+    """beforeAddBlack and afterRemoveBlack (`CallbackBeforeAddBlackReq`, `CallbackAfterRemoveBlackReq`)."""
+    return {"callbackCommand": "", "ownerUserID": owner_user_id, "blackUserID": black_user_id}
+
+
+def friend_user_ids_answer(answer: Mapping[str, Any]) -> list[str] | None:
+    """`friendUserIDs` of a beforeImportFriends answer: the new list when non-empty, else None (OpenIM: len > 0)."""
+    ids = answer.get("friendUserIDs")
+    if ids is None:
+        return None
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise _wrong("friendUserIDs", "a list of strings", ids)
+    return list(ids) or None

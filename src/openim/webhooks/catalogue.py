@@ -44,7 +44,7 @@ COMMANDS: dict[str, str] = {
     "beforeOfflinePush": "callbackBeforeOfflinePushCommand",
     "beforeOnlinePush": "callbackBeforeOnlinePushCommand",
     "beforeGroupOnlinePush": "callbackBeforeGroupOnlinePushCommand",
-    # friends
+    # friends (services/friend)
     "beforeAddFriend": "callbackBeforeAddFriendCommand",
     "afterAddFriend": "callbackAfterAddFriendCommand",
     "beforeAddFriendAgree": "callbackBeforeAddFriendAgreeCommand",

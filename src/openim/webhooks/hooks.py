@@ -12,7 +12,7 @@ hook costs one attribute read on the hot path: no body, no task, no allocation::
 nextCode 1 raises `WebhookRefusal` carrying the answer's errCode/errMsg/errDlt. Otherwise it returns the answer,
 from which the caller takes the fields the hook may modify (`answer.get("nickName")` is None when absent or
 null, as OpenIM's pointer fields); `ask(body, parse)` returns `parse(answer)` instead, the type-checked fields
-(`bodies.py` has the parsers of the message and user hooks). When the call fails (`transport.py`),
+(`bodies.py` has the parsers of the message, user and friend hooks). When the call fails (`transport.py`),
 `failedContinue` decides: true returns None (go on unmodified, logged and counted), false raises the failure's
 NetworkError (90004) or DataError (90007).
 OpenIM parses failedContinue and never reads it (any failure aborts); openim-py does what the key says.
