@@ -238,7 +238,11 @@ class Runtime:
         notifications = NotificationSender(msg, clock)
         friend = FriendService(storage, notifications, clock, hooks=webhooks)
         group = GroupService(
-            storage, notifications, clock, enable_history_for_new_members=settings.group.enableHistoryForNewMembers
+            storage,
+            notifications,
+            clock,
+            enable_history_for_new_members=settings.group.enableHistoryForNewMembers,
+            hooks=webhooks,
         )
         user = UserService(
             storage,

@@ -1,6 +1,6 @@
 """A runtime whose webhooks post to the test receiver, with its REST API in process and the msgtransfer worker of
-the after hooks running: `hooked` (every hook of the message, user, connection and friend groups on), or `hooked_with`
-for other settings. On SQLite and PostgreSQL (the `db_url` parameters)."""
+the after hooks running: `hooked` (every hook of the message, user, connection, friend and group sets on), or
+`hooked_with` for other settings. On SQLite and PostgreSQL (the `db_url` parameters)."""
 
 from __future__ import annotations
 
@@ -55,6 +55,24 @@ FRIEND_HOOKS = (
     "afterSetFriendRemark",
     "beforeAddBlack",
     "afterRemoveBlack",
+)
+GROUP_HOOKS = (
+    "beforeCreateGroup",
+    "afterCreateGroup",
+    "beforeMemberJoinGroup",
+    "beforeSetGroupMemberInfo",
+    "afterSetGroupMemberInfo",
+    "afterQuitGroup",
+    "afterKickGroupMember",
+    "afterDismissGroup",
+    "beforeApplyJoinGroup",
+    "afterJoinGroup",
+    "beforeInviteUserToGroup",
+    "afterTransferGroupOwner",
+    "beforeSetGroupInfo",
+    "afterSetGroupInfo",
+    "beforeSetGroupInfoEx",
+    "afterSetGroupInfoEx",
 )
 
 
@@ -118,5 +136,5 @@ async def hooked_with(db_url: str, webhook_receiver: WebhookReceiver) -> AsyncIt
 
 @pytest.fixture
 async def hooked(hooked_with: Build) -> Hooked:
-    """Every message, user, connection and friend hook on, failedContinue as shipped (true)."""
-    return await hooked_with(**enable(*MSG_HOOKS, *USER_HOOKS, *CONNECTION_HOOKS, *FRIEND_HOOKS))
+    """Every message, user, connection, friend and group hook on, failedContinue as shipped (true)."""
+    return await hooked_with(**enable(*MSG_HOOKS, *USER_HOOKS, *CONNECTION_HOOKS, *FRIEND_HOOKS, *GROUP_HOOKS))

@@ -214,12 +214,12 @@ async def create_group(body: CreateGroupReq, caller: CallerDep, group: GroupDep,
 @router.post("/set_group_info")
 async def set_group_info(body: SetGroupInfoReq, caller: CallerDep, group: GroupDep, op: OperationID) -> None:
     info = body.groupInfoForSet or GroupInfoForSet()  # none: groupID is empty (1001)
-    await group.set_group_info(caller, info.change(), operation_id=op)
+    await group.set_group_info(caller, info.change(), operation_id=op, webhook="plain")
 
 
 @router.post("/set_group_info_ex")
 async def set_group_info_ex(body: SetGroupInfoExReq, caller: CallerDep, group: GroupDep, op: OperationID) -> None:
-    await group.set_group_info(caller, body.change(), operation_id=op)
+    await group.set_group_info(caller, body.change(), operation_id=op, webhook="ex")
 
 
 @router.post("/join_group")

@@ -2,10 +2,11 @@
 
 `core` (collaborators, access checks, member profiles), `read` (joined groups, info, members, requests,
 incremental sync), `manage` (create, info, dismiss, transfer, group mute, abstract info, search), `members`
-(invite, kick, quit, member info and roles, member mutes), `requests` (join, application response) and
-`notify` (the tips 1501-1520). A write checks first, writes its rows, version-log entries and the members'
-chat-conversation rows in one transaction (`storage.group`), and notifies last. Built in runtime.py as
-`GroupService(storage, notifications, clock, enable_history_for_new_members=...)`.
+(invite, kick, quit, member info and roles, member mutes), `requests` (join, application response),
+`notify` (the tips 1501-1520) and `hooks` (the group webhooks' bodies and answers). A write checks first, asks its
+before webhooks, writes its rows, version-log entries and the members' chat-conversation rows in one transaction
+(`storage.group`), and notifies and fires its after webhooks last. Built in runtime.py as
+`GroupService(storage, notifications, clock, enable_history_for_new_members=..., hooks=webhooks)`.
 """
 
 from __future__ import annotations

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from openim import context
 from openim.infra.clock import Clock
 from openim.protocol.constants import GroupRole, GroupStatus
 from openim.protocol.errors import DismissedAlreadyError, NoPermissionError, RecordNotFoundError
 from openim.services.auth import Caller
+from openim.services.group.hooks import apply_join_changes, join_answer, join_body
 from openim.services.group.notify import GroupNotifier
 from openim.services.notification import NotificationSender
 from openim.storage import Storage
 from openim.storage.group import GroupSummary
 from openim.storage.rows import Group, GroupMember, GroupRequest, User
+from openim.webhooks import Webhooks
 
 __all__ = ["MANAGERS", "GroupCore", "GroupRequestEntry"]
 
@@ -36,8 +39,9 @@ class GroupRequestEntry:
 class GroupCore:
     """State and checks shared by the parts of GroupService.
 
-    Built as `GroupService(storage, notifications, clock, *, enable_history_for_new_members=True)`:
-    without `notifications` nothing is notified (read-only uses and tests of the read side).
+    Built as `GroupService(storage, notifications, clock, *, enable_history_for_new_members=True, hooks=...)`:
+    without `notifications` nothing is notified (read-only uses and tests of the read side); without `hooks`
+    every group webhook is off.
     """
 
     def __init__(
@@ -47,8 +51,10 @@ class GroupCore:
         clock: Clock | None = None,
         *,
         enable_history_for_new_members: bool = True,
+        hooks: Webhooks | None = None,
     ) -> None:
         self.storage = storage
+        self.hooks = hooks or Webhooks.off()
         self.clock = clock
         self.notes = GroupNotifier(storage, notifications)
         self.enable_history_for_new_members = enable_history_for_new_members
@@ -58,6 +64,25 @@ class GroupCore:
         if self.clock is None:
             raise RuntimeError("GroupService was built without a clock: it cannot write")
         return self.clock.now_ms()
+
+    # ---- webhooks -----------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _op(operation_id: str) -> str:
+        """The operationID a hook's body and header carry: the request's, else the running task's."""
+        return operation_id or context.operation_id.get()
+
+    async def _before_members_join(
+        self, group: Group, members: list[GroupMember], *, operation_id: str
+    ) -> list[GroupMember]:
+        """beforeMemberJoinGroup, when on: may refuse the whole join, or set each joining member's nickname,
+        faceURL, roleLevel, muteEndTime and ex (OpenIM's webhookBeforeMembersJoinGroup). Called before any row
+        is written, by create, invite, a direct join and an agreed request."""
+        if not self.hooks.before_member_join_group.enable:
+            return members
+        body = join_body(group.group_id, group.ex, members)
+        changes = await self.hooks.before_member_join_group.ask(body, join_answer, operation_id=self._op(operation_id))
+        return apply_join_changes(members, changes or {})
 
     # ---- groups -------------------------------------------------------------------------------------------
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Final, Literal
 
 from openim.protocol import gojson
 from openim.protocol.constants import ContentType, GroupRole, GroupStatus, GroupType
@@ -28,10 +29,12 @@ from openim.protocol.errors import (
     UserIDNotFoundError,
 )
 from openim.protocol.gojson import to_go
+from openim.protocol.pb import sdkws_pb2 as pb
 from openim.services.auth import Caller
 from openim.services.group.core import GroupCore
+from openim.services.group.hooks import CREATE_ANSWER, SET_INFO_ANSWER, create_body, go_rune, parse_fields
 from openim.services.paging import Page
-from openim.services.wire import member_pb
+from openim.services.wire import group_info_pb, member_pb
 from openim.storage.group import GroupSummary
 from openim.storage.rows import Group, GroupMember
 
@@ -106,6 +109,88 @@ def check_ids(ids: list[str] | None, what: str) -> list[str]:
     return ids
 
 
+def _check_new_group(info: NewGroup) -> None:
+    """create_group's checks of the groupInfo (again after beforeCreateGroup changed it)."""
+    if info.group_type != GroupType.WORKING:
+        raise ArgsError(f"group type only supports {int(GroupType.WORKING)}")
+    if info.status not in (GroupStatus.OK, GroupStatus.MUTED):
+        raise ArgsError("status is invalid")
+    if info.need_verification not in _VERIFICATION:
+        raise ArgsError("needVerification is invalid")
+    if len(info.group_id) > _ID_MAX_LEN:
+        raise ArgsError("groupID is too long")
+
+
+# beforeCreateGroup's answer keys → NewGroup fields (ownerUserID is not one: see hooks.CREATE_ANSWER).
+_NEW_GROUP_FIELDS: Final = {
+    "groupID": "group_id",
+    "groupName": "group_name",
+    "notification": "notification",
+    "introduction": "introduction",
+    "faceURL": "face_url",
+    "ex": "ex",
+    "status": "status",
+    "creatorUserID": "creator_user_id",
+    "groupType": "group_type",
+    "needVerification": "need_verification",
+    "lookMemberInfo": "look_member_info",
+    "applyMemberFriend": "apply_member_friend",
+}
+
+
+def _create_answer(answer: Mapping[str, Any]) -> dict[str, Any]:
+    return parse_fields(answer, CREATE_ANSWER)
+
+
+def _set_info_answer(answer: Mapping[str, Any]) -> dict[str, Any]:
+    return parse_fields(answer, SET_INFO_ANSWER)
+
+
+_INFO_STRINGS: Final = {
+    "groupName": "group_name",
+    "notification": "notification",
+    "introduction": "introduction",
+    "faceURL": "face_url",
+}
+_INFO_WRAPPERS: Final = {
+    "ex": "ex",
+    "needVerification": "need_verification",
+    "lookMemberInfo": "look_member_info",
+    "applyMemberFriend": "apply_member_friend",
+}
+
+
+def _info_body(change: GroupInfoChange, operation_id: str, *, plain: bool, before: bool) -> dict[str, Any]:
+    """Callback(Before|After)SetGroupInfo(Ex)Req. The plain route's strings are "" when unchanged; its before
+    body sends the wrappers as their value or the zero value, its after body as the value or null (OpenIM's
+    two structs differ so). The Ex bodies send every wrapper as its value or null."""
+    body: dict[str, Any] = {"callbackCommand": "", "operationID": operation_id, "groupID": change.group_id}
+    for key, name in _INFO_STRINGS.items():
+        value = getattr(change, name)
+        body[key] = (value or "") if plain else value
+    for key, name in _INFO_WRAPPERS.items():
+        value = getattr(change, name)
+        if plain and before and value is None:
+            value = "" if key == "ex" else 0
+        body[key] = value
+    return body
+
+
+def _info_answered(change: GroupInfoChange, answer: Mapping[str, Any], *, plain: bool) -> GroupInfoChange:
+    """The change with a beforeSetGroupInfo(Ex) answer's fields. groupID is not taken: OpenIM would move the
+    change to another group than the one whose manager asked (and, on the plain route, empty the groupID of
+    an answer without one). On the plain route an empty string leaves the field as it is, as in the request;
+    on Ex "" sets it. OpenIM's plain route forgets the answer's notification; openim-py applies it."""
+    values: dict[str, Any] = {}
+    for key, name in _INFO_STRINGS.items():
+        if key in answer and (answer[key] or not plain):
+            values[name] = answer[key]
+    for key, name in _INFO_WRAPPERS.items():
+        if key in answer:
+            values[name] = answer[key]
+    return replace(change, **values) if values else change
+
+
 def require(value: str, what: str) -> str:
     if not value:
         raise ArgsError(f"{what} is empty")
@@ -136,17 +221,10 @@ class ManageMixin(GroupCore):
         SELF(ownerUserID). 1202 for a groupID taken, 1101 for an unknown user. Notifies 1501 (and 1519)."""
         if info is None:
             raise ArgsError("groupInfo is empty")
-        if info.group_type != GroupType.WORKING:
-            raise ArgsError(f"group type only supports {int(GroupType.WORKING)}")
+        _check_new_group(info)
         require(owner_user_id, "ownerUserID")
         if len(member_user_ids) > MAX_IDS:
             raise ArgsError(f"too many memberUserIDs, need to be less than {MAX_IDS}")
-        if info.status not in (GroupStatus.OK, GroupStatus.MUTED):
-            raise ArgsError("status is invalid")
-        if info.need_verification not in _VERIFICATION:
-            raise ArgsError("needVerification is invalid")
-        if len(info.group_id) > _ID_MAX_LEN:
-            raise ArgsError("groupID is too long")
         caller.require_self_or_admin(owner_user_id)
         user_ids = [*member_user_ids, *admin_user_ids, owner_user_id]
         if len(set(user_ids)) != len(user_ids) or "" in user_ids:
@@ -154,6 +232,10 @@ class ManageMixin(GroupCore):
         users = await self.storage.user.get_users(user_ids)
         if len(users) != len(user_ids):
             raise UserIDNotFoundError("user not found")
+        roles = [(owner_user_id, GroupRole.OWNER)]
+        roles += [(u, GroupRole.ADMIN) for u in admin_user_ids] + [(u, GroupRole.ORDINARY) for u in member_user_ids]
+        if self.hooks.before_create_group.enable:
+            info = await self._before_create_group(info, owner_user_id, roles, operation_id=operation_id)
         now = self.now()
         group_id = info.group_id or await self._new_group_id()
         notified = bool(info.notification)
@@ -174,18 +256,49 @@ class ManageMixin(GroupCore):
             now if notified else 0,
             caller.user_id if notified else "",
         )
-        roles = [(owner_user_id, GroupRole.OWNER)]
-        roles += [(u, GroupRole.ADMIN) for u in admin_user_ids] + [(u, GroupRole.ORDINARY) for u in member_user_ids]
         members = [
             GroupMember(group_id, u, "", "", int(r), now, JOIN_BY_INVITATION, caller.user_id, caller.user_id, 0, "")
             for u, r in roles
         ]
+        members = await self._before_members_join(row, members, operation_id=operation_id)
         state = await self.storage.group.create_group(row, members, now=now)
         summary = await self._summary(group_id)
         await self.notes.created(
             caller, summary, await self._populate(members), state, send_message=send_message, operation_id=operation_id
         )
+        if self.hooks.after_create_group.enable:
+            body = create_body(group_info_pb(summary), [(m.user_id, m.role_level) for m in members], operation_id=None)
+            await self.hooks.after_create_group.fire(body, operation_id=self._op(operation_id))
         return summary
+
+    async def _before_create_group(
+        self, info: NewGroup, owner_user_id: str, roles: list[tuple[str, GroupRole]], *, operation_id: str
+    ) -> NewGroup:
+        """beforeCreateGroup: may refuse, or replace the groupInfo fields it answers (checked again as the
+        request was: OpenIM does not check them)."""
+        op = self._op(operation_id)
+        asked = pb.GroupInfo(
+            groupID=info.group_id,
+            groupName=info.group_name,
+            notification=info.notification,
+            introduction=info.introduction,
+            faceURL=info.face_url,
+            ownerUserID=owner_user_id,
+            ex=info.ex,
+            status=info.status,
+            creatorUserID=info.creator_user_id,
+            groupType=info.group_type,
+            needVerification=info.need_verification,
+            lookMemberInfo=info.look_member_info,
+            applyMemberFriend=info.apply_member_friend,
+        )
+        body = create_body(asked, [(u, int(r)) for u, r in roles], operation_id=op)
+        answer = await self.hooks.before_create_group.ask(body, _create_answer, operation_id=op)
+        if not answer:
+            return info
+        info = replace(info, **{_NEW_GROUP_FIELDS[k]: v for k, v in answer.items() if k in _NEW_GROUP_FIELDS})
+        _check_new_group(info)
+        return info
 
     async def _new_group_id(self) -> str:
         """A free decimal groupID, as OpenIM makes them (a 32-bit number); 90007 after 10 collisions."""
@@ -195,12 +308,32 @@ class ManageMixin(GroupCore):
                 return group_id
         raise DataError("group id gen error")
 
-    async def set_group_info(self, caller: Caller, change: GroupInfoChange, *, operation_id: str = "") -> None:
+    async def set_group_info(
+        self,
+        caller: Caller,
+        change: GroupInfoChange,
+        *,
+        operation_id: str = "",
+        webhook: Literal["plain", "ex"] | None = None,
+    ) -> None:
         """Change the present fields; G-ADMIN. An announcement stamps who and when, marks every member's
-        conversation (groupAtType 4) and is announced by 1519; a new name by 1520; anything else by 1502."""
+        conversation (groupAtType 4) and is announced by 1519; a new name by 1520; anything else by 1502.
+
+        `webhook` names the route's hooks: "plain" (set_group_info: beforeSetGroupInfo, whose empty strings
+        leave a field as it is) or "ex" (set_group_info_ex: beforeSetGroupInfoEx, where "" sets a field); the
+        before hook's answer replaces the fields it sets (groupID excepted), checked as the request's are.
+        """
         group_id = require(change.group_id, "groupID")
         await self._live_group(group_id)
         await self._require_manager(caller, group_id)
+        plain = webhook == "plain"
+        before_hook = self.hooks.before_set_group_info if plain else self.hooks.before_set_group_info_ex
+        if webhook is not None and before_hook.enable:
+            op = self._op(operation_id)
+            answer = await before_hook.ask(
+                _info_body(change, op, plain=plain, before=True), _set_info_answer, operation_id=op
+            )
+            change = _info_answered(change, answer or {}, plain=plain)
         now = self.now()
         values: dict[str, Any] = {}
         if change.group_name is not None:
@@ -245,6 +378,10 @@ class ManageMixin(GroupCore):
             await self.notes.info_changed(
                 caller, summary, state, ContentType.GROUP_INFO_SET_NOTIFICATION, operation_id=operation_id
             )
+        after_hook = self.hooks.after_set_group_info if plain else self.hooks.after_set_group_info_ex
+        if webhook is not None and after_hook.enable:
+            op = self._op(operation_id)
+            await after_hook.fire(_info_body(change, op, plain=plain, before=False), operation_id=op)
 
     async def dismiss_group(
         self,
@@ -266,12 +403,28 @@ class ManageMixin(GroupCore):
                 raise NoPermissionError("not group owner")
         now = self.now()
         if delete_member:
-            await self.storage.group.dismiss_group(group_id, now=now, delete_members=True)
+            owner_id = (await self._summary(group_id)).owner_user_id if self.hooks.after_dismiss_group.enable else ""
+            removed = await self.storage.group.dismiss_group(group_id, now=now, delete_members=True)
+            await self._after_dismiss(group, owner_id, removed, operation_id=operation_id)
             return
         await self.storage.group.dismiss_group(group_id, now=now, delete_members=False)
         summary = await self._summary(group_id)
         await self.notes.dismissed(caller, summary, send_message=send_message, operation_id=operation_id, now=now)
-        await self.storage.group.delete_all_members(group_id, now=now)
+        removed = await self.storage.group.delete_all_members(group_id, now=now)
+        await self._after_dismiss(group, summary.owner_user_id, removed, operation_id=operation_id)
+
+    async def _after_dismiss(self, group: Group, owner_id: str, member_ids: list[str], *, operation_id: str) -> None:
+        """afterDismissGroup: CallbackDisMissGroupReq with the members the group had. (OpenIM lists the members
+        left after dismissing: all of them, or none with deleteMember.)"""
+        if self.hooks.after_dismiss_group.enable:
+            body = {
+                "callbackCommand": "",
+                "groupID": group.group_id,
+                "ownerID": owner_id,
+                "groupType": go_rune(group.group_type),
+                "membersID": member_ids or None,
+            }
+            await self.hooks.after_dismiss_group.fire(body, operation_id=self._op(operation_id))
 
     async def transfer_group_owner(
         self, caller: Caller, group_id: str, old_owner_user_id: str, new_owner_user_id: str, *, operation_id: str = ""
@@ -302,6 +455,14 @@ class ManageMixin(GroupCore):
         await self.notes.owner_transferred(
             caller, summary, after[new.user_id], after[old.user_id], state, operation_id=operation_id, now=now
         )
+        if self.hooks.after_transfer_group_owner.enable:
+            body = {
+                "callbackCommand": "",
+                "groupID": group_id,
+                "oldOwnerUserID": old_owner_user_id,
+                "newOwnerUserID": new_owner_user_id,
+            }
+            await self.hooks.after_transfer_group_owner.fire(body, operation_id=self._op(operation_id))
 
     async def mute_group(self, caller: Caller, group_id: str, *, mute: bool, operation_id: str = "") -> None:
         """Mute the whole group (status 3: ordinary members get 1403) or lift it (status 0); G-ADMIN."""

@@ -11,8 +11,8 @@ of 1504/1508; an invitation is one transaction and one 1509 (OpenIM writes and n
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from openim.protocol.constants import ContentType, GroupRole, GroupStatus
@@ -25,6 +25,7 @@ from openim.protocol.errors import (
 )
 from openim.services.auth import Caller
 from openim.services.group.core import MANAGERS, GroupCore
+from openim.services.group.hooks import MEMBER_INFO_ANSWER, parse_fields
 from openim.services.group.manage import JOIN_BY_INVITATION, MAX_IDS, check_ids, require
 from openim.storage.group import GroupSummary, MemberChange
 from openim.storage.rows import GroupMember, GroupRequest
@@ -49,6 +50,23 @@ class MemberInfoChange:
     def values(self) -> dict[str, Any]:
         fields = {"nickname": self.nickname, "face_url": self.face_url, "role_level": self.role_level, "ex": self.ex}
         return {k: v for k, v in fields.items() if v is not None}
+
+
+def _member_info_body(change: MemberInfoChange) -> dict[str, Any]:
+    """Callback(Before|After)SetGroupMemberInfoReq: the member and the fields set (null = unchanged)."""
+    return {
+        "callbackCommand": "",
+        "groupID": change.group_id,
+        "userID": change.user_id,
+        "nickName": change.nickname,
+        "faceURL": change.face_url,
+        "roleLevel": change.role_level,
+        "ex": change.ex,
+    }
+
+
+def _member_info_answer(answer: Mapping[str, Any]) -> dict[str, Any]:
+    return parse_fields(answer, MEMBER_INFO_ANSWER)
 
 
 class MembersMixin(GroupCore):
@@ -76,6 +94,17 @@ class MembersMixin(GroupCore):
         already = await self.storage.group.get_members(group_id, invited)
         if already:
             raise ArgsError(f"already in group: {','.join(m.user_id for m in already)}")
+        if self.hooks.before_invite_user_to_group.enable:
+            op_id = self._op(operation_id)
+            body = {
+                "callbackCommand": "",
+                "operationID": op_id,
+                "groupID": group_id,
+                "reason": reason,
+                "invitedUserIDs": invited,
+            }
+            # refusedMembersAccount of the answer is read by neither OpenIM nor openim-py: refuse or allow all.
+            await self.hooks.before_invite_user_to_group.call(body, operation_id=op_id)
         now = self.now()
         if (
             group.need_verification == ALL_NEED_VERIFICATION
@@ -116,6 +145,7 @@ class MembersMixin(GroupCore):
             )
             for u in invited
         ]
+        members = await self._before_members_join(group, members, operation_id=operation_id)
         state = await self.storage.group.add_members(
             group_id, members, now=now, hide_history=not self.enable_history_for_new_members
         )
@@ -142,8 +172,8 @@ class MembersMixin(GroupCore):
         operation_id: str = "",
     ) -> None:
         """Remove members: the owner anyone but itself, an admin only ordinary members; 1001 for the caller or
-        the owner in the list, 1101 for a user who is not a member. Their conversation stops at the current seq."""
-        del reason  # OpenIM passes it to the after-kick webhook only
+        the owner in the list, 1101 for a user who is not a member. Their conversation stops at the current seq.
+        `reason` goes to afterKickGroupMember only, as in OpenIM."""
         require(group_id, "groupID")
         group = await self._group(group_id)
         kicked = check_ids(kicked_user_ids, "kickedUserIDs")
@@ -182,6 +212,9 @@ class MembersMixin(GroupCore):
             operation_id=operation_id,
             now=now,
         )
+        if self.hooks.after_kick_group_member.enable:
+            body = {"callbackCommand": "", "groupID": group_id, "kickedUserIDs": kicked, "reason": reason}
+            await self.hooks.after_kick_group_member.fire(body, operation_id=self._op(operation_id))
 
     async def quit_group(self, caller: Caller, group_id: str, user_id: str = "", *, operation_id: str = "") -> None:
         """The user (the caller when "") leaves; SELF(userID). 1004 when not a member, 1002 for the owner."""
@@ -203,6 +236,9 @@ class MembersMixin(GroupCore):
         await self.notes.members_left(
             caller, summary, [member], state, kicked=False, operation_id=operation_id, now=now
         )
+        if self.hooks.after_quit_group.enable:
+            body = {"callbackCommand": "", "groupID": group_id, "userID": user_id}
+            await self.hooks.after_quit_group.fire(body, operation_id=self._op(operation_id))
 
     async def set_group_member_info(
         self, caller: Caller, changes: Sequence[MemberInfoChange] | None, *, operation_id: str = ""
@@ -224,6 +260,38 @@ class MembersMixin(GroupCore):
             by_group.setdefault(change.group_id, []).append(change)
         for group_id, items in by_group.items():
             await self._check_member_changes(caller, group_id, items)
+        if self.hooks.before_set_group_member_info.enable:
+            changes = [await self._before_set_member_info(c, operation_id=operation_id) for c in changes]
+        await self._set_member_info(caller, changes, operation_id=operation_id)
+        if self.hooks.after_set_group_member_info.enable:
+            op_id = self._op(operation_id)
+            for change in changes:
+                await self.hooks.after_set_group_member_info.fire(_member_info_body(change), operation_id=op_id)
+
+    async def _before_set_member_info(self, change: MemberInfoChange, *, operation_id: str) -> MemberInfoChange:
+        """beforeSetGroupMemberInfo for one member: may refuse (nothing is written, for any member), or replace
+        its nickName, faceURL, roleLevel and ex. A new roleLevel must be 60 or 20 and not the owner's (1001)."""
+        body = _member_info_body(change)
+        answer = await self.hooks.before_set_group_member_info.ask(
+            body, _member_info_answer, operation_id=self._op(operation_id)
+        )
+        if not answer:
+            return change
+        role = answer.get("roleLevel", change.role_level)
+        if role is not None and role != change.role_level:
+            target = await self.storage.group.get_member(change.group_id, change.user_id)
+            if role not in _ROLES or target is None or target.role_level == GroupRole.OWNER:
+                raise ArgsError(f"webhook beforeSetGroupMemberInfo: roleLevel {role} for {change.user_id}")
+        return replace(
+            change,
+            nickname=answer.get("nickName", change.nickname),
+            face_url=answer.get("faceURL", change.face_url),
+            role_level=role,
+            ex=answer.get("ex", change.ex),
+        )
+
+    async def _set_member_info(self, caller: Caller, changes: Sequence[MemberInfoChange], *, operation_id: str) -> None:
+        """Write the checked changes in one transaction and notify."""
         wanted = [c for c in changes if c.values()]
         if not wanted:
             return

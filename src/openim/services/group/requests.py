@@ -12,11 +12,13 @@ handler and time are recorded (OpenIM writes only the result and the message).
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from openim.protocol.constants import GroupRole
 from openim.protocol.errors import ArgsError, GroupRequestHandled, RecordNotFoundError, UserIDNotFoundError
 from openim.services.auth import Caller
 from openim.services.group.core import GroupCore, GroupRequestEntry
+from openim.services.group.hooks import go_rune
 from openim.services.group.manage import MAX_IDS, require
 from openim.storage.rows import GroupMember, GroupRequest
 
@@ -54,6 +56,16 @@ class RequestsMixin(GroupCore):
         if applicant is None:
             raise UserIDNotFoundError(f"user {applicant_id} not found")
         group = await self._live_group(group_id)
+        if self.hooks.before_apply_join_group.enable:
+            body = {
+                "callbackCommand": "",
+                "groupID": group_id,
+                "groupType": go_rune(group.group_type),
+                "applyID": applicant_id,
+                "reqMessage": req_message,
+                "ex": ex,
+            }
+            await self.hooks.before_apply_join_group.call(body, operation_id=self._op(operation_id))
         if await self.storage.group.get_member(group_id, applicant_id) is not None:
             raise ArgsError(f"{applicant_id} is already a member of group {group_id}")
         now = self.now()
@@ -71,6 +83,7 @@ class RequestsMixin(GroupCore):
                 0,
                 "",
             )
+            (member,) = await self._before_members_join(group, [member], operation_id=operation_id)
             state = await self.storage.group.add_members(
                 group_id, [member], now=now, hide_history=not self.enable_history_for_new_members
             )
@@ -84,6 +97,17 @@ class RequestsMixin(GroupCore):
                 operation_id=operation_id,
                 now=now,
             )
+            if self.hooks.after_join_group.enable:
+                op_id = self._op(operation_id)
+                joined: dict[str, Any] = {
+                    "callbackCommand": "",
+                    "operationID": op_id,
+                    "groupID": group_id,
+                    "reqMessage": req_message,
+                    "joinSource": join_source,
+                    "inviterUserID": inviter_user_id,
+                }
+                await self.hooks.after_join_group.fire(joined, operation_id=op_id)
             return
         request = GroupRequest(group_id, applicant_id, 0, req_message, "", now, "", 0, join_source, "", ex)
         await self.storage.group.put_requests([request])
@@ -108,7 +132,7 @@ class RequestsMixin(GroupCore):
         require(from_user_id, "fromUserID")
         if handle_result not in (GROUP_RESPONSE_AGREE, GROUP_RESPONSE_REFUSE):
             raise ArgsError("HandleResult unknown")
-        await self._live_group(group_id)
+        group = await self._live_group(group_id)
         await self._require_manager(caller, group_id)
         found = await self.storage.group.get_requests(group_id, [from_user_id])
         if not found:
@@ -136,6 +160,7 @@ class RequestsMixin(GroupCore):
                 0,
                 "",
             )
+            (member,) = await self._before_members_join(group, [member], operation_id=operation_id)
         state = await self.storage.group.respond_request(
             group_id,
             from_user_id,
