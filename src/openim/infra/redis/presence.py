@@ -35,7 +35,24 @@ SUBSCRIPTION_KEY_PREFIX = "OPENIM_PRESENCE_SUB:"
 _NOW = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+"""
+_TTL = """
 local ttl = tonumber(ARGV[2])
+"""
+
+# KEYS[1] = user key, ARGV[1] = field: `value` and its expiry `digits` when the registration is live; else the
+# script returns 0, a stale field deleted.
+_LIVE_VALUE = """
+local value = redis.call('HGET', KEYS[1], ARGV[1])
+if not value then
+  return 0
+end
+local digits = string.match(value, '^%d+') or ''
+local expiry = tonumber(digits)
+if expiry == nil or expiry <= now then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+  return 0
+end
 """
 
 # Extend the key's TTL to `ttl`, never shorten it (a gateway configured with a longer TTL may have written).
@@ -49,6 +66,7 @@ end
 # fields, registers the field.
 _SET_ONLINE = (
     _NOW
+    + _TTL
     + """
 local all = redis.call('HGETALL', KEYS[1])
 for i = 1, #all, 2 do
@@ -66,17 +84,9 @@ redis.call('HSET', KEYS[1], ARGV[1], (now + ttl) .. ARGV[3])
 # else 0, the stale field deleted.
 _REFRESH = (
     _NOW
+    + _TTL
+    + _LIVE_VALUE
     + """
-local value = redis.call('HGET', KEYS[1], ARGV[1])
-if not value then
-  return 0
-end
-local digits = string.match(value, '^%d+') or ''
-local expiry = tonumber(digits)
-if expiry == nil or expiry <= now then
-  redis.call('HDEL', KEYS[1], ARGV[1])
-  return 0
-end
 redis.call('HSET', KEYS[1], ARGV[1], (now + ttl) .. string.sub(value, #digits + 1))
 redis.call('PEXPIRE', KEYS[2], ttl)
 """
@@ -87,19 +97,11 @@ return 1
 )
 
 # KEYS[1] = user key, ARGV[1] = field, ARGV[2] = "~" (background) or "". Rewrites the flag of a live registration,
-# keeping its expiry and token; nothing for one that is absent or expired.
-_SET_BACKGROUND = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local value = redis.call('HGET', KEYS[1], ARGV[1])
-if not value then
-  return 0
-end
-local digits = string.match(value, '^%d+') or ''
-local expiry = tonumber(digits)
-if expiry == nil or expiry <= now then
-  return 0
-end
+# keeping its expiry and token; nothing for one that is absent or expired (a stale one is deleted, as by a refresh).
+_SET_BACKGROUND = (
+    _NOW
+    + _LIVE_VALUE
+    + """
 local rest = string.sub(value, #digits + 1)
 if string.sub(rest, 1, 1) == '~' then
   rest = string.sub(rest, 2)
@@ -107,6 +109,7 @@ end
 redis.call('HSET', KEYS[1], ARGV[1], digits .. ARGV[2] .. rest)
 return 1
 """
+)
 
 
 def presence_key(user_id: str) -> str:
