@@ -5,11 +5,12 @@ fire nothing. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from tests.api.chat import SI_AB, Chat
 from tests.factories import make_group
-from tests.webhook_receiver import refuse
+from tests.webhook_receiver import Reply, refuse
 from tests.webhooks.conftest import CONVERSATION_HOOKS, Build, Hooked, enable
 
 BEFORE_SINGLE = "callbackBeforeCreateSingleChatConversationsCommand"
@@ -169,6 +170,20 @@ async def test_a_group_refusal_leaves_every_row_at_its_defaults(hooked_with: Bui
         assert (await conversation(chat, member, "sg_g2"))["ex"] == ""
     assert await chat.texts("bob", "sg_g2") == ["hi"]
     assert hooked.receiver.calls_of(AFTER_GROUP) == []
+
+
+async def test_the_send_does_not_wait_for_the_before_answer(hooked_with: Build) -> None:
+    """The hooks are asked after the commit: a receiver taking 2 s per answer does not hold the sender, whose
+    message is pushed and pullable at once; the settings arrive later."""
+    hooked = await hooked_with(**enable(*CONVERSATION_HOOKS))
+    chat = await hooked.chat("alice", "bob")
+    hooked.receiver.answer(BEFORE_SINGLE, Reply({"actionCode": 0, "isPinned": True}, delay_s=2.0))
+    started = time.monotonic()
+    await chat.send("alice", "bob", "quick")
+    assert time.monotonic() - started < 1.5
+    assert await chat.texts("bob", SI_AB) == ["quick"]
+    await settled(hooked)
+    assert (await conversation(chat, "bob", SI_AB))["isPinned"] is True
 
 
 async def test_hooks_off_post_nothing(hooked: Hooked) -> None:
