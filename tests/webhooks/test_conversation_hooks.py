@@ -13,6 +13,9 @@ from tests.factories import make_group
 from tests.webhook_receiver import Reply, refuse
 from tests.webhooks.conftest import CONVERSATION_HOOKS, Build, Hooked, enable
 
+from openim.protocol.constants import OPT_IS_NOT_NOTIFICATION
+from openim.protocol.pb.sdkws_pb2 import MsgData
+
 BEFORE_SINGLE = "callbackBeforeCreateSingleChatConversationsCommand"
 AFTER_SINGLE = "callbackAfterCreateSingleChatConversationsCommand"
 BEFORE_GROUP = "callbackBeforeCreateGroupChatConversationsCommand"
@@ -184,6 +187,22 @@ async def test_the_send_does_not_wait_for_the_before_answer(hooked_with: Build) 
     assert await chat.texts("bob", SI_AB) == ["quick"]
     await settled(hooked)
     assert (await conversation(chat, "bob", SI_AB))["isPinned"] is True
+
+
+async def test_a_notification_account_chat_fires_for_the_receivers_row(hooked_with: Build) -> None:
+    """A notification-account chat (sessionType 4) makes the receiver's row only: one single-chat pair, the
+    account as `userId` (OpenIM's NotificationChatType case)."""
+    hooked = await hooked_with(**enable(*CONVERSATION_HOOKS))
+    await hooked.chat("bob")
+    msg = MsgData(sendID="news", recvID="bob", sessionType=4, contentType=1400, content=b'{"detail":"{}"}')
+    msg.options[OPT_IS_NOT_NOTIFICATION] = True
+    await hooked.runtime.services.msg.send_notification(msg, operation_id="op-oa")
+    await settled(hooked)
+    [before] = hooked.receiver.calls_of(BEFORE_SINGLE)
+    head = {"callbackCommand": BEFORE_SINGLE, "ownerUserId": "bob", "conversationId": "sn_bob_news"}
+    assert before.body == head | {"conversationType": 4, "userId": "news"} | DEFAULTS
+    [after] = await hooked.receiver.wait_for(AFTER_SINGLE)
+    assert (after.body["ownerUserId"], after.body["conversationType"]) == ("bob", 4)
 
 
 async def test_hooks_off_post_nothing(hooked: Hooked) -> None:
