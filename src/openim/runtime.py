@@ -536,7 +536,7 @@ async def run(
     closing: list[Callable[[], Awaitable[None]]] = []  # after the roles stopped, before the runtime closes
     if "msgtransfer" in roles:
         pusher = pusher_of(settings, runtime.services.third)
-        handler = OfflinePushHandler(runtime.presence, runtime.storage, pusher)
+        handler = OfflinePushHandler(runtime.presence, runtime.storage, pusher, runtime.webhooks)
         worker = Worker(runtime.queue, TOPIC_OFFLINE_PUSH, handler)
         back.append(_Running(_in_role("msgtransfer", worker.run()), worker.stop))
         closing.append(pusher.close)

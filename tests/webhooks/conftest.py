@@ -74,6 +74,13 @@ GROUP_HOOKS = (
     "beforeSetGroupInfoEx",
     "afterSetGroupInfoEx",
 )
+CONVERSATION_HOOKS = (
+    "beforeCreateSingleChatConversations",
+    "afterCreateSingleChatConversations",
+    "beforeCreateGroupChatConversations",
+    "afterCreateGroupChatConversations",
+)
+PUSH_HOOKS = ("beforeOnlinePush", "beforeGroupOnlinePush", "beforeOfflinePush")
 
 
 def enable(*hooks: str, **extra: str) -> dict[str, str]:

@@ -15,10 +15,16 @@ settles the push (docs/push.md "Who gets a push"), in OpenIM's order (its `inter
    placeholder for the content type ("[TEXT]", "[PICTURE]", …, "[NEWMSG]"), the body defaulting to the title;
    `ex`, `iOSPushSound`, `iOSBadgeCount` and the clientMsgID travel with it.
 
-`decide` is the one place where the recipients and payload are decided: the beforeOfflinePush webhook (which may
-replace the user list and the offlinePushInfo, or cancel the push) belongs at its end. The rest goes to the
-`Pusher` in one call; a Pusher that raises makes the job fail, and the worker retries it with backoff and keeps
-it as a dead letter in the end (`jobs/worker.py`).
+4. The beforeOfflinePush webhook, when on (docs/integrations.md "Pushes"; OpenIM's `webhookBeforeOfflinePush`): its
+   body names the users left and the message (with its offlinePushInfo flattened in, when it has one); a non-empty
+   `userIDList` in the answer replaces the users (taken as they are, as OpenIM does), an `offlinePushInfo`
+   replaces the message's before the notice is made; a refusal — or a failed call with failedContinue false —
+   cancels the push (logged, not retried: OpenIM drops it too).
+
+The hook (4) runs before the notification text (3) is made from the offlinePushInfo it may have replaced.
+`decide` is the one place where the recipients and payload are decided. The rest goes to the `Pusher` in one
+call; a Pusher that raises makes the job fail, and the worker retries it with backoff and keeps it as a dead
+letter in the end (`jobs/worker.py`).
 """
 
 from __future__ import annotations
@@ -29,9 +35,12 @@ from openim.infra.presence import Presence
 from openim.infra.pushers import Notice, Pusher
 from openim.infra.queue import Job
 from openim.protocol.constants import ANDROID, IOS, ContentType, RecvMsgOpt, SessionType
+from openim.protocol.errors import OpenIMError
 from openim.protocol.pb.sdkws_pb2 import MsgData
 from openim.services.msg.offline_push import OfflinePushJob, decode
 from openim.storage import Storage
+from openim.webhooks import Webhooks
+from openim.webhooks.bodies import push_answer, push_body
 
 __all__ = ["MOBILE_PLATFORMS", "PUSH_TITLES", "OfflinePushHandler", "notice_of", "push_title"]
 
@@ -86,10 +95,11 @@ def notice_of(msg: MsgData, user_ids: tuple[str, ...], *, conversation_id: str, 
 class OfflinePushHandler:
     """`await handler(job)`: decide the offline push of one job and hand it to the pusher."""
 
-    def __init__(self, presence: Presence, storage: Storage, pusher: Pusher) -> None:
+    def __init__(self, presence: Presence, storage: Storage, pusher: Pusher, hooks: Webhooks | None = None) -> None:
         self.presence = presence
         self.storage = storage
         self.pusher = pusher
+        self.hooks = hooks or Webhooks.off()
 
     async def __call__(self, job: Job) -> None:
         try:
@@ -102,17 +112,32 @@ class OfflinePushHandler:
             await self.pusher.push(notice)
 
     async def decide(self, push: OfflinePushJob) -> Notice | None:
-        """Who gets the push of `push.msg` and what it says; None when nobody does. See the module docstring.
-
-        The seam for the beforeOfflinePush webhook: it gets the users and the message here and may return other
-        users, another offlinePushInfo, or stop the push.
-        """
+        """Who gets the push of `push.msg` and what it says; None when nobody does. See the module docstring."""
         users = await self.offline_recipients(push.user_ids)
         msg = push.msg
         if users and msg.sessionType in (SessionType.READ_GROUP_CHAT, SessionType.WRITE_GROUP_CHAT):
             users = await self._not_muted(users, push.conversation_id)
         if not users:
             return None
+        if self.hooks.before_offline_push.enable and msg.contentType != ContentType.TYPING:
+            try:
+                answer = await self.hooks.before_offline_push.ask(
+                    push_body(msg, users, operation_id=push.operation_id, offline=True),
+                    push_answer,
+                    operation_id=push.operation_id,
+                )
+            except OpenIMError as exc:
+                logger.info(
+                    "beforeOfflinePush stopped the push of %s: %s",
+                    msg.clientMsgID,
+                    exc,
+                    extra={"operationID": push.operation_id},
+                )
+                return None
+            if answer is not None and answer.user_ids is not None:
+                users = list(answer.user_ids)
+            if answer is not None and answer.offline_push_info is not None:
+                msg.offlinePushInfo.CopyFrom(answer.offline_push_info)
         return notice_of(msg, tuple(users), conversation_id=push.conversation_id, operation_id=push.operation_id)
 
     async def offline_recipients(self, user_ids: tuple[str, ...]) -> list[str]:

@@ -3,8 +3,9 @@
 Every change a client can see through `/conversation/get_incremental_conversations` (a row created, deleted,
 or one of the `Conversation` fields changed, caps included) is logged in the owner's conversation version log
 in the same transaction (`version.record`). `has_read_seq` is not part of the `Conversation` message, so
-moving it is not logged. Rows are created by the message path (`MsgRepo.append_batch`) and by
-`set_fields`/`set_private_chat`; which rows a caller may touch is decided by the services.
+moving it is not logged. Rows are created by the message path (`MsgRepo.append_batch`, whose new rows the
+conversation hooks may then change with `set_on_rows`) and by `set_fields`/`set_private_chat`; which rows a caller
+may touch is decided by the services.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from openim.storage.db import Db
 from openim.storage.facts import FACT_RECV_OPT, FactCache
 from openim.storage.rows import Conversation
 from openim.storage.schema import conversation, seq_conversation
-from openim.storage.version import KIND_CONVERSATION, STATE_DELETE, STATE_INSERT, STATE_UPDATE, record
+from openim.storage.version import KIND_CONVERSATION, STATE_DELETE, STATE_INSERT, STATE_UPDATE, record, record_many
 
 __all__ = ["SETTABLE_FIELDS", "ConversationKey", "ConversationRepo"]
 
@@ -209,6 +210,36 @@ class ConversationRepo:
                     await self._update(conn, owner, key.conversation_id, dict(changes), now=now)
                     touched.append(owner)
         return touched
+
+    async def set_on_rows(
+        self, owner_user_ids: Sequence[str], conversation_id: str, changes: Mapping[str, Any], *, now: int
+    ) -> list[str]:
+        """Apply `changes` (columns of SETTABLE_FIELDS or `is_private_chat`) to those owners' existing rows, creating
+        none: what a beforeCreate…Conversations answer sets on the rows the first message made. Changed rows are
+        logged as updates; returns their owners, sorted."""
+        unknown = set(changes) - SETTABLE_FIELDS - {"is_private_chat"}
+        if unknown:
+            raise ValueError(f"not settable conversation fields: {sorted(unknown)}")
+        owners = sorted(set(owner_user_ids))
+        changed: list[str] = []
+        if not owners or not changes:
+            return changed
+        recv_opt_owners = owners if "recv_msg_opt" in changes else ()  # what a send checks (storage/facts.py)
+        async with (
+            self.facts.writing(FACT_RECV_OPT, recv_opt_owners),
+            self.db.write("conversation.set_on_rows") as conn,
+        ):
+            for chunk in _chunks(owners):
+                result = await conn.execute(
+                    update(conversation)
+                    .where(conversation.c.conversation_id == conversation_id, conversation.c.owner_user_id.in_(chunk))
+                    .values(dict(changes))
+                    .returning(conversation.c.owner_user_id)
+                )
+                changed.extend(result.scalars())
+            if changed:
+                await record_many(conn, KIND_CONVERSATION, sorted(changed), [conversation_id], STATE_UPDATE, now=now)
+        return sorted(changed)
 
     async def set_private_chat(
         self, pairs: Sequence[tuple[str, str]], key: ConversationKey, is_private: bool, *, now: int

@@ -1,5 +1,6 @@
 """OpenIM's webhook request bodies (`pkg/callbackstruct/*.go` in open-im-server), built from our objects, and
-the modification answers of the message, user and friend hooks, read back as OpenIM's response structs are.
+the modification answers of the message, user, friend, push and conversation hooks, read back as OpenIM's
+response structs are.
 
 Field names, order and Go's encoding are OpenIM's: nil slices are `null`, every field is present. Each body
 carries `callbackCommand`; `BeforeHook.call` / `AfterHook.fire` fill it in.
@@ -12,30 +13,39 @@ field absent or `null` changes nothing (OpenIM's pointer fields and `datautil.No
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
+from openim.protocol.constants import PLATFORM_NAMES
 from openim.protocol.errors import ArgsError, DataError
 from openim.protocol.gojson import from_go, to_go
 from openim.protocol.pb.sdkws_pb2 import MsgData, OfflinePushInfo, TipsComm, UserInfo
 
 __all__ = [
+    "PushAnswer",
     "add_friend_agree_body",
     "add_friend_body",
     "after_add_friend_body",
     "apply_msg_modification",
     "black_body",
+    "conversation_answer",
+    "conversation_body",
     "friend_body",
     "friend_remark_body",
     "friend_user_ids_answer",
+    "group_push_body",
     "import_friends_body",
     "key_query",
     "modified_fields",
     "msg_body",
     "msg_content",
     "msg_modification",
+    "push_answer",
+    "push_body",
+    "push_content",
     "user_info_body",
     "users_answer",
     "wrapped_strings_answer",
@@ -282,3 +292,145 @@ def friend_user_ids_answer(answer: Mapping[str, Any]) -> list[str] | None:
     if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
         raise _wrong("friendUserIDs", "a list of strings", ids)
     return list(ids) or None
+
+
+# ---- pushes (OpenIM's pkg/callbackstruct/push.go, internal/push/callback.go) ------------------------------------
+
+
+def push_content(msg: MsgData) -> str:
+    """`content` of a push body (OpenIM's push `GetContent`): a notification's `detail` (its content is the JSON
+    `{"detail": …}`), "" when that does not parse; any other message's content as text."""
+    if NOTIFICATION_BEGIN <= msg.contentType <= NOTIFICATION_END:
+        try:
+            elem = orjson.loads(msg.content)
+        except orjson.JSONDecodeError:
+            return ""
+        detail = elem.get("detail", "") if isinstance(elem, dict) else ""
+        return detail if isinstance(detail, str) else ""
+    return msg.content.decode("utf-8", errors="replace")
+
+
+def _status_base(msg: MsgData, operation_id: str) -> dict[str, Any]:
+    """`UserStatusBaseCallback` of a push body: the sender's platform (callbackCommand filled in by the hook)."""
+    return {
+        "callbackCommand": "",
+        "operationID": operation_id,
+        "platformID": msg.senderPlatformID,
+        "platform": PLATFORM_NAMES.get(msg.senderPlatformID, ""),
+    }
+
+
+def push_body(msg: MsgData, user_ids: Sequence[str], *, operation_id: str, offline: bool = False) -> dict[str, Any]:
+    """`CallbackBeforePushReq` (beforeOnlinePush, beforeOfflinePush): the users, then — offline push only, and only
+    when the message has one, as Go flattens the embedded `*OfflinePushInfo` and omits it when nil — the
+    offlinePushInfo fields, then the message's."""
+    body = _status_base(msg, operation_id)
+    body["userIDList"] = list(user_ids) or None
+    if offline and msg.HasField("offlinePushInfo"):
+        body.update(to_go(msg.offlinePushInfo))
+    body.update(
+        {
+            "clientMsgID": msg.clientMsgID,
+            "sendID": msg.sendID,
+            "groupID": msg.groupID,
+            "contentType": msg.contentType,
+            "sessionType": msg.sessionType,
+            "atUserIDList": list(msg.atUserIDList) or None,
+            "content": push_content(msg),
+        }
+    )
+    return body
+
+
+def group_push_body(msg: MsgData, *, operation_id: str) -> dict[str, Any]:
+    """`CallbackBeforeSuperGroupOnlinePushReq` (beforeGroupOnlinePush): no user list; the message's seq."""
+    return _status_base(msg, operation_id) | {
+        "clientMsgID": msg.clientMsgID,
+        "sendID": msg.sendID,
+        "groupID": msg.groupID,
+        "contentType": msg.contentType,
+        "sessionType": msg.sessionType,
+        "atUserIDList": list(msg.atUserIDList) or None,
+        "content": push_content(msg),
+        "seq": msg.seq,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class PushAnswer:
+    """What a before-push answer changes (`CallbackBeforePushResp`): the users when the list is non-empty (OpenIM:
+    `len != 0`), the offlinePushInfo when present and not null."""
+
+    user_ids: tuple[str, ...] | None = None
+    offline_push_info: OfflinePushInfo | None = None
+
+
+def push_answer(answer: Mapping[str, Any]) -> PushAnswer:
+    """The `userIDList` and `offlinePushInfo` of a before-push answer, type-checked."""
+    users = answer.get("userIDList")
+    if users is not None and (not isinstance(users, list) or not all(isinstance(u, str) for u in users)):
+        raise _wrong("userIDList", "a list of strings", users)
+    info = answer.get("offlinePushInfo")
+    decoded: OfflinePushInfo | None = None
+    if info is not None:
+        try:
+            decoded = from_go(OfflinePushInfo, info)
+        except ArgsError as exc:
+            raise DataError(f"response format error: offlinePushInfo: {exc.detail}") from None
+    return PushAnswer(tuple(users) if users else None, decoded)
+
+
+# ---- conversations (OpenIM's pkg/callbackstruct/conversation.go, internal/rpc/conversation/callback.go) -------
+
+# answer key → (conversation column, Go type) of the fields a before-create answer may set, in OpenIM's order
+_CONVERSATION_FIELDS: dict[str, tuple[str, str]] = {
+    "recvMsgOpt": ("recv_msg_opt", _INT),
+    "isPinned": ("is_pinned", "bool"),
+    "isPrivateChat": ("is_private_chat", "bool"),
+    "burnDuration": ("burn_duration", _INT),
+    "groupAtType": ("group_at_type", _INT),
+    "attachedInfo": ("attached_info", _STR),
+    "ex": ("ex", _STR),
+}
+
+
+def conversation_body(
+    *,
+    owner_user_id: str,
+    conversation_id: str,
+    conversation_type: int,
+    user_id: str | None = None,
+    group_id: str | None = None,
+    values: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The request of the create-conversations hooks: single (`userId`) or group (`groupId`), then the row's
+    settings from `values` (conversation columns: recv_msg_opt, is_pinned, …). OpenIM spells these keys `…Id`."""
+    body: dict[str, Any] = {
+        "callbackCommand": "",
+        "ownerUserId": owner_user_id,
+        "conversationId": conversation_id,
+        "conversationType": conversation_type,
+    }
+    if group_id is None:
+        body["userId"] = user_id or ""
+    else:
+        body["groupId"] = group_id
+    for key, (column, _) in _CONVERSATION_FIELDS.items():
+        body[key] = values[column]
+    return body
+
+
+def conversation_answer(answer: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings a before-create answer sets, as conversation columns, type-checked; {} = none (absent or null
+    fields change nothing, OpenIM's `NotNilReplace`)."""
+    changes: dict[str, Any] = {}
+    for key, (column, go_type) in _CONVERSATION_FIELDS.items():
+        value = answer.get(key)
+        if value is None:
+            continue
+        if go_type == _STR and not isinstance(value, str):
+            raise _wrong(key, "a string", value)
+        if go_type == "bool" and not isinstance(value, bool):
+            raise _wrong(key, "a bool", value)
+        changes[column] = _int32(key, value) if go_type == _INT else value
+    return changes

@@ -6,7 +6,9 @@ the commit, in seq order, before the sender is answered — publishes its push. 
 operationID) travels with the message as its `NewMsg.tag` and comes back on its `Appended`: no map on the side.
 A notification with `isSendMsg` is also stored as a copy in the chat conversation (OpenIM's msgtransfer does the
 same). Recipients follow docs/protocol/messages.md §4 step 8: the receiver plus the sender's own devices
-(senderSync) for single and notification chats, every member for groups.
+(senderSync) for single and notification chats, every member for groups; the online-push hooks, when on, may
+change who is pushed to (services/msg/push_hooks.py), never whose conversation rows a first message makes. The
+conversation hooks of the rows a message created leave from `on_commit` (services/msg/conversation_hooks.py).
 
 The group and friend reads are seams (`_group_member_ids`, `_group_send_info`): they use the social-graph
 repositories when the storage has them, and refuse group traffic with a clear ArgsError when it does not.
@@ -43,8 +45,9 @@ from openim.protocol.ids import (
     option,
 )
 from openim.protocol.pb.sdkws_pb2 import MsgData
-from openim.services.msg import offline_push
+from openim.services.msg import conversation_hooks, offline_push
 from openim.services.msg.limits import MsgLimits
+from openim.services.msg.push_hooks import online_push_to
 from openim.services.msg.tips import build_notification, notification_options
 from openim.storage import Storage
 from openim.storage.commit import Appended, MsgWriter, NewMsg
@@ -122,6 +125,8 @@ class MsgCore:
                         jobs.append(offline_push.encode(job))
                 if self.hooks.after_msg_save_db.enable:
                     self._after_save(appended, pending.operation_id)
+                if appended.created and conversation_hooks.hooked(self.hooks, appended.msg):
+                    self._conversations_created(appended, pending.operation_id)
         if jobs and self.queue is not None:
             # One enqueue per commit batch: with the database queue (embedded default) that is one transaction.
             task = asyncio.ensure_future(self._enqueue(self.queue, jobs))
@@ -153,6 +158,17 @@ class MsgCore:
         elif msg.sessionType in (SessionType.SINGLE_CHAT, SessionType.NOTIFICATION_CHAT):
             body["recvID"] = msg.recvID
         task = asyncio.ensure_future(hook.fire(body, operation_id=operation_id, query=key_query(msg)))
+        self._enqueueing.add(task)
+        task.add_done_callback(self._enqueueing.discard)
+
+    def _conversations_created(self, appended: Appended, operation_id: str) -> None:
+        """The conversation hooks of the rows this message created (services/msg/conversation_hooks.py), in a task
+        as the offline push: the commit path never waits for the app server."""
+        task = asyncio.ensure_future(
+            conversation_hooks.created(
+                self.hooks, self.storage.conversation, appended, operation_id=operation_id, now=self.clock.now_ms()
+            )
+        )
         self._enqueueing.add(task)
         task.add_done_callback(self._enqueueing.discard)
 
@@ -210,12 +226,16 @@ class MsgCore:
         if not conversation_id:
             raise ArgsError("unknown sessionType")
         recipients = await self.recipients(msg)
+        push_to = recipients
+        if self.hooks.before_online_push.enable or self.hooks.before_group_online_push.enable:
+            push_to = await online_push_to(self.hooks, msg, recipients, operation_id=operation_id)
         if not option(msg, OPT_HISTORY):
             msg.seq = 0
-            if recipients:
-                self.bus.publish(TOPIC_PUSH, Push(conversation_id, msg, recipients, operation_id))
+            if push_to:
+                self.bus.publish(TOPIC_PUSH, Push(conversation_id, msg, push_to, operation_id))
             return None
-        task = asyncio.ensure_future(self.writer.append(self._new_msg(msg, conversation_id, recipients, operation_id)))
+        new = self._new_msg(msg, conversation_id, recipients, operation_id, push_to)
+        task = asyncio.ensure_future(self.writer.append(new))
         # A sender that goes away (its request cancelled) does not take its message with it: the append
         # goes on, and the push leaves from on_commit as for any other message.
         return await asyncio.shield(task)
@@ -241,7 +261,10 @@ class MsgCore:
                 results[i] = ArgsError("unknown sessionType")
                 continue
             recipients = await self.recipients(msg)
-            stored.append((i, self._new_msg(msg, conversation_id, recipients, operation_id)))
+            push_to = recipients
+            if self.hooks.before_online_push.enable or self.hooks.before_group_online_push.enable:
+                push_to = await online_push_to(self.hooks, msg, recipients, operation_id=operation_id)
+            stored.append((i, self._new_msg(msg, conversation_id, recipients, operation_id, push_to)))
         futures = await self.writer.enqueue_many([new for _, new in stored])
         # As in deliver: a caller that goes away does not take the messages with it.
         outcomes = await asyncio.shield(asyncio.gather(*futures, return_exceptions=True))
@@ -259,9 +282,12 @@ class MsgCore:
         return tuple(u for u in users if u)
 
     @staticmethod
-    def _new_msg(msg: MsgData, conversation_id: str, recipients: tuple[str, ...], operation_id: str) -> NewMsg:
-        """The append of a stored message, with its push as the tag and the owners whose rows it needs."""
-        tag = _Pending(recipients, operation_id)
+    def _new_msg(
+        msg: MsgData, conversation_id: str, recipients: tuple[str, ...], operation_id: str, push_to: tuple[str, ...]
+    ) -> NewMsg:
+        """The append of a stored message, with its push (to `push_to`, the recipients as the push hooks left them)
+        as the tag and the owners whose rows it needs (from `recipients`)."""
+        tag = _Pending(push_to, operation_id)
         if conversation_id.startswith("n_"):
             return NewMsg(conversation_id, msg, (), tag)
         if msg.sessionType == SessionType.SINGLE_CHAT:

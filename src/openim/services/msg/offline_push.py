@@ -41,7 +41,8 @@ def candidates(msg: MsgData, recipients: tuple[str, ...]) -> tuple[str, ...]:
         return ()
     if msg.sessionType in (SessionType.READ_GROUP_CHAT, SessionType.WRITE_GROUP_CHAT):
         return tuple(u for u in recipients if u != msg.sendID)
-    return (msg.recvID,) if msg.recvID and msg.recvID != msg.sendID else ()
+    # The receiver only if the online push goes to them: a push hook that refused it cancels the offline one too.
+    return (msg.recvID,) if msg.recvID and msg.recvID != msg.sendID and msg.recvID in recipients else ()
 
 
 def encode(job: OfflinePushJob) -> bytes:

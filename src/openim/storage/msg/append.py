@@ -26,7 +26,7 @@ from __future__ import annotations
 import sqlite3
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]  # no stubs: its exceptions and connection are Any here
@@ -133,7 +133,17 @@ def _owner_row(m: MsgData, owner: str, cid: str) -> tuple[Any, ...]:
 
 
 def _finish(batch: _Batch) -> AppendOutcome:
-    """Resolve the in-batch repeats to their first copy and count the rows."""
+    """Name the created rows' owners on their conversation's first message, resolve the in-batch repeats to their
+    first copy."""
+    if batch.created:
+        owners: dict[str, list[str]] = defaultdict(list)
+        for owner, cid in batch.created:
+            owners[cid].append(owner)
+        for cid, made in owners.items():
+            i = batch.by_conversation[cid][0]
+            first_of_cid = batch.results[i]
+            assert first_of_cid is not None
+            batch.results[i] = replace(first_of_cid, created=tuple(made))
     for i, new in enumerate(batch.news):
         if batch.results[i] is None:
             first = batch.results[batch.first_index[(new.msg.sendID, new.msg.clientMsgID)]]

@@ -32,13 +32,16 @@ class NewMsg:
 @dataclass(frozen=True, slots=True)
 class Appended:
     """A message after its transaction committed: `msg` carries its seq (for a resend, the stored message);
-    `tag` is the `NewMsg`'s."""
+    `tag` is the `NewMsg`'s. `created` names the owners whose conversation row the transaction created for this
+    message's conversation, on the first message of that conversation in the batch (the conversation hooks
+    fire for them); () on every other."""
 
     conversation_id: str
     seq: int
     msg: MsgData
     duplicate: bool  # (send_id, client_msg_id) was stored before: nothing new was written
     tag: object = None
+    created: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
