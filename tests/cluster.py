@@ -168,6 +168,7 @@ class Cluster:
     transfer: Role | None = None
     proxy: TcpProxy | None = None  # between the processes and PostgreSQL, when the test put one there
     redis: PrivateRedis | None = None  # the test's own redis-server, when it started one
+    start_timeout: float = 90  # seconds a process may take to answer its health check
 
     @classmethod
     def build(cls, cwd: Path, database_url: str, redis_url: str, *, gateway_admin: bool = False, **env: str) -> Cluster:
@@ -195,7 +196,7 @@ class Cluster:
         return [*self.apis, *self.gateways, self.transfer]
 
     def start(self, role: Role) -> None:
-        """Start `role` and wait (up to 90 s) until it answers its health check."""
+        """Start `role` and wait (up to `start_timeout` seconds) until it answers its health check."""
         output = self.cwd / f"{role.name}.out"
         with output.open("a") as out:
             role.proc = subprocess.Popen(
@@ -206,7 +207,7 @@ class Cluster:
                 stderr=subprocess.STDOUT,
             )
         path = "/health" if role.roles[0] == "msggateway" else "/healthz"
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             if not role.alive:
                 raise RuntimeError(f"{role.name} exited: {output.read_text()}")
@@ -214,7 +215,7 @@ class Cluster:
                 if httpx.get(f"http://127.0.0.1:{role.port}{path}", timeout=0.5).status_code == 200:
                     return
             time.sleep(0.1)
-        raise RuntimeError(f"{role.name} did not answer within 90 s: {output.read_text()}")
+        raise RuntimeError(f"{role.name} did not answer within {self.start_timeout} s: {output.read_text()}")
 
     def start_all(self, *, migrated: bool = False) -> None:
         """The first api alone (it migrates the database), then the others side by side; all side by side when

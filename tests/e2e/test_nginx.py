@@ -117,6 +117,7 @@ def deployment(tmp_path: Path, _postgres: Any) -> Iterator[Deployment]:
     redis_server = PrivateRedis(tmp_path / "redis")
     redis_server.start(persistent=False)
     cluster = Cluster.build(tmp_path, database_url, redis_server.url, gateway_admin=True)
+    cluster.start_timeout = 240  # five processes import at once: minutes on a loaded 2-core machine
     nginx: Nginx | None = None
     box: list[Deployment] = []
     control = _control_server(box)
