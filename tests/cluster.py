@@ -145,6 +145,7 @@ class Role:
     port: int  # the port its health check answers on
     env: dict[str, str]
     proc: subprocess.Popen[bytes] | None = None
+    admin_port: int | None = None  # its own admin role (/metrics), when it runs one
 
     @property
     def alive(self) -> bool:
@@ -167,16 +168,24 @@ class Cluster:
     transfer: Role | None = None
     proxy: TcpProxy | None = None  # between the processes and PostgreSQL, when the test put one there
     redis: PrivateRedis | None = None  # the test's own redis-server, when it started one
+    start_timeout: float = 90  # seconds a process may take to answer its health check
 
     @classmethod
-    def build(cls, cwd: Path, database_url: str, redis_url: str, **env: str) -> Cluster:
+    def build(cls, cwd: Path, database_url: str, redis_url: str, *, gateway_admin: bool = False, **env: str) -> Cluster:
+        """`gateway_admin`: each gateway also runs the admin role on a port of its own, so its /metrics
+        (connections, online users of that gateway) can be read."""
         cluster = cls(cwd, {"OPENIM_DATABASE_URL": database_url, "OPENIM_REDIS_URL": redis_url, **env})
         cluster.env["OPENIM_LOG_STORAGELOCATION"] = str(cwd / "logs")
         for i in range(2):
             port = free_port()
             cluster.apis.append(Role(f"api{i}", ("api",), port, {"OPENIM_API_PORTS": str(port)}))
             port = free_port()
-            cluster.gateways.append(Role(f"gw{i}", ("msggateway",), port, {"OPENIM_MSGGATEWAY_PORTS": str(port)}))
+            gateway = Role(f"gw{i}", ("msggateway",), port, {"OPENIM_MSGGATEWAY_PORTS": str(port)})
+            if gateway_admin:
+                gateway.admin_port = free_port()
+                gateway.roles = ("msggateway", "admin")
+                gateway.env["OPENIM_ADMIN_PORT"] = str(gateway.admin_port)
+            cluster.gateways.append(gateway)
         port = free_port()
         cluster.transfer = Role("transfer", ("msgtransfer", "admin"), port, {"OPENIM_ADMIN_PORT": str(port)})
         return cluster
@@ -187,7 +196,7 @@ class Cluster:
         return [*self.apis, *self.gateways, self.transfer]
 
     def start(self, role: Role) -> None:
-        """Start `role` and wait (up to 90 s) until it answers its health check."""
+        """Start `role` and wait (up to `start_timeout` seconds) until it answers its health check."""
         output = self.cwd / f"{role.name}.out"
         with output.open("a") as out:
             role.proc = subprocess.Popen(
@@ -197,8 +206,8 @@ class Cluster:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
-        path = "/health" if role.roles == ("msggateway",) else "/healthz"
-        deadline = time.monotonic() + 90
+        path = "/health" if role.roles[0] == "msggateway" else "/healthz"
+        deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             if not role.alive:
                 raise RuntimeError(f"{role.name} exited: {output.read_text()}")
@@ -206,13 +215,17 @@ class Cluster:
                 if httpx.get(f"http://127.0.0.1:{role.port}{path}", timeout=0.5).status_code == 200:
                     return
             time.sleep(0.1)
-        raise RuntimeError(f"{role.name} did not answer within 90 s: {output.read_text()}")
+        raise RuntimeError(f"{role.name} did not answer within {self.start_timeout} s: {output.read_text()}")
 
-    def start_all(self) -> None:
-        """The first api alone (it migrates the database), then the others side by side."""
-        self.start(self.apis[0])
+    def start_all(self, *, migrated: bool = False) -> None:
+        """The first api alone (it migrates the database), then the others side by side; all side by side when
+        the caller `migrated` the database already (startup is mostly imports: on 2 busy cores that halves it)."""
+        rest = self.roles
+        if not migrated:
+            self.start(self.apis[0])
+            rest = self.roles[1:]
         with ThreadPoolExecutor(len(self.roles)) as pool:
-            list(pool.map(self.start, self.roles[1:]))
+            list(pool.map(self.start, rest))
 
     def revive(self) -> None:
         """Restart any role a test killed, so the next test finds the whole cluster."""
@@ -220,9 +233,13 @@ class Cluster:
             list(pool.map(self.start, [role for role in self.roles if not role.alive]))
 
     def stop(self) -> None:
-        for role in reversed(self.roles):
-            if role.proc is not None and role.alive:
-                role.proc.terminate()
+        """SIGTERM to every process at once (each drains for a few seconds), then wait for each."""
+        running = [role for role in reversed(self.roles) if role.proc is not None and role.alive]
+        for role in running:
+            assert role.proc is not None
+            role.proc.terminate()
+        for role in running:
+            if role.proc is not None:
                 try:
                     role.proc.wait(15)
                 except subprocess.TimeoutExpired:

@@ -13,6 +13,7 @@ checked to have matched (so a test fails when the shipped file changes shape, ra
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import shutil
 import subprocess
@@ -61,7 +62,8 @@ def loopback_copy(gateways: list[int], apis: list[int], port: int) -> str:
 class Nginx:
     """nginx running the test copy of deploy/nginx/openim.conf in `directory`."""
 
-    def __init__(self, directory: Path, gateways: list[int], apis: list[int]) -> None:
+    def __init__(self, directory: Path, gateways: list[int], apis: list[int], worker_connections: int = 1024) -> None:
+        """`worker_connections`: a proxied WebSocket holds two (client and upstream)."""
         self.directory = directory
         self.port = free_port()
         directory.mkdir(parents=True, exist_ok=True)
@@ -70,9 +72,13 @@ class Nginx:
             f"    {kind}_temp_path {directory / kind};\n"
             for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
         )
+        # Started as root, nginx runs its worker as `nobody`, which cannot enter a test's directory (pytest's and
+        # mkdtemp's are 0700): a request body larger than the buffer (a big user_register) then fails with 500
+        # when the worker opens its temp file. The worker stays root here; elsewhere the directive is not written.
+        user = "user root;\n" if os.geteuid() == 0 else ""
         (directory / "nginx.conf").write_text(
-            f"pid {directory / 'nginx.pid'};\nerror_log {directory / 'error.log'} info;\ndaemon off;\n"
-            f"worker_processes 1;\nevents {{ worker_connections 1024; }}\n"
+            f"{user}pid {directory / 'nginx.pid'};\nerror_log {directory / 'error.log'} info;\ndaemon off;\n"
+            f"worker_processes 1;\nevents {{ worker_connections {worker_connections}; }}\n"
             f"http {{\n    access_log {directory / 'access.log'};\n{temp}"
             f"    include {directory / 'openim.conf'};\n}}\n"
         )

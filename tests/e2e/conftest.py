@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.e2e.node import prepare_node_env
 
 _HERE = Path(__file__).resolve().parent
 
@@ -28,3 +29,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if e2e:
         config.hook.pytest_deselected(items=e2e)
         items[:] = [item for item in items if not item.get_closest_marker("e2e")]
+
+
+@pytest.fixture(scope="session")
+def node_env() -> dict[str, str]:
+    """`scripts/e2e-deps` run once per session, and the environment for `node --test` (tests/e2e/node.py)."""
+    return prepare_node_env()
