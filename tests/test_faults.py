@@ -370,7 +370,7 @@ async def test_postgres_unreachable(deployment: Cluster) -> None:
 async def test_nginx_in_front_gateway_kill9(deployment: Cluster, tmp_path: Path) -> None:
     """deploy/nginx/openim.conf as shipped (tests/nginx.py) in front of both gateways and both api processes:
     clients spread over the gateways (least_conn), a gateway killed, its clients back through nginx on the other;
-    /api/prometheus_discovery/ answers loopback and refuses any other address."""
+    /api/prometheus_discovery/ answers loopback and refuses any other address; object URLs name nginx's address."""
     nginx = Nginx(tmp_path / "nginx", [g.port for g in deployment.gateways], [a.port for a in deployment.apis])
     nginx.start()
     try:
@@ -389,5 +389,13 @@ async def test_nginx_in_front_gateway_kill9(deployment: Cluster, tmp_path: Path)
         async with httpx.AsyncClient(transport=other, timeout=5) as client:
             assert (await client.get(url)).status_code == 403
             assert (await client.get(f"http://127.0.0.1:{nginx.port}/api/healthz")).status_code == 200
+        # X-Request-Api keeps the port clients use: object URLs built behind nginx lead back through it.
+        public = f"http://127.0.0.1:{nginx.port}/api"
+        form = {"name": "a.txt", "size": 1, "contentType": "text/plain"}
+        headers = {"operationID": "nginx-object", "token": deployment.admin_token()}
+        async with httpx.AsyncClient(timeout=10) as local:
+            answer = (await local.post(f"{public}/object/initiate_form_data", json=form, headers=headers)).json()
+        assert answer["errCode"] == 0, answer
+        assert answer["data"]["url"].startswith(f"{public}/"), answer
     finally:
         nginx.stop()
