@@ -424,7 +424,7 @@ def _uvicorn(
         timeout_graceful_shutdown=10,
         timeout_keep_alive=keep_alive,  # type: ignore[arg-type]  # uvicorn reads it as seconds, int or float
         ws="none",  # the gateway has its own listener; an upgrade here is refused, not served
-        http=guarded_protocol(guard) if guard is not None else "h11",
+        http=guarded_protocol(guard) if guard is not None else "httptools",
     )
     server = _Server(config)
     return server, server.serve(sockets=[sock])

@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from openim import __version__
+from openim.api.direct import direct_routes
 from openim.api.envelope import EnvelopeResponse, error_body
 from openim.api.limits import RestLimits
 from openim.api.limits import configure as configure_field_limits
@@ -50,10 +51,15 @@ DOCS_ASSETS = "/docs/static"
 
 
 def create_app(
-    services: Services, limits: RestLimits | None = None, rate: tuple[RateLimiter, Rule] | None = None
+    services: Services,
+    limits: RestLimits | None = None,
+    rate: tuple[RateLimiter, Rule] | None = None,
+    *,
+    direct: bool = True,
 ) -> FastAPI:
     """The REST app; `limits` (body, operationID, field sizes) default to config.yaml's defaults; `rate`, when
-    given, limits requests per client IP (ratelimiter.ipRequests)."""
+    given, limits requests per client IP (ratelimiter.ipRequests). `direct=False` serves every route through
+    FastAPI alone (api/direct.py's reference, for the tests that compare the two)."""
     limits = limits or RestLimits()
     configure_field_limits(limits.fields)
     app = FastAPIOffline(
@@ -66,20 +72,24 @@ def create_app(
         swagger_ui_parameters={"validatorUrl": None},  # no badge fetched from swagger.io's online validator
     )
     app.state.services = services
-    app.include_router(auth.router)
-    app.include_router(user.router)
-    app.include_router(friend.router)
-    app.include_router(group.router)
-    app.include_router(msg.router)
-    app.include_router(conversation.router)
-    app.include_router(jssdk.router)
-    app.include_router(object_routes.router)
-    app.include_router(storage_routes.router)
-    app.include_router(third.router)
-    app.include_router(statistics.router)
-    app.include_router(prometheus_discovery.router)
-    app.include_router(config.router)
-    app.include_router(config.restart_router)
+    routers = (
+        auth.router,
+        user.router,
+        friend.router,
+        group.router,
+        msg.router,
+        conversation.router,
+        jssdk.router,
+        object_routes.router,
+        storage_routes.router,
+        third.router,
+        statistics.router,
+        prometheus_discovery.router,
+        config.router,
+        config.restart_router,
+    )
+    for router in routers:
+        app.include_router(router)  # with the app's defaults only: what api/direct.py relies on
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> Response:
@@ -88,7 +98,8 @@ def create_app(
     install_contract(app, max_operation_id=limits.max_operation_id, rate_limited=rate is not None)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_middleware(OpenIMMiddleware, authenticate=services.auth.authenticate, limits=limits, rate=rate)
+    fast = direct_routes(route for router in routers for route in router.routes) if direct else {}
+    app.add_middleware(OpenIMMiddleware, authenticate=services.auth.authenticate, limits=limits, rate=rate, direct=fast)
     # Added last, so it wraps everything: the Go SDK sends Accept-Encoding: gzip, as OpenIM's gin gzip expects.
     app.add_middleware(_GZipExceptStorage)
     return app

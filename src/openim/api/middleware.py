@@ -9,6 +9,9 @@ Every request except a preflight is counted in `openim_http_requests_total{route
 Every POST logs one INFO line `<path> errCode=<n> response_time=<ms>ms` with route, errCode and response_time as
 extras (what `openim logs analyze` reads), only when INFO is enabled. The request's operationID and userID are set
 in `openim.context` for its duration, so whatever a service or repository logs meanwhile carries them.
+
+After the checks, a POST to a path of `direct` goes to `api/direct.py` (which hands what it does not answer itself
+to the app below); everything else goes to the app, FastAPI's exception middleware and router.
 """
 
 from __future__ import annotations
@@ -16,12 +19,13 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from openim import context
+from openim.api.direct import DirectRoute
 from openim.api.envelope import CORS_HEADERS, error_body
 from openim.api.limits import BodyTooLarge, RestLimits
 from openim.infra.ratelimit import RateLimiter, Rule
@@ -58,8 +62,10 @@ class OpenIMMiddleware:
         authenticate: Authenticate,
         limits: RestLimits | None = None,
         rate: tuple[RateLimiter, Rule] | None = None,
+        direct: Mapping[str, DirectRoute] | None = None,
     ) -> None:
         self.app = app
+        self.direct = direct or {}  # POST paths served by api/direct.py, which falls back on `app`
         self.authenticate = authenticate
         self.limits = limits or RestLimits()
         self.rate = rate  # ratelimiter.enable: the limiter and the per-IP rule; None costs nothing
@@ -113,7 +119,11 @@ class OpenIMMiddleware:
                         raise ArgsError("header must have token")
                     authenticated = state["caller"] = await self.authenticate(token)
                     user_token = context.user_id.set(authenticated.user_id)
-            await self.app(scope, receive, send_with_cors)
+            direct = self.direct.get(path) if method == "POST" else None
+            if direct is not None:
+                await direct(scope, receive, send_with_cors, self.app)
+            else:
+                await self.app(scope, receive, send_with_cors)
         except OpenIMError as exc:
             state["err_code"] = exc.code
             await _respond(send_with_cors, error_body(exc))
