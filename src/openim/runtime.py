@@ -218,7 +218,14 @@ class Runtime:
         webhooks = Webhooks.from_config(settings.webhooks.model_dump(), queue=queue)
         closers.append(webhooks.close)
         msg: MsgService
-        writer = MsgWriter(storage.msg, on_commit=lambda batch: msg.on_commit(batch))
+        # With the database queue the offline-push jobs are rows written in each message batch's transaction
+        # (DbQueue.with_messages): no transaction of their own, and none lost between commit and enqueue.
+        hook = (
+            queue.with_messages(TOPIC_OFFLINE_PUSH, lambda batch: msg.offline_push_payloads(batch))
+            if isinstance(queue, DbQueue)
+            else None
+        )
+        writer = MsgWriter(storage.msg, on_commit=lambda batch: msg.on_commit(batch), hook=hook)
         msg = MsgService(
             storage,
             writer,
@@ -235,6 +242,7 @@ class Runtime:
             ),
             hooks=webhooks,
         )
+        msg.jobs_in_commit = hook is not None
         notifications = NotificationSender(msg, clock)
         friend = FriendService(storage, notifications, clock, hooks=webhooks)
         group = GroupService(
@@ -537,7 +545,10 @@ async def run(
     if "msgtransfer" in roles:
         pusher = pusher_of(settings, runtime.services.third)
         handler = OfflinePushHandler(runtime.presence, runtime.storage, pusher, runtime.webhooks)
-        worker = Worker(runtime.queue, TOPIC_OFFLINE_PUSH, handler)
+        # The database queue gathers acknowledgements into one delete: a job's slot is not held while it waits.
+        worker = Worker(
+            runtime.queue, TOPIC_OFFLINE_PUSH, handler, free_slot_before_ack=isinstance(runtime.queue, DbQueue)
+        )
         back.append(_Running(_in_role("msgtransfer", worker.run()), worker.stop))
         closing.append(pusher.close)
         cleanup = ObjectCleanup(runtime.services.object, runtime.clock)

@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from openim.storage.db import Db
+from openim.storage.dialect import SQLITE_MAX_POOL
 from openim.storage.migrate import upgrade
 from openim.storage.schema import user
 
@@ -112,6 +113,25 @@ async def test_sqlite_pragmas_are_set_on_every_connection(tmp_path: Path) -> Non
                 return tuple(values)
 
         assert await asyncio.gather(*(pragmas() for _ in range(3))) == [("wal", 5000, 1, 1)] * 3
+    finally:
+        await db.close()
+
+
+async def test_sqlite_opens_at_most_its_cap_of_connections(tmp_path: Path) -> None:
+    """On SQLite the pool stops at SQLITE_MAX_POOL whatever poolSize says: ten reads held at once share them
+    (each connection is a thread and a page cache; a burst of handshakes opened all twenty of the default)."""
+    db = await Db.connect(f"sqlite:///{tmp_path / 'x.db'}", pool_size=20)
+    try:
+        assert db.pool_status().size == SQLITE_MAX_POOL
+        opened: set[int] = set()
+
+        async def read() -> None:
+            async with db.read("test.cap") as conn:
+                opened.add(id((await conn.get_raw_connection()).driver_connection))
+                await asyncio.sleep(0.02)
+
+        await asyncio.gather(*(read() for _ in range(10)))
+        assert len(opened) == SQLITE_MAX_POOL
     finally:
         await db.close()
 

@@ -9,6 +9,11 @@ that it does not come back forever (one whose dead letter cannot be written stay
 A job is acknowledged only after its handler succeeded (or gave up), so a worker killed mid-job leaves it pending
 and another consumer reclaims it (at-least-once).
 
+With `free_slot_before_ack` a job's slot is free once its handler is settled, while its acknowledgement is
+still being written: for `DbQueue`, whose acknowledgements wait `ACK_GATHER_S` to be deleted together, so that
+`concurrency` bounds the handlers and not the deletes in waiting. More jobs are then done and not yet acknowledged
+at a kill -9 (each handled again: at-least-once): those acknowledged in the last moments.
+
 After a job the depth gauge `openim_queue_depth` is refreshed, at most every `DEPTH_EVERY_S`.
 
 `run()` works until `stop()`: it takes no new job, lets the jobs in hand finish (up to `drain_timeout_s`,
@@ -57,6 +62,7 @@ class Worker:
         backoff_s: float = 0.5,
         max_backoff_s: float = 30.0,
         drain_timeout_s: float = 10.0,
+        free_slot_before_ack: bool = False,
     ) -> None:
         self.queue = queue
         self.topic = topic
@@ -67,6 +73,7 @@ class Worker:
         self.backoff_s = backoff_s
         self.max_backoff_s = max_backoff_s
         self.drain_timeout_s = drain_timeout_s
+        self.free_slot_before_ack = free_slot_before_ack
         self.done = 0
         self.dead_letters = 0
         self._slots = asyncio.Semaphore(concurrency)
@@ -84,11 +91,14 @@ class Worker:
         stopping = asyncio.ensure_future(self._stopping.wait())
         try:
             while not self._stopping.is_set():
-                slot = asyncio.ensure_future(self._slots.acquire())
-                await asyncio.wait({slot, stopping}, return_when=asyncio.FIRST_COMPLETED)
-                if not slot.done():
-                    slot.cancel()
-                    break
+                if self._slots.locked():  # else the slot is taken at once, with no task and no wait
+                    slot = asyncio.ensure_future(self._slots.acquire())
+                    await asyncio.wait({slot, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                    if not slot.done():
+                        slot.cancel()
+                        break
+                else:
+                    await self._slots.acquire()
                 if self._stopping.is_set():
                     self._slots.release()
                     break
@@ -118,9 +128,23 @@ class Worker:
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
-        self._slots.release()
+        if not self.free_slot_before_ack:
+            self._slots.release()
 
     async def _handle(self, job: Job) -> None:
+        if not self.free_slot_before_ack:
+            if await self._settle(job):
+                await self._acknowledge(job)
+            return
+        try:
+            settled = await self._settle(job)
+        finally:
+            self._slots.release()
+        if settled:
+            await self._acknowledge(job)
+
+    async def _settle(self, job: Job) -> bool:
+        """Run the handler with its retries; True when the job is to be acknowledged (done or a dead letter)."""
         delay = self.backoff_s
         for attempt in range(1, self.max_attempts + 1):
             try:
@@ -141,8 +165,8 @@ class Worker:
                         await self.queue.enqueue(dead_letter_topic(self.topic), job.payload)
                     except Exception:
                         logger.exception("%s job %s: dead letter not kept; the job stays pending", self.topic, job.id)
-                        return
-                    break
+                        return False
+                    return True
                 metrics.child(metrics.QUEUE_JOBS, self.topic, "retried").inc()
                 logger.warning(
                     "%s job %s failed (attempt %d), retrying in %.1fs",
@@ -157,7 +181,10 @@ class Worker:
             else:
                 self.done += 1
                 metrics.child(metrics.QUEUE_JOBS, self.topic, "done").inc()
-                break
+                return True
+        return False  # not reached: the last attempt either succeeds or is a dead letter
+
+    async def _acknowledge(self, job: Job) -> None:
         try:
             await self.queue.ack(job)
         except Exception:

@@ -10,6 +10,12 @@ there, so pushes leave in seq order and never before the message is durable. If 
 nothing of the batch was written and every caller of that batch gets the exception. An exception raised by
 `on_commit` is logged and does not fail the callers: their messages are stored.
 
+A `CommitHook` writes more in each batch's transaction (`in_transaction(conn, appended)`, last, so it commits
+with the messages or not at all) and hears `committed()` once that transaction committed, before `on_commit`
+(`failed()` when it did not). The runtime's, with the database job queue, writes the batch's offline-push jobs
+there (`jobs/queue.py`): they are as durable as the messages, at the cost of a multi-row insert in a transaction
+paid anyway.
+
 Metrics: each batch's size (`openim_msg_commit_batch_size`) and transaction time (`openim_msg_commit_seconds`),
 failed batches (`openim_msg_commit_failures_total`). The writer task runs in an empty `contextvars.Context`: it
 serves every caller, so its log lines carry no request's operationID and go to the process-wide log file.
@@ -23,13 +29,15 @@ import contextvars
 import logging
 import time
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openim.metrics import MSG_COMMIT_BATCH_SIZE, MSG_COMMIT_FAILURES, MSG_COMMIT_SECONDS
 from openim.storage.msg import Appended, MsgRepo, NewMsg
 
-__all__ = ["Appended", "MsgWriter", "NewMsg", "WriterClosed"]
+__all__ = ["Appended", "CommitHook", "MsgWriter", "NewMsg", "WriterClosed"]
 
 logger = logging.getLogger("openim.storage")
 
@@ -38,6 +46,22 @@ _Item = tuple[NewMsg, "asyncio.Future[Appended]"]
 
 class WriterClosed(RuntimeError):
     """The writer was closed; the message was not stored."""
+
+
+class CommitHook(Protocol):
+    """More to write in each batch's transaction; see the module docstring."""
+
+    async def in_transaction(self, conn: AsyncConnection, appended: list[Appended]) -> None:
+        """Write what goes with `appended` on `conn` (may run again for the same batch: the last run commits)."""
+        ...
+
+    def committed(self) -> None:
+        """The transaction of the last `in_transaction` committed."""
+        ...
+
+    def failed(self) -> None:
+        """The batch's transaction failed: nothing `in_transaction` wrote was kept."""
+        ...
 
 
 class MsgWriter:
@@ -50,11 +74,13 @@ class MsgWriter:
         on_commit: Callable[[list[Appended]], None],
         max_batch: int = 500,
         max_queue: int = 10_000,
+        hook: CommitHook | None = None,
     ) -> None:
         if max_batch < 1 or max_queue < 1:
             raise ValueError("max_batch and max_queue must be positive")
         self._repo = repo
         self._on_commit = on_commit
+        self._hook = hook
         self._max_batch = max_batch
         self._queue: asyncio.Queue[_Item] = asyncio.Queue(maxsize=max_queue)
         self._task: asyncio.Task[None] | None = None
@@ -129,27 +155,38 @@ class MsgWriter:
                 for _ in batch:
                     self._queue.task_done()
 
+    async def _append_batch(self, news: list[NewMsg]) -> list[Appended]:
+        if self._hook is None:
+            return await self._repo.append_batch(news)
+        return await self._repo.append_batch(news, in_transaction=self._hook.in_transaction)
+
     async def _commit(self, batch: list[_Item]) -> None:
         news = [new for new, _ in batch]
         started_at = time.perf_counter()
         try:
             try:
-                appended = await self._repo.append_batch(news)
+                appended = await self._append_batch(news)
             except IntegrityError:
                 # Lost a race with another process storing the same (sendID, clientMsgID): the transaction
                 # rolled back whole; the retry finds the stored message and returns it as a duplicate.
-                appended = await self._repo.append_batch(news)
+                appended = await self._append_batch(news)
         except Exception as exc:  # every caller of the batch gets the failure; nothing was written
+            if self._hook is not None:
+                self._hook.failed()
             MSG_COMMIT_FAILURES.inc()
             logger.warning("message batch of %d failed: %s", len(batch), exc)
             _fail(batch, exc)
             return
         except BaseException:  # cancelled mid-transaction: the outcome is unknown to us, not to the caller
+            if self._hook is not None:
+                self._hook.failed()
             _fail(batch, WriterClosed("the message writer stopped during the transaction"))
             raise
         MSG_COMMIT_SECONDS.observe(time.perf_counter() - started_at)
         MSG_COMMIT_BATCH_SIZE.observe(len(batch))
         try:
+            if self._hook is not None:
+                self._hook.committed()
             self._on_commit(appended)
         except Exception:
             logger.exception("on_commit failed for a committed batch of %d messages", len(appended))

@@ -5,6 +5,8 @@ a job another consumer claimed before `idle_before` and never acknowledged (it d
 job nobody claimed. On PostgreSQL the candidate row is locked `FOR UPDATE SKIP LOCKED`, so consumers in several
 processes never take the same job at once; SQLite has a single writer, which serializes claims by itself. Both
 `claim` and `ack` take several jobs per transaction, so a busy queue costs a write per batch, not per job.
+`rows` and `insert` write jobs inside another transaction (the message group commit writes the offline-push jobs of
+its batch with the messages, `jobs/queue.py`), optionally claimed already by a consumer of this process.
 `release` hands back the claims of named consumers (ones known to be dead) at once, without waiting for the idle
 time. A job's ID is `(ms << 20) | n`, strictly growing within a process (n starts at a random point, so processes
 sharing the database rarely meet; a collision is retried with new IDs): jobs come out in about the order they went
@@ -17,9 +19,11 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openim.storage import dialect
 from openim.storage.db import Db
@@ -41,19 +45,40 @@ class QueueRepo:
         self._last_id = first + n - 1
         return list(range(first, first + n))
 
+    def rows(self, topic: str, payloads: Sequence[bytes], *, now: int, consumer: str = "") -> list[dict[str, Any]]:
+        """The rows of new jobs of `topic`, with fresh IDs, for `insert`; claimed by `consumer` (delivered once)
+        when one is named, so that a consumer of this process takes them without a claim transaction."""
+        ids = self._new_ids(len(payloads), now)
+        claimed_at, deliveries = (now, 1) if consumer else (0, 0)
+        return [
+            {
+                "id": i,
+                "topic": topic,
+                "payload": p,
+                "created_at": now,
+                "claimed_at": claimed_at,
+                "consumer": consumer,
+                "deliveries": deliveries,
+            }
+            for i, p in zip(ids, payloads, strict=True)
+        ]
+
+    @staticmethod
+    async def insert(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+        """Write `rows` (from `rows`) in the caller's write transaction: jobs committed with whatever it commits."""
+        if rows:
+            await conn.execute(insert(queue_job), list(rows))
+
     async def add(self, topic: str, payloads: Sequence[bytes], *, now: int) -> list[int]:
         """Append one job per payload to `topic`, in order, in one transaction; their IDs."""
         if not payloads:
             return []
         for attempt in range(3):
-            ids = self._new_ids(len(payloads), now)
-            rows = [
-                {"id": i, "topic": topic, "payload": p, "created_at": now} for i, p in zip(ids, payloads, strict=True)
-            ]
+            rows = self.rows(topic, payloads, now=now)
             try:
                 async with self.db.write("queue.add") as conn:
-                    await conn.execute(insert(queue_job), rows)
-                return ids
+                    await self.insert(conn, rows)
+                return [int(r["id"]) for r in rows]
             except IntegrityError:  # another process made the same IDs in the same millisecond
                 if attempt == 2:
                     raise
@@ -89,12 +114,17 @@ class QueueRepo:
             claimed = {int(r[0]): QueuedJob(int(r[0]), str(r[1]), bytes(r[2]), int(r[3])) for r in rows}
             return [claimed[i] for i in ids if i in claimed]  # idle first, then oldest first
 
+    @staticmethod
+    async def delete_in(conn: AsyncConnection, job_ids: Sequence[int]) -> None:
+        """`ack` in the caller's write transaction."""
+        await conn.execute(delete(queue_job).where(queue_job.c.id.in_(list(job_ids))))
+
     async def ack(self, job_ids: Sequence[int]) -> None:
         """The jobs are done: delete them (those gone already are ignored)."""
         if not job_ids:
             return
         async with self.db.write("queue.ack") as conn:
-            await conn.execute(delete(queue_job).where(queue_job.c.id.in_(list(job_ids))))
+            await self.delete_in(conn, job_ids)
 
     async def consumers(self, topic: str) -> list[str]:
         """The consumers holding claimed jobs of `topic`."""

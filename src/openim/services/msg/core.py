@@ -96,6 +96,9 @@ class MsgCore:
         # check_msg_is_send_success's store: in memory, or Redis so that every process answers (runtime.py)
         self.send_status: SendStatusStore = send_status if send_status is not None else MemorySendStatus()
         self.queue = queue  # None: no offline push (tests, tools)
+        # True when the message writer writes the offline-push jobs in its own transaction (runtime.py, with the
+        # database queue: `DbQueue.with_messages`), so on_commit enqueues none.
+        self.jobs_in_commit = False
         self.limits = limits or MsgLimits()  # message sizes and the bytes of a pull (services/msg/limits.py)
         self._enqueueing: set[asyncio.Task[None]] = set()
         self.hooks = hooks or Webhooks.off()
@@ -108,7 +111,6 @@ class MsgCore:
         A resend (duplicate) is pushed again to its sender's devices only, so the resending device learns
         the seq it missed; other recipients had the first push.
         """
-        jobs: list[bytes] = []
         for appended in batch:
             pending = appended.tag
             if not isinstance(pending, _Pending):
@@ -119,19 +121,28 @@ class MsgCore:
                     TOPIC_PUSH, Push(appended.conversation_id, appended.msg, user_ids, pending.operation_id)
                 )
             if not appended.duplicate:
-                if self.queue is not None:
-                    job = self._offline_push_job(appended, pending)
-                    if job is not None:
-                        jobs.append(offline_push.encode(job))
                 if self.hooks.after_msg_save_db.enable:
                     self._after_save(appended, pending.operation_id)
                 if appended.created and conversation_hooks.hooked(self.hooks, appended.msg):
                     self._conversations_created(appended, pending.operation_id)
-        if jobs and self.queue is not None:
-            # One enqueue per commit batch: with the database queue (embedded default) that is one transaction.
-            task = asyncio.ensure_future(self._enqueue(self.queue, jobs))
-            self._enqueueing.add(task)
-            task.add_done_callback(self._enqueueing.discard)
+        if self.queue is not None and not self.jobs_in_commit:
+            jobs = self.offline_push_payloads(batch)
+            if jobs:
+                # One enqueue per commit batch: with the database queue that is one transaction.
+                task = asyncio.ensure_future(self._enqueue(self.queue, jobs))
+                self._enqueueing.add(task)
+                task.add_done_callback(self._enqueueing.discard)
+
+    def offline_push_payloads(self, batch: list[Appended]) -> list[bytes]:
+        """The offline-push jobs of a batch, encoded: one per new message with candidates."""
+        jobs: list[bytes] = []
+        for appended in batch:
+            pending = appended.tag
+            if isinstance(pending, _Pending) and not appended.duplicate:
+                job = self._offline_push_job(appended, pending)
+                if job is not None:
+                    jobs.append(offline_push.encode(job))
+        return jobs
 
     def _offline_push_job(self, appended: Appended, pending: _Pending) -> offline_push.OfflinePushJob | None:
         """The offline-push job of a committed message, if it has candidates (docs/protocol/messages.md §4 step 10).

@@ -12,8 +12,9 @@ Payload (`encode`/`decode`): UTF-8 JSON `{"v": 1, "conversationID", "operationID
 from __future__ import annotations
 
 import base64
-import json
 from dataclasses import dataclass
+
+import orjson
 
 from openim.protocol.constants import OPT_OFFLINE_PUSH, SessionType
 from openim.protocol.ids import option
@@ -54,13 +55,13 @@ def encode(job: OfflinePushJob) -> bytes:
         "userIDs": list(job.user_ids),
         "msg": base64.b64encode(job.msg.SerializeToString()).decode(),
     }
-    return json.dumps(body, separators=(",", ":")).encode()
+    return orjson.dumps(body)
 
 
 def decode(payload: bytes) -> OfflinePushJob:
     """The job of a queue payload; ValueError for anything else."""
     try:
-        body = json.loads(payload)
+        body = orjson.loads(payload)
         msg = MsgData()
         msg.ParseFromString(base64.b64decode(body["msg"]))
         return OfflinePushJob(

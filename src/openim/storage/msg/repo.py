@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import and_, bindparam, case, delete, func, null, select, tuple_, update
@@ -35,7 +35,10 @@ from openim.storage.msg.values import Appended, AppendStats, MsgRevoke, NewMsg, 
 from openim.storage.schema import conversation, msg, msg_user_delete, seq_conversation
 from openim.storage.version import KIND_CONVERSATION, STATE_INSERT, record_many
 
-__all__ = ["MsgRepo"]
+__all__ = ["InTransaction", "MsgRepo"]
+
+# What `append_batch` runs last in its transaction with the batch's results (MsgWriter's CommitHook).
+InTransaction = Callable[[AsyncConnection, list[Appended]], Awaitable[None]]
 
 _IN_CHUNK = 500
 _STORED = select(msg.c.seq, msg.c.data, msg.c.is_read, msg.c.revoke).where(
@@ -82,25 +85,29 @@ class MsgRepo:
 
     # ---- the write path ---------------------------------------------------------------------------------
 
-    async def append_batch(self, news: Sequence[NewMsg]) -> list[Appended]:
+    async def append_batch(
+        self, news: Sequence[NewMsg], *, in_transaction: InTransaction | None = None
+    ) -> list[Appended]:
         """Store `news` in one transaction and return one `Appended` per item, in input order.
 
         Seqs are contiguous per conversation and follow input order within it. A message whose
         (send_id, client_msg_id) is stored already — or appears earlier in `news` — is not written again: its
         `Appended` is the stored message with `duplicate=True`. If anything fails, nothing is written.
         Each `Appended` carries its `NewMsg`'s tag. The statements are the driver's own (storage/msg/append.py).
+        `in_transaction(conn, appended)` runs last in the transaction, so what it writes commits (or not) with the
+        messages; it may run more than once (a resend found runs the transaction again), only the last one commits.
         """
         if not news:
             return []
         check_resends = False
         for _ in range(3):  # a resend found by the unique index: again, looking the batch's keys up first
             try:
-                outcome = await self._append(news, check_resends=check_resends)
+                outcome = await self._append(news, check_resends=check_resends, in_transaction=in_transaction)
                 break
             except Resend:
                 check_resends = True
         else:
-            outcome = await self._append(news, check_resends=True)
+            outcome = await self._append(news, check_resends=True, in_transaction=in_transaction)
         results = outcome.results
         fresh = sum(1 for a in results if not a.duplicate)
         self.stats.batches += 1
@@ -109,7 +116,9 @@ class MsgRepo:
         self.stats.rows += outcome.rows
         return results
 
-    async def _append(self, news: Sequence[NewMsg], *, check_resends: bool) -> AppendOutcome:
+    async def _append(
+        self, news: Sequence[NewMsg], *, check_resends: bool, in_transaction: InTransaction | None
+    ) -> AppendOutcome:
         async with self.db.write("msg.append_batch") as conn:
             outcome = await append(conn, news, check_resends=check_resends)
             owners_by_cid: dict[str, list[str]] = defaultdict(list)
@@ -118,6 +127,8 @@ class MsgRepo:
             send_times = {new.conversation_id: new.msg.sendTime for new in reversed(news)}  # the first message's
             for cid, owners in sorted(owners_by_cid.items()):  # rows made: logged in their owners' logs
                 await record_many(conn, KIND_CONVERSATION, owners, [cid], STATE_INSERT, now=send_times[cid])
+            if in_transaction is not None:
+                await in_transaction(conn, outcome.results)
         return outcome
 
     # ---- seqs ---------------------------------------------------------------------------------------------
