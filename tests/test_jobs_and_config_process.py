@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import shutil
 import subprocess
 import time
@@ -82,7 +83,9 @@ def test_msg_destruct_runs_inside_msgtransfer(server: ServerProcess) -> None:
     assert f"msg_destruct: 1 conversation row(s) due; messages hidden from 1: alice {SI_AB} below seq 3" in log
     metrics = httpx.get(f"http://127.0.0.1:{server.admin}/metrics").text
     assert 'openim_cron_runs_total{result="ok",task="msg_destruct"}' in metrics
-    assert 'openim_cron_removed_total{task="msg_destruct"} 1.0' in metrics
+    # At least 1: on a slow machine the first message may be hidden by a run before the second is sent.
+    removed = re.search(r'^openim_cron_removed_total\{task="msg_destruct"\} ([0-9.]+)$', metrics, re.M)
+    assert removed is not None and float(removed.group(1)) >= 1, metrics
 
 
 def test_jobs_run_and_list_by_hand(server: ServerProcess) -> None:
