@@ -3,9 +3,9 @@
 by no more than a few per message sent (the bounded send-status store), and its online count matches the clients
 connected at the end.
 
-The RSS bound is loose on purpose: SQLite's page cache (poolSize × 2,000 KiB) and the C allocator's arenas fill
-over minutes to their bounds whatever the load, so RSS alone cannot tell a leak from a cache filling up; the
-object count can (bench/README.md, Soak, has a 20-minute curve of both and what each part is).
+The RSS bound is loose on purpose: SQLite's caches (pages and prepared statements per pooled connection) and the
+C allocator's free lists fill over minutes to their bounds, so RSS alone cannot tell a leak from a cache filling
+up; the object count can (bench/README.md, Soak, has 15- and 20-minute curves of both and what each part is).
 
 CI runs the short version (OPENIM_SOAK_SECONDS=120, OPENIM_SOAK_CONNECTIONS=1000 by default). The long one, for
 a release or after a change to the gateway or the send path, is in bench/README.md: the same test with an hour

@@ -53,9 +53,9 @@ _DRIVERS: dict[str, str] = {
 }
 
 # Page cache per pooled connection, in KiB (SQLite's own default, pinned so a build with another default does
-# not change the bound): it fills as the database outgrows it and then stays, so with `database.poolSize`
-# connections the process carries up to poolSize × this much (20 × 2,000 KiB ≈ 39 MiB) — the largest part of
-# the RSS growth a long soak shows (bench/README.md, Soak).
+# not change the bound): it fills as what the connection reads outgrows it and then stays, so with
+# `database.poolSize` connections the process carries up to poolSize × this much (20 × 2,000 KiB ≈ 39 MiB).
+# A soak's sends read their facts from memory: there it held under 3 MiB in all (bench/README.md, Soak).
 SQLITE_CACHE_KIB = 2000
 
 SQLITE_PRAGMAS = (
