@@ -53,9 +53,9 @@ _DRIVERS: dict[str, str] = {
 }
 
 # Page cache per pooled connection, in KiB (SQLite's own default, pinned so a build with another default does
-# not change the bound): it fills as what the connection reads outgrows it and then stays, so with
-# `database.poolSize` connections the process carries up to poolSize × this much (20 × 2,000 KiB ≈ 39 MiB).
-# A soak's sends read their facts from memory: there it held under 3 MiB in all (bench/README.md, Soak).
+# not change the bound): it fills as what the connection reads outgrows it and then stays, so the process carries
+# up to SQLITE_MAX_POOL × this much (4 × 2,000 KiB ≈ 8 MiB). A soak's sends read their facts from memory: there
+# it held under 3 MiB even with 20 connections (bench/README.md, Soak).
 SQLITE_CACHE_KIB = 2000
 
 SQLITE_PRAGMAS = (

@@ -159,7 +159,7 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]
     A multi-row statement's SQL depends on its row count, and each pooled connection keeps the last 128 SQL texts
     it ran prepared (the sqlite3 module's statement cache), about 0.7 KiB per row of VALUES. With pieces of any
     length from 1 to 300, batches of varying size filled every connection's cache with variants of up to ~200
-    KiB each: SQLite memory that grew as new batch sizes came, up to 128 × 20 of them. With powers of two a
+    KiB each: SQLite memory that grew as new batch sizes came, up to 128 per connection. With powers of two a
     statement has 9 variants, for at most 8 more executes per batch.
     """
     i = 0
