@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from openim.storage.db import Db
-from openim.storage.dialect import SQLITE_MAX_POOL
+from openim.storage.dialect import SQLITE_CACHE_KIB, SQLITE_MAX_POOL
 from openim.storage.migrate import upgrade
 from openim.storage.schema import user
 
@@ -101,18 +101,19 @@ async def test_postgres_scheme_and_password_masking(db_url: str) -> None:
 
 
 async def test_sqlite_pragmas_are_set_on_every_connection(tmp_path: Path) -> None:
-    """Each pooled SQLite connection runs in WAL mode with busy_timeout, foreign keys and synchronous=NORMAL."""
+    """Each pooled SQLite connection runs in WAL mode with busy_timeout, foreign keys, synchronous=NORMAL and a
+    page cache of SQLITE_CACHE_KIB (what bounds the process's SQLite page cache: SQLITE_MAX_POOL × that)."""
     db = await Db.connect(f"sqlite:///{tmp_path / 'x.db'}", pool_size=3)
     try:
 
         async def pragmas() -> tuple[object, ...]:
             async with db.read("test.pragmas") as conn:
-                names = ("journal_mode", "busy_timeout", "foreign_keys", "synchronous")
+                names = ("journal_mode", "busy_timeout", "foreign_keys", "synchronous", "cache_size")
                 values = [(await conn.execute(text(f"PRAGMA {n}"))).scalar() for n in names]
                 await asyncio.sleep(0.01)  # hold the connection so the others open their own
                 return tuple(values)
 
-        assert await asyncio.gather(*(pragmas() for _ in range(3))) == [("wal", 5000, 1, 1)] * 3
+        assert await asyncio.gather(*(pragmas() for _ in range(3))) == [("wal", 5000, 1, 1, -SQLITE_CACHE_KIB)] * 3
     finally:
         await db.close()
 

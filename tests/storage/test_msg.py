@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Any
 
 import pytest
+from tests.databases import copy_migrated_sqlite
 from tests.storage.msgs import group_text, text
 
 from openim.protocol.constants import ContentType, MsgStatus, SessionType
 from openim.protocol.errors import MsgAlreadyRevoke, RecordNotFoundError
 from openim.protocol.pb.sdkws_pb2 import MsgData
-from openim.storage import Storage
+from openim.storage import Storage, open_storage
 from openim.storage.msg import MsgRevoke
 from openim.storage.version import KIND_CONVERSATION
 
@@ -232,3 +235,28 @@ async def test_delete_sent_before_raises_min_seq(storage: Storage) -> None:
     assert (await storage.msg.seq_states(["si_a_b"]))["si_a_b"].min_seq == 3
     assert [m.sendTime for m in await storage.msg.get_msgs("a", "si_a_c", [1])] == [10]
     assert (await storage.msg.get_msgs("a", "si_a_b", [3]))[0].sendTime == 30
+
+
+async def test_sqlite_batches_of_any_size_run_few_distinct_statements(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Every distinct SQL a SQLite connection runs stays prepared in its statement cache (128 per connection,
+    ~0.7 KiB per row of a multi-row VALUES): batches of 1 to 80 new conversations must not make a variant per
+    size (they made 80 of each insert, the connection's SQLite memory growing with them), only one per power of
+    two."""
+    url = f"sqlite:///{tmp_path / 'data' / 'openim.db'}"
+    await copy_migrated_sqlite(url, tmp_path_factory)
+    storage = await open_storage(url, pool_size=1)  # one connection: every batch runs on the traced one
+    seen: set[str] = set()
+    try:
+        async with storage.db.read("test.trace") as conn:
+            driver: Any = (await conn.get_raw_connection()).driver_connection
+            await driver._execute(driver._conn.set_trace_callback, seen.add)
+        for size in range(1, 81):
+            await storage.msg.append_batch([text(f"s{size}-{i}", f"r{size}-{i}") for i in range(size)])
+    finally:
+        await storage.close()
+    for table in ("seq_conversation", "conversation"):
+        # The trace shows the SQL with its values in place: a statement of n rows has n - 1 "),(" between them.
+        variants = {sql.count("),(") + 1 for sql in seen if sql.startswith(f"INSERT INTO {table} ")}
+        assert variants and variants <= {1, 2, 4, 8, 16, 32, 64, 128, 256}, (table, sorted(variants))

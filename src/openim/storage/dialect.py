@@ -52,11 +52,18 @@ _DRIVERS: dict[str, str] = {
     "postgres+asyncpg": "postgresql+asyncpg",
 }
 
+# Page cache per pooled connection, in KiB (SQLite's own default, pinned so a build with another default does
+# not change the bound): it fills as what the connection reads outgrows it and then stays, so the process carries
+# up to SQLITE_MAX_POOL × this much (4 × 2,000 KiB ≈ 8 MiB). A soak's sends read their facts from memory: there
+# it held under 3 MiB even with 20 connections (bench/README.md, Soak).
+SQLITE_CACHE_KIB = 2000
+
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA busy_timeout=5000",
     "PRAGMA foreign_keys=ON",
     "PRAGMA synchronous=NORMAL",
+    f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}",  # negative: KiB, not pages
 )
 
 # SQLite connections of one process, at most, whatever database.poolSize says: each is a thread (aiosqlite) with
