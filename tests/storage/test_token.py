@@ -9,10 +9,12 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select, text
 
 from openim.infra.clock import FakeClock
 from openim.storage import Storage, open_storage
+from openim.storage import token as token_module
 from openim.storage.schema import token_state, token_temporary
 from openim.storage.token import CACHE_TTL_MS, PRUNE_EVERY_MS, TokenRepo, platform_tokens
 
@@ -107,6 +109,24 @@ async def test_a_cached_read_ends_with_the_hash(storage: Storage) -> None:
     assert await repo.get_platform_tokens("u1", "Web") == {"t1": NORMAL}
     clock.advance(0.5)
     assert await repo.get_platform_tokens("u1", "Web") == {}
+
+
+async def test_stale_cached_answers_are_dropped_once_the_cache_is_big(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past _CACHE_PRUNE_AT entries, answers older than CACHE_TTL_MS are dropped (at most once a TTL), so the cache
+    holds about the last second's users instead of every user until it is full."""
+    monkeypatch.setattr(token_module, "_CACHE_PRUNE_AT", 4)
+    clock = FakeClock()
+    repo = TokenRepo(storage.db, clock.now_ms)
+    for n in range(4):
+        await repo.get_platform_tokens(f"old{n}", "Web")
+    clock.advance(CACHE_TTL_MS / 1000)
+    for n in range(3):
+        await repo.get_platform_tokens(f"new{n}", "Web")
+    assert set(repo._cache) == {("new0", "Web"), ("new1", "Web"), ("new2", "Web")}
+    await repo.get_platform_tokens("new3", "Web")  # at the size again, but within a TTL of the last drop: kept
+    assert len(repo._cache) == 4
 
 
 async def test_the_token_check_is_one_primary_key_probe(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ import math
 import re
 import warnings
 import weakref
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -151,7 +152,7 @@ class AuthService:
         self._jws = jwt.PyJWS()
         # One token change at a time per user in this process (OpenIM does not serialise them at all).
         self._user_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
-        self._signed: dict[str, _Signed] = {}  # token → what its signed part says (see _verify)
+        self._signed: OrderedDict[str, _Signed] = OrderedDict()  # token → what its signed part says (see _verify)
 
     def reconfigure(self, *, expire_s: int, multi_login_policy: int, max_num_one_end: int) -> None:
         """Apply a new token lifetime and multi-login policy to the tokens issued from now on (config reload)."""
@@ -334,7 +335,7 @@ class AuthService:
         if signed is None:
             signed = self._verify_signed(token)
             if len(self._signed) >= _SIGNED_MAX:
-                del self._signed[next(iter(self._signed))]  # the oldest first
+                self._signed.popitem(last=False)  # the oldest first (O(1); a dict's first key is found by a scan)
             self._signed[token] = signed
         user_id, platform_id, exp, nbf, iat = signed
         now = self._clock.now_ms() / 1000

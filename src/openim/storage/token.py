@@ -38,6 +38,7 @@ __all__ = ["CACHE_TTL_MS", "PRUNE_EVERY_MS", "TokenRepo", "platform_tokens"]
 PRUNE_EVERY_MS = 60_000
 CACHE_TTL_MS = 1_000  # how long another process's write on the same database may go unseen
 _CACHE_MAX = 100_000  # entries (user, platform); the cache is emptied when it grows past this
+_CACHE_PRUNE_AT = 10_000  # from this size, answers past their validity are dropped, at most once per CACHE_TTL_MS
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +55,7 @@ class TokenRepo:
         self._now_ms = now_ms
         self._pruned_at: int | None = None  # None: prune at the first write, clearing what expired while stopped
         self._cache: dict[tuple[str, str], _Cached] = {}
+        self._cache_pruned_at = 0  # now_ms of the last drop of stale answers
         self._writes = 0  # bumped after each write commits: a read that overlapped one must not fill the cache
 
     async def get_platform_tokens(self, user_id: str, platform_name: str) -> dict[str, int]:
@@ -66,11 +68,19 @@ class TokenRepo:
             rows = (await conn.execute(platform_tokens(user_id, platform_name, now))).all()
         states = {token: state for token, state, _ in rows}
         if writes == self._writes:
-            if len(self._cache) >= _CACHE_MAX:
-                self._cache.clear()
+            self._bound_cache(now)
             until = min([now + CACHE_TTL_MS, *(expires_at for _, _, expires_at in rows)])
             self._cache[key] = _Cached(dict(states), until)
         return states
+
+    def _bound_cache(self, now: int) -> None:
+        """Keep the cache to the users of about the last second: an answer is useless after its CACHE_TTL_MS, so
+        stale ones go once the cache is big (a scan at most once a TTL); emptied if it still reaches _CACHE_MAX."""
+        if len(self._cache) >= _CACHE_PRUNE_AT and now - self._cache_pruned_at >= CACHE_TTL_MS:
+            self._cache = {key: cached for key, cached in self._cache.items() if now < cached.until}
+            self._cache_pruned_at = now
+        if len(self._cache) >= _CACHE_MAX:
+            self._cache.clear()
 
     async def get_user_tokens(self, user_id: str) -> dict[str, dict[str, int]]:
         now = self._now_ms()
