@@ -328,23 +328,18 @@ def push_body(msg: MsgData, user_ids: Sequence[str], *, operation_id: str, offli
     body["userIDList"] = list(user_ids) or None
     if offline and msg.HasField("offlinePushInfo"):
         body.update(to_go(msg.offlinePushInfo))
-    body.update(
-        {
-            "clientMsgID": msg.clientMsgID,
-            "sendID": msg.sendID,
-            "groupID": msg.groupID,
-            "contentType": msg.contentType,
-            "sessionType": msg.sessionType,
-            "atUserIDList": list(msg.atUserIDList) or None,
-            "content": push_content(msg),
-        }
-    )
+    body.update(_push_msg_fields(msg))
     return body
 
 
 def group_push_body(msg: MsgData, *, operation_id: str) -> dict[str, Any]:
     """`CallbackBeforeSuperGroupOnlinePushReq` (beforeGroupOnlinePush): no user list; the message's seq."""
-    return _status_base(msg, operation_id) | {
+    return _status_base(msg, operation_id) | _push_msg_fields(msg) | {"seq": msg.seq}
+
+
+def _push_msg_fields(msg: MsgData) -> dict[str, Any]:
+    """The message's fields every push hook's body ends with, in OpenIM's order."""
+    return {
         "clientMsgID": msg.clientMsgID,
         "sendID": msg.sendID,
         "groupID": msg.groupID,
@@ -352,7 +347,6 @@ def group_push_body(msg: MsgData, *, operation_id: str) -> dict[str, Any]:
         "sessionType": msg.sessionType,
         "atUserIDList": list(msg.atUserIDList) or None,
         "content": push_content(msg),
-        "seq": msg.seq,
     }
 
 
