@@ -10,7 +10,7 @@ import { CbEvents, JsClient, closeAllSockets, currentLog, resetLog } from './lib
 import { Rest } from './lib/rest.mjs';
 import { scenario } from './lib/scenario.mjs';
 import { startServer } from './lib/server.mjs';
-import { TimeoutError, installWatchdog, safeJSON, singleConversationID, uniqueID, waitUntil } from './lib/util.mjs';
+import { TimeoutError, installWatchdog, safeJSON, singleConversationID, textOf, uniqueID, waitUntil } from './lib/util.mjs';
 
 installWatchdog(4 * 60 * 1000, 'client-sdk.test.mjs');
 
@@ -62,16 +62,6 @@ async function loggedIn(defer, userID, token) {
     throw err;
   }
   return client;
-}
-
-function textOf(message) {
-  return message?.textElem?.content ?? (() => {
-    try {
-      return JSON.parse(message?.content ?? '{}').content;
-    } catch {
-      return undefined;
-    }
-  })();
 }
 
 /** The conversation with this ID from getConversationListSplit once the SDK lists it (polls, bounded). */

@@ -12,7 +12,7 @@ import { CbEvents, JsClient, closeAllSockets, currentLog, resetLog, setOffline }
 import { Rest } from './lib/rest.mjs';
 import { scenario } from './lib/scenario.mjs';
 import { startServer } from './lib/server.mjs';
-import { TimeoutError, installWatchdog, safeJSON, sleep, uniqueID, waitUntil } from './lib/util.mjs';
+import { TimeoutError, installWatchdog, safeJSON, sleep, textOf, uniqueID, waitUntil } from './lib/util.mjs';
 
 installWatchdog(4 * 60 * 1000, 'groups.test.mjs');
 
@@ -64,15 +64,6 @@ async function loggedIn(defer, userID, token) {
     throw err;
   }
   return client;
-}
-
-function textOf(message) {
-  if (message?.textElem?.content !== undefined) return message.textElem.content;
-  try {
-    return JSON.parse(message?.content ?? '{}').content;
-  } catch {
-    return undefined;
-  }
 }
 
 /** A creates a group with `members` through the SDK (create_group); returns the GroupItem it answers. */

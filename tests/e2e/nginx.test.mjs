@@ -13,7 +13,7 @@ import { CbEvents, JsClient, closeAllSockets, currentLog, resetLog } from './lib
 import { Rest } from './lib/rest.mjs';
 import { scenario } from './lib/scenario.mjs';
 import { startServer } from './lib/server.mjs';
-import { installWatchdog, safeJSON, singleConversationID, uniqueID, waitUntil } from './lib/util.mjs';
+import { installWatchdog, safeJSON, singleConversationID, textOf, uniqueID, waitUntil } from './lib/util.mjs';
 
 installWatchdog(150 * 1000, 'nginx.test.mjs');
 
@@ -62,15 +62,6 @@ async function control(method, route) {
 async function gateways() {
   const { gateways: list } = await control('GET', '/gateways');
   return Object.fromEntries(list.map((g) => [g.name, g]));
-}
-
-function textOf(message) {
-  if (message?.textElem?.content !== undefined) return message.textElem.content;
-  try {
-    return JSON.parse(message?.content ?? '{}').content;
-  } catch {
-    return undefined;
-  }
 }
 
 /** The message with `clientMsgID` once `client` reports it in OnRecvNewMessages (events from `from` on). */

@@ -11,7 +11,7 @@ import { after, before } from 'node:test';
 import { Rest } from './lib/rest.mjs';
 import { scenario } from './lib/scenario.mjs';
 import { startServer } from './lib/server.mjs';
-import { TimeoutError, installWatchdog, safeJSON, uniqueID, waitUntil } from './lib/util.mjs';
+import { TimeoutError, installWatchdog, safeJSON, textOf, uniqueID, waitUntil } from './lib/util.mjs';
 import { WasmBrowser } from './lib/wasm-sdk.mjs';
 
 installWatchdog(4 * 60 * 1000, 'wasm-groups.test.mjs');
@@ -75,15 +75,6 @@ async function loggedIn(userID) {
     }
   }
   return pages[userID];
-}
-
-function textOf(message) {
-  if (message?.textElem?.content !== undefined) return message.textElem.content;
-  try {
-    return JSON.parse(message?.content ?? '{}').content;
-  } catch {
-    return undefined;
-  }
 }
 
 /** userID → roleLevel once `client`'s member list of the group (its local copy) has `count` members. */

@@ -7,7 +7,7 @@ import { after, before } from 'node:test';
 import { Rest } from './lib/rest.mjs';
 import { scenario } from './lib/scenario.mjs';
 import { startServer } from './lib/server.mjs';
-import { TimeoutError, installWatchdog, safeJSON, singleConversationID, uniqueID, waitUntil } from './lib/util.mjs';
+import { TimeoutError, installWatchdog, safeJSON, singleConversationID, textOf, uniqueID, waitUntil } from './lib/util.mjs';
 import { WasmBrowser } from './lib/wasm-sdk.mjs';
 
 installWatchdog(4 * 60 * 1000, 'wasm-sdk.test.mjs');
@@ -67,15 +67,6 @@ async function loggedIn(userID) {
     }
   }
   return pages[userID];
-}
-
-function textOf(message) {
-  if (message?.textElem?.content !== undefined) return message.textElem.content;
-  try {
-    return JSON.parse(message?.content ?? '{}').content;
-  } catch {
-    return undefined;
-  }
 }
 
 async function history(client, conversationID, count) {

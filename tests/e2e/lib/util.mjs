@@ -15,6 +15,16 @@ export function uniqueID(prefix) {
 }
 
 /** OpenIM's conversationID of a 1:1 chat: `si_` + the two user IDs sorted, joined by `_`. */
+// The text of a text message as an SDK hands it back: its textElem, else the JSON content's `content`.
+export function textOf(message) {
+  if (message?.textElem?.content !== undefined) return message.textElem.content;
+  try {
+    return JSON.parse(message?.content ?? '{}').content;
+  } catch {
+    return undefined;
+  }
+}
+
 export function singleConversationID(a, b) {
   return `si_${[a, b].sort().join('_')}`;
 }
