@@ -77,7 +77,9 @@ async def test_kill_9_of_the_embedded_process_loses_no_push(tmp_path: Path) -> N
         server.stop()
     hook.server.failures.clear()
     hook.server.requests.clear()
-    restarted = start_server(tmp_path, ports=(server.api, server.gateway, server.admin), **env)
+    # Fresh ports: the killed process's may be taken meanwhile (another test's outgoing connection); its database
+    # in tmp_path is what carries the jobs.
+    restarted = start_server(tmp_path, **env)
     try:
         _until(lambda: {r.json()["clientMsgID"] for r in hook.server.requests} >= set(ids), "every push after restart")
         assert all(r.json()["userIDList"] == ["bob"] for r in hook.server.requests)
@@ -112,8 +114,9 @@ async def test_kill_9_of_msgtransfer_loses_no_push(
         queued = _send(front, token, prefix="+")
         hook.server.failures.clear()
         hook.server.requests.clear()
+        back_port = free_port()  # not the killed one's: it may be taken meanwhile
         back = start_server(
-            tmp_path / "transfer", "msgtransfer", "admin", ports=(transfer_port, free_port(), transfer_port), **env
+            tmp_path / "transfer", "msgtransfer", "admin", ports=(back_port, free_port(), back_port), **env
         )
         try:
             want = set(held) | set(queued)
