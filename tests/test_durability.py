@@ -64,7 +64,7 @@ async def test_kill_9_after_acks_loses_nothing(tmp_path: Path, db_url: str) -> N
     finally:
         server.stop()
 
-    restarted = start_server(tmp_path, ports=(server.api, server.gateway, server.admin), **env)
+    restarted = start_server(tmp_path, **env)  # fresh ports: the old process's may be taken meanwhile
     try:
         admin = restarted.admin_token()
         for (a, _), (conversation_id, ids) in zip(CONVERSATIONS, acked.items(), strict=True):

@@ -125,7 +125,7 @@ async def test_sigterm_during_sends_keeps_every_acknowledged_message(tmp_path: P
     assert "stopped" in (logs / "openim.log").read_text()
     assert "draining 1 connection(s)" in (logs / "msggateway.log").read_text()
 
-    restarted = start_server(tmp_path, ports=(server.api, server.gateway, server.admin), **env)
+    restarted = start_server(tmp_path, **env)  # fresh ports: the old process's may be taken meanwhile
     try:
         admin = restarted.admin_token()
         for conversation_id, acked in acks.by_conversation.items():
