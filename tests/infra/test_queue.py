@@ -5,6 +5,7 @@ consumer's jobs, and immediate takeover of the jobs of a consumer of this host w
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import subprocess
 import time
@@ -145,6 +146,8 @@ async def test_acked_job_is_not_reclaimed(queue: JobQueue) -> None:
     await asyncio.sleep(0.3)
     assert not later.done()
     later.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await asyncio.wait_for(later, 5)  # the consumer stops (a second cancel on timeout, never a hang)
 
 
 @pytest.mark.redis

@@ -115,6 +115,9 @@ class RedisStreamQueue:
                     pause = 0.0
                     yield job
             except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise asyncio.CancelledError from exc  # a consumer being cancelled stops, whatever the read raised
                 pause = min(max(pause * 2, 0.25), RETRY_MAX_S)
                 logger.warning("queue %s: Redis unreachable (%s); retrying in %.2f s", topic, exc, pause)
                 await asyncio.sleep(pause)
