@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 from google.protobuf.message import Message
 
@@ -129,9 +131,7 @@ class MsgCore:
             jobs = self.offline_push_payloads(batch)
             if jobs:
                 # One enqueue per commit batch: with the database queue that is one transaction.
-                task = asyncio.ensure_future(self._enqueue(self.queue, jobs))
-                self._enqueueing.add(task)
-                task.add_done_callback(self._enqueueing.discard)
+                self._spawn(self._enqueue(self.queue, jobs))
 
     def offline_push_payloads(self, batch: list[Appended]) -> list[bytes]:
         """The offline-push jobs of a batch, encoded: one per new message with candidates."""
@@ -168,18 +168,20 @@ class MsgCore:
             body["groupID"] = msg.groupID
         elif msg.sessionType in (SessionType.SINGLE_CHAT, SessionType.NOTIFICATION_CHAT):
             body["recvID"] = msg.recvID
-        task = asyncio.ensure_future(hook.fire(body, operation_id=operation_id, query=key_query(msg)))
-        self._enqueueing.add(task)
-        task.add_done_callback(self._enqueueing.discard)
+        self._spawn(hook.fire(body, operation_id=operation_id, query=key_query(msg)))
 
     def _conversations_created(self, appended: Appended, operation_id: str) -> None:
         """The conversation hooks of the rows this message created (services/msg/conversation_hooks.py), in a task
         as the offline push: the commit path never waits for the app server."""
-        task = asyncio.ensure_future(
+        self._spawn(
             conversation_hooks.created(
                 self.hooks, self.storage.conversation, appended, operation_id=operation_id, now=self.clock.now_ms()
             )
         )
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` after the commit, in a task that `drain_jobs` waits for (the caller never does)."""
+        task = asyncio.ensure_future(work)
         self._enqueueing.add(task)
         task.add_done_callback(self._enqueueing.discard)
 
@@ -236,10 +238,7 @@ class MsgCore:
         conversation_id = conversation_id_of(msg)
         if not conversation_id:
             raise ArgsError("unknown sessionType")
-        recipients = await self.recipients(msg)
-        push_to = recipients
-        if self.hooks.before_online_push.enable or self.hooks.before_group_online_push.enable:
-            push_to = await online_push_to(self.hooks, msg, recipients, operation_id=operation_id)
+        recipients, push_to = await self._targets(msg, operation_id)
         if not option(msg, OPT_HISTORY):
             msg.seq = 0
             if push_to:
@@ -271,10 +270,7 @@ class MsgCore:
             if not conversation_id:
                 results[i] = ArgsError("unknown sessionType")
                 continue
-            recipients = await self.recipients(msg)
-            push_to = recipients
-            if self.hooks.before_online_push.enable or self.hooks.before_group_online_push.enable:
-                push_to = await online_push_to(self.hooks, msg, recipients, operation_id=operation_id)
+            recipients, push_to = await self._targets(msg, operation_id)
             stored.append((i, self._new_msg(msg, conversation_id, recipients, operation_id, push_to)))
         futures = await self.writer.enqueue_many([new for _, new in stored])
         # As in deliver: a caller that goes away does not take the messages with it.
@@ -282,6 +278,14 @@ class MsgCore:
         for (i, _), outcome in zip(stored, outcomes, strict=True):
             results[i] = outcome
         return results
+
+    async def _targets(self, msg: MsgData, operation_id: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The recipients (whose rows a first message makes) and who is pushed to, as the online-push hooks leave
+        them (the recipients when both hooks are off)."""
+        recipients = await self.recipients(msg)
+        if self.hooks.before_online_push.enable or self.hooks.before_group_online_push.enable:
+            return recipients, await online_push_to(self.hooks, msg, recipients, operation_id=operation_id)
+        return recipients, recipients
 
     async def recipients(self, msg: MsgData) -> tuple[str, ...]:
         """Who gets the push (docs/protocol/messages.md §4 step 8): group members, or receiver and senderSync sender."""
