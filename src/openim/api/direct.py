@@ -28,6 +28,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.datastructures import DefaultPlaceholder
 from fastapi.dependencies.models import Dependant
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import ResponseValidationError
 from fastapi.routing import APIRoute
 from starlette.requests import Request
@@ -109,7 +110,7 @@ class DirectRoute:
                 raise ResponseValidationError(errors=problems, body=raw)
             content = self._response.serialize(checked)
         elif raw is not None:
-            content = _jsonable(raw)
+            content = jsonable_encoder(raw)
         await EnvelopeResponse(content)(scope, receive, send)
 
     def _decoded(self, body: bytes) -> Any:
@@ -125,12 +126,6 @@ class DirectRoute:
 
 
 _INVALID = object()
-
-
-def _jsonable(value: Any) -> Any:
-    from fastapi.encoders import jsonable_encoder
-
-    return jsonable_encoder(value)
 
 
 def _replay(chunks: list[bytes], receive: Receive, last: Message | None) -> Receive:
