@@ -64,6 +64,7 @@ __all__ = [
     "LATENCY_BUCKETS",
     "MSG_COMMIT_BATCH_SIZE",
     "MSG_COMMIT_FAILURES",
+    "MSG_COMMIT_IN_DOUBT",
     "MSG_COMMIT_SECONDS",
     "MSG_PULLED",
     "MSG_PUSHED",
@@ -131,7 +132,13 @@ MSG_COMMIT_BATCH_SIZE = Histogram(
 MSG_COMMIT_SECONDS = Histogram(
     "openim_msg_commit_seconds", "Duration of one group-commit transaction", buckets=LATENCY_BUCKETS
 )
-MSG_COMMIT_FAILURES = Counter("openim_msg_commit_failures_total", "Group-commit batches that rolled back")
+MSG_COMMIT_FAILURES = Counter(
+    "openim_msg_commit_failures_total", "Group-commit batches that failed (their callers got the error)"
+)
+MSG_COMMIT_IN_DOUBT = Counter(
+    "openim_msg_commit_in_doubt_stored_total",
+    "Messages of failed group-commit batches found stored afterwards (the commit's answer was lost), then pushed",
+)
 EVENT_LOOP_LAG = Histogram(
     "openim_event_loop_lag_seconds",
     "How late the event loop ran a timer: the cost of blocking code",

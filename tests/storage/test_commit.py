@@ -134,3 +134,55 @@ async def test_close_drains_then_refuses(storage: Storage) -> None:
     assert sorted(p.result().seq for p in pending) == [1, 2, 3, 4, 5]
     with pytest.raises(WriterClosed):
         await writer.append(NewMsg("si_a_b", text("a", "b").msg))
+
+
+async def test_a_commit_whose_answer_was_lost_is_pushed_once_found(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The transaction commits and the connection breaks before its answer (PostgreSQL cut mid-COMMIT): the
+    callers get the error, and once the database answers the lookup, on_commit hears the messages that were stored
+    by this attempt — not a resend of an earlier message, not a batch that rolled back."""
+    committed: list[Appended] = []
+    writer = MsgWriter(storage.msg, on_commit=committed.extend)
+    earlier = await writer.append(text("a", "b", "first", client_msg_id="sent-before"))
+    original = storage.msg.append_batch
+    lookups: list[int] = []
+    real_find = storage.msg.find_sent
+
+    async def commit_then_break(news: Any, **kwargs: Any) -> Any:
+        await original(news, **kwargs)
+        raise ConnectionError("connection was closed in the middle of operation")
+
+    async def away_twice(keys: Any) -> Any:
+        lookups.append(len(keys))
+        if len(lookups) <= 2:
+            raise ConnectionError("connection refused")
+        return await real_find(keys)
+
+    monkeypatch.setattr(storage.msg, "append_batch", commit_then_break)
+    monkeypatch.setattr(storage.msg, "find_sent", away_twice)
+    lost = [text("a", "b", "lost answer"), text("c", "d", "lost answer"), text("a", "b", client_msg_id="sent-before")]
+    results = await asyncio.gather(*(writer.append(n) for n in lost), return_exceptions=True)
+    assert all(isinstance(r, ConnectionError) for r in results)
+    assert committed == [earlier]  # nothing pushed while the outcome is unknown
+
+    async with asyncio.timeout(10):
+        while len(committed) == 1:  # noqa: ASYNC110 - the writer's lookup task appends
+            await asyncio.sleep(0.05)
+    assert len(lookups) == 3  # retried while the database was away
+    found = committed[1:]
+    assert [(a.conversation_id, a.seq, a.duplicate) for a in found] == [("si_a_b", 2, False), ("si_c_d", 1, False)]
+    assert [a.tag for a in found] == [lost[0].tag, lost[1].tag]
+    assert [a.msg.serverMsgID for a in found] == [lost[0].msg.serverMsgID, lost[1].msg.serverMsgID]
+
+    async def rolled_back(news: Any, **kwargs: Any) -> Any:
+        raise ConnectionError("connection refused")
+
+    monkeypatch.setattr(storage.msg, "append_batch", rolled_back)
+    with pytest.raises(ConnectionError):
+        await writer.append(text("e", "f"))
+    async with asyncio.timeout(10):
+        while len(lookups) < 4:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+    await writer.close()
+    assert len(committed) == 3  # the rolled-back message was looked up, not found, not pushed

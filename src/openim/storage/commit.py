@@ -16,8 +16,18 @@ with the messages or not at all) and hears `committed()` once that transaction c
 there (`jobs/queue.py`): they are as durable as the messages, at the cost of a multi-row insert in a transaction
 paid anyway.
 
+A failed transaction may have committed after all: on PostgreSQL the connection can break after COMMIT was
+sent and before its answer came back ("connection was closed in the middle of operation"). Its callers get the
+error (the outcome is unknown to them, as to OpenIM's clients: the SDK resends with the same clientMsgID and
+gets the stored message back), and the batch's messages are kept *in doubt* (up to `IN_DOUBT_MAX`): a task looks
+them up by (sendID, clientMsgID) once the database answers again, and those stored with this very attempt's
+serverMsgID go through `on_commit` then, as committed messages — so their recipients get the push and the
+offline push nobody would have sent otherwise (a resend is a duplicate: it is pushed to its sender only).
+Their conversation-creation hooks are not fired (which rows the transaction created is not known).
+
 Metrics: each batch's size (`openim_msg_commit_batch_size`) and transaction time (`openim_msg_commit_seconds`),
-failed batches (`openim_msg_commit_failures_total`). The writer task runs in an empty `contextvars.Context`: it
+failed batches (`openim_msg_commit_failures_total`), messages of failed batches found stored
+(`openim_msg_commit_in_doubt_stored_total`). The writer task runs in an empty `contextvars.Context`: it
 serves every caller, so its log lines carry no request's operationID and go to the process-wide log file.
 """
 
@@ -28,20 +38,26 @@ import contextlib
 import contextvars
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Protocol
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from openim.metrics import MSG_COMMIT_BATCH_SIZE, MSG_COMMIT_FAILURES, MSG_COMMIT_SECONDS
+from openim.metrics import MSG_COMMIT_BATCH_SIZE, MSG_COMMIT_FAILURES, MSG_COMMIT_IN_DOUBT, MSG_COMMIT_SECONDS
 from openim.storage.msg import Appended, MsgRepo, NewMsg
 
-__all__ = ["Appended", "CommitHook", "MsgWriter", "NewMsg", "WriterClosed"]
+__all__ = ["IN_DOUBT_MAX", "Appended", "CommitHook", "MsgWriter", "NewMsg", "WriterClosed"]
 
 logger = logging.getLogger("openim.storage")
 
 _Item = tuple[NewMsg, "asyncio.Future[Appended]"]
+IN_DOUBT_MAX = 10_000  # messages of failed batches waiting to be looked up; past it they are logged, not checked
+# The lookup of messages in doubt: first soon after the failure, then backing off while the database is away.
+RESOLVE_FIRST_S = 0.2
+RESOLVE_MAX_S = 2.0
 
 
 class WriterClosed(RuntimeError):
@@ -85,12 +101,14 @@ class MsgWriter:
         self._queue: asyncio.Queue[_Item] = asyncio.Queue(maxsize=max_queue)
         self._task: asyncio.Task[None] | None = None
         self._closed = False
+        self._in_doubt: deque[NewMsg] = deque()
+        self._resolver: asyncio.Task[None] | None = None
 
     async def append(self, new: NewMsg) -> Appended:
         """Store `new`; resolves after the transaction holding it committed and `on_commit` ran.
 
-        Raises the transaction's exception if it failed (then nothing of it was stored), WriterClosed if
-        the writer is closed.
+        Raises the transaction's exception if it failed (nothing of it stored, unless the commit's answer was lost:
+        see the module docstring), WriterClosed if the writer is closed.
         """
         if self._closed:
             raise WriterClosed("the message writer is closed")
@@ -135,6 +153,13 @@ class MsgWriter:
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
         self._task = None
+        if self._resolver is not None:
+            self._resolver.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._resolver
+            self._resolver = None
+        if self._in_doubt:
+            logger.warning("writer closed with %d messages of failed batches not looked up", len(self._in_doubt))
 
     def _ensure_task(self) -> None:
         if self._task is None or self._task.done():
@@ -170,12 +195,13 @@ class MsgWriter:
                 # Lost a race with another process storing the same (sendID, clientMsgID): the transaction
                 # rolled back whole; the retry finds the stored message and returns it as a duplicate.
                 appended = await self._append_batch(news)
-        except Exception as exc:  # every caller of the batch gets the failure; nothing was written
+        except Exception as exc:  # every caller of the batch gets the failure; nothing written, or in doubt
             if self._hook is not None:
                 self._hook.failed()
             MSG_COMMIT_FAILURES.inc()
             logger.warning("message batch of %d failed: %s", len(batch), exc)
             _fail(batch, exc)
+            self._doubt(news)
             return
         except BaseException:  # cancelled mid-transaction: the outcome is unknown to us, not to the caller
             if self._hook is not None:
@@ -193,6 +219,49 @@ class MsgWriter:
         for (_, future), result in zip(batch, appended, strict=True):
             if not future.done():
                 future.set_result(result)
+
+    # ---- batches that failed but may have committed ------------------------------------------------------
+
+    def _doubt(self, news: list[NewMsg]) -> None:
+        room = IN_DOUBT_MAX - len(self._in_doubt)
+        if room < len(news):
+            logger.warning("%d messages of a failed batch not looked up: %d in doubt already", len(news), IN_DOUBT_MAX)
+        self._in_doubt.extend(news[: max(room, 0)])
+        if self._in_doubt and (self._resolver is None or self._resolver.done()):
+            loop = asyncio.get_running_loop()
+            self._resolver = contextvars.Context().run(loop.create_task, self._resolve(), name="openim-msg-in-doubt")
+
+    async def _resolve(self) -> None:
+        """Look the messages in doubt up until the database answers; push those that were stored."""
+        delay = RESOLVE_FIRST_S
+        while self._in_doubt:
+            await asyncio.sleep(delay)
+            news = list(self._in_doubt)
+            try:
+                stored = await self._repo.find_sent([(n.msg.sendID, n.msg.clientMsgID) for n in news])
+            except Exception as exc:  # still away: again later
+                delay = min(delay * 2, RESOLVE_MAX_S)
+                logger.debug("messages in doubt not looked up yet: %s", exc)
+                continue
+            delay = RESOLVE_FIRST_S
+            for _ in news:  # only this task takes from the left; the failures of meanwhile stay for the next round
+                self._in_doubt.popleft()
+            committed = [
+                replace(found, duplicate=False, tag=new.tag)
+                for new in news
+                if (found := stored.get((new.msg.sendID, new.msg.clientMsgID))) is not None
+                and new.msg.serverMsgID
+                and found.msg.serverMsgID == new.msg.serverMsgID  # this attempt's, not an earlier send's
+            ]
+            if not committed:
+                continue
+            committed.sort(key=lambda a: (a.conversation_id, a.seq))
+            MSG_COMMIT_IN_DOUBT.inc(len(committed))
+            logger.warning("%d messages of failed batches were stored after all: pushed now", len(committed))
+            try:
+                self._on_commit(committed)
+            except Exception:
+                logger.exception("on_commit failed for %d messages found stored", len(committed))
 
 
 def _fail(batch: list[_Item], exc: BaseException) -> None:

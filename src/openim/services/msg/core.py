@@ -255,7 +255,8 @@ class MsgCore:
         so they commit together, one transaction per writer batch instead of one per message.
 
         One result per message, in order: its Appended, None when it was online-only, or the exception that
-        stopped it (a failed transaction fails every message it held; nothing of them was stored).
+        stopped it (a failed transaction fails every message it held; none stored unless the commit's answer was
+        lost, storage/commit.py).
         """
         results: list[Appended | BaseException | None] = [None] * len(msgs)
         stored: list[tuple[int, NewMsg]] = []

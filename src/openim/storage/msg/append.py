@@ -37,7 +37,7 @@ from openim.protocol.pb.sdkws_pb2 import MsgData
 from openim.storage.msg.render import parse_msg
 from openim.storage.msg.values import Appended, NewMsg
 
-__all__ = ["AppendOutcome", "Resend", "append", "recv_id_of"]
+__all__ = ["AppendOutcome", "Resend", "append", "find_sent", "recv_id_of"]
 
 _CHUNK = 256  # most rows per multi-row VALUES on SQLite (3-7 parameters each, far below its 32,766): a power of two
 
@@ -257,15 +257,21 @@ def _columns(rows: Sequence[tuple[Any, ...]], width: int) -> list[list[Any]]:
     return [list(col) for col in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
 
 
+async def _pg_find_sent(conn: AsyncConnection, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Appended]:
+    wanted = set(keys)
+    stored: dict[tuple[str, str], Appended] = {}
+    found: Any = await conn.exec_driver_sql(_PG_FIND_SENT, (sorted({c for _, c in wanted}),))
+    for row in found.all():
+        key = (row[0], row[1])
+        if key in wanted:
+            stored[key] = Appended(row[2], row[3], parse_msg(row[4]), duplicate=True)
+    return stored
+
+
 async def _pg_append(conn: AsyncConnection, pg: Any, news: Sequence[NewMsg], check_resends: bool) -> AppendOutcome:
     stored_before: dict[tuple[str, str], Appended] = {}
     if check_resends:
-        wanted = {(n.msg.sendID, n.msg.clientMsgID) for n in news}
-        found: Any = await conn.exec_driver_sql(_PG_FIND_SENT, (sorted({c for _, c in wanted}),))
-        for row in found.all():
-            key = (row[0], row[1])
-            if key in wanted:
-                stored_before[key] = Appended(row[2], row[3], parse_msg(row[4]), duplicate=True)
+        stored_before = await _pg_find_sent(conn, [(n.msg.sendID, n.msg.clientMsgID) for n in news])
     batch = _plan(news, stored_before)
     if batch.by_conversation:
         allocations = _allocations(batch)
@@ -297,3 +303,13 @@ async def append(conn: AsyncConnection, news: Sequence[NewMsg], *, check_resends
         outcome: AppendOutcome = await driver._execute(_sqlite_append, driver._conn, news, check_resends)
         return outcome
     return await _pg_append(conn, driver, news, check_resends)
+
+
+async def find_sent(conn: AsyncConnection, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Appended]:
+    """The stored messages of `keys` ((send_id, client_msg_id)), as duplicates; keys not stored are absent."""
+    if conn.dialect.name == "sqlite":
+        raw = await conn.get_raw_connection()
+        driver: Any = raw.driver_connection
+        found: dict[tuple[str, str], Appended] = await driver._execute(_sqlite_find_sent, driver._conn, keys)
+        return found
+    return await _pg_find_sent(conn, keys)

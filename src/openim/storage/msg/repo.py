@@ -29,7 +29,7 @@ from openim.protocol.errors import MsgAlreadyRevoke, RecordNotFoundError
 from openim.protocol.pb.sdkws_pb2 import MsgData
 from openim.storage import dialect
 from openim.storage.db import Db
-from openim.storage.msg.append import AppendOutcome, Resend, append
+from openim.storage.msg.append import AppendOutcome, Resend, append, find_sent
 from openim.storage.msg.render import parse_msg, placeholder, render, revoke_from_json, revoke_to_json, revoked_body
 from openim.storage.msg.values import Appended, AppendStats, MsgRevoke, NewMsg, SeqState, SeqView, StoredMsg
 from openim.storage.schema import conversation, msg, msg_user_delete, seq_conversation
@@ -225,6 +225,13 @@ class MsgRepo:
                 if seq is not None:
                     out[cid] = seq
         return out
+
+    async def find_sent(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Appended]:
+        """The stored messages of `keys` ((send_id, client_msg_id)) with `duplicate=True`; absent when not stored."""
+        if not keys:
+            return {}
+        async with self.db.read("msg.find_sent") as conn:
+            return await find_sent(conn, keys)
 
     async def get_stored(self, conversation_id: str, seq: int) -> StoredMsg | None:
         """The message at (conversation_id, seq) exactly as stored, or None."""
