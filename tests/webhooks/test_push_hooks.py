@@ -192,8 +192,12 @@ async def test_pushes_keep_seq_order_when_the_hook_answers_out_of_order(
     await pushing.chat.send("alice", "bob", "second")
     calls = await receiver.wait_for(ONLINE, 2)  # the second call is made while the first is held
     assert ["first" in c.body["content"] for c in calls] == [True, False]
-    while online_answers() < answered + 1:  # the second answer is in
+    for _ in range(1000):  # until the second answer is in
+        if online_answers() > answered:
+            break
         await asyncio.sleep(0.01)
+    else:
+        raise AssertionError("the second message's hook was not answered")
     assert pushing.pushed("second") == []
     gate.set()
     await pushing.settled()
@@ -322,6 +326,22 @@ async def test_offline_push_refusal_cancels_it(pushing: Pushing) -> None:
     assert len(pushing.hooked.receiver.calls_of(OFFLINE)) == 1
     assert pushing.pusher.notices == []
     assert pushing.pushed("silent") == [("bob", "alice")]
+
+
+async def test_online_only_message_is_asked_without_the_sender_waiting(pushing: Pushing, gate: threading.Event) -> None:
+    """A message stored nowhere (isHistory false) is asked the same way: sent while the hook holds its request,
+    then pushed with seq 0, and never offline."""
+    pushing.hooked.receiver.answer(ONLINE, hold_while(gate, "fleeting"))
+    msg = MsgData(sendID="alice", recvID="bob", sessionType=1, contentType=101, content=b'{"content":"fleeting"}')
+    msg.options[OPT_HISTORY] = False
+    assert await pushing.hooked.runtime.services.msg.send_notification(msg, operation_id="op-fleeting") is None
+    [call] = await pushing.hooked.receiver.wait_for(ONLINE)
+    assert call.body["userIDList"] == ["bob", "alice"]
+    assert pushing.pushed("fleeting") == []
+    gate.set()
+    await pushing.settled()
+    assert [p.msg.seq for p in pushing.online if b'"fleeting"' in p.msg.content] == [0]
+    assert pushing.pusher.notices == []
 
 
 async def test_typing_fires_no_push_hook(pushing: Pushing) -> None:

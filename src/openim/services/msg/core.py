@@ -332,9 +332,7 @@ class MsgCore:
                 results[i] = ArgsError("unknown sessionType")
                 continue
             recipients = await self.recipients(msg)
-            stored.append(
-                (i, self._new_msg(msg, conversation_id, recipients, operation_id, self._asks_push_hook(msg)))
-            )
+            stored.append((i, self._new_msg(msg, conversation_id, recipients, operation_id, self._asks_push_hook(msg))))
         futures = await self.writer.enqueue_many([new for _, new in stored])
         # As in deliver: a caller that goes away does not take the messages with it.
         outcomes = await asyncio.shield(asyncio.gather(*futures, return_exceptions=True))
