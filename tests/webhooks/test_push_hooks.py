@@ -1,25 +1,29 @@
 """The push hooks through the REST API, against the test receiver: beforeOnlinePush, beforeGroupOnlinePush and
-beforeOfflinePush post OpenIM's bodies (pkg/callbackstruct/push.go), a refusal cancels the push, the group and
-offline answers' user lists and offlinePushInfo take effect (internal/push/push_handler.go). The online pushes are
-read off the bus, the offline ones from a pusher behind the msgtransfer handler. SQLite and PostgreSQL."""
+beforeOfflinePush post OpenIM's bodies (pkg/callbackstruct/push.go) of the stored message, a refusal cancels the
+push, the group and offline answers' user lists and offlinePushInfo take effect (internal/push/push_handler.go);
+the online hooks are asked after the commit, the sender does not wait for them, and a conversation's pushes keep
+their order whatever order the answers come in. The online pushes are read off the bus, the offline ones from a
+pusher behind the msgtransfer handler. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from tests.api.chat import SI_AB, Chat
 from tests.factories import make_group
-from tests.webhook_receiver import refuse
+from tests.webhook_receiver import OK, Call, refuse
 from tests.webhooks.conftest import PUSH_HOOKS, Build, Hooked, enable
 
 from openim.infra.bus import TOPIC_PUSH, Push
 from openim.infra.pushers import LogPusher, Notice
 from openim.jobs.offline_push import OfflinePushHandler
 from openim.jobs.worker import Worker
+from openim.metrics import WEBHOOK_CALLS
 from openim.protocol.constants import OPT_HISTORY
 from openim.protocol.pb.sdkws_pb2 import MsgData
 from openim.services.msg.offline_push import TOPIC_OFFLINE_PUSH
@@ -67,6 +71,30 @@ class Pushing:
 
 
 @pytest.fixture
+def gate() -> Iterator[threading.Event]:
+    """An event a receiver's answer can wait on (the request held open); set at the end whatever happened."""
+    event = threading.Event()
+    yield event
+    event.set()
+
+
+def hold_while(gate: threading.Event, words: str) -> Any:
+    """A receiver answer: OK, after `gate` is set for the message whose content holds `words` (at most 30 s)."""
+
+    def answer(call: Call) -> dict[str, Any]:
+        if words in str(call.body.get("content")):
+            gate.wait(30)
+        return OK
+
+    return answer
+
+
+def online_answers() -> float:
+    """beforeOnlinePush calls answered (allowed) so far in this process."""
+    return float(WEBHOOK_CALLS.labels("beforeOnlinePush", "ok")._value.get())
+
+
+@pytest.fixture
 async def pushing(hooked_with: Build) -> AsyncIterator[Pushing]:
     """alice, bob, carol; the push hooks on; nobody connected (every receiver is pushed offline)."""
     hooked = await hooked_with(**enable(*PUSH_HOOKS))
@@ -102,6 +130,7 @@ async def test_online_push_posts_openims_body(pushing: Pushing) -> None:
     receiver = pushing.hooked.receiver
     receiver.answer(ONLINE, {"actionCode": 0, "userIDList": ["carol"]})
     await pushing.chat.ok("/msg/send_msg", text("alice", "bob", "hello"), as_="admin", op="op-online")
+    await pushing.settled()
     [call] = receiver.calls_of(ONLINE)
     assert list(call.body) == [
         "callbackCommand",
@@ -132,8 +161,50 @@ async def test_online_push_posts_openims_body(pushing: Pushing) -> None:
         1,
     )
     assert (body["contentType"], body["atUserIDList"], body["content"]) == (101, None, '{"content":"hello"}')
-    await pushing.settled()
     assert pushing.pushed("hello") == [("bob", "alice")]
+
+
+async def test_sender_does_not_wait_for_the_online_push_hook(pushing: Pushing, gate: threading.Event) -> None:
+    """The send is answered while the app server still holds the hook's request; the push leaves once it answers,
+    with the offline push of what it allowed."""
+    receiver = pushing.hooked.receiver
+    receiver.answer(ONLINE, hold_while(gate, "slow"))
+    await pushing.chat.send("alice", "bob", "slow")  # answered: the hook's request is still held
+    await receiver.wait_for(ONLINE)
+    assert not gate.is_set()
+    assert pushing.pushed("slow") == []
+    assert pushing.pusher.notices == []
+    assert await pushing.chat.texts("bob", SI_AB) == ["slow"]
+    gate.set()
+    await pushing.settled()
+    assert pushing.pushed("slow") == [("bob", "alice")]
+    assert [n.user_ids for n in pushing.pusher.notices] == [("bob",)]
+
+
+async def test_pushes_keep_seq_order_when_the_hook_answers_out_of_order(
+    pushing: Pushing, gate: threading.Event
+) -> None:
+    """Both hooks are asked at once; the second message's answer comes first, yet its push waits for the first's."""
+    receiver = pushing.hooked.receiver
+    receiver.answer(ONLINE, hold_while(gate, "first"))
+    answered = online_answers()
+    await pushing.chat.send("alice", "bob", "first")
+    await pushing.chat.send("alice", "bob", "second")
+    calls = await receiver.wait_for(ONLINE, 2)  # the second call is made while the first is held
+    assert ["first" in c.body["content"] for c in calls] == [True, False]
+    for _ in range(1000):  # until the second answer is in
+        if online_answers() > answered:
+            break
+        await asyncio.sleep(0.01)
+    else:
+        raise AssertionError("the second message's hook was not answered")
+    assert pushing.pushed("second") == []
+    gate.set()
+    await pushing.settled()
+    order = [p.msg.seq for p in pushing.online if p.conversation_id == SI_AB]
+    assert order == sorted(order) and len(order) == 2
+    assert [b'"first"' in p.msg.content for p in pushing.online if p.conversation_id == SI_AB] == [True, False]
+    assert sorted(n.client_msg_id for n in pushing.pusher.notices) == sorted(p.msg.clientMsgID for p in pushing.online)
 
 
 async def test_online_push_refusal_cancels_both_pushes_not_the_message(pushing: Pushing) -> None:
@@ -162,6 +233,7 @@ async def test_group_online_push_answer_replaces_the_members(pushing: Pushing) -
     await pushing.chat.ok(
         "/msg/send_msg", {**text("alice", "", "team"), "groupID": "g1", "sessionType": 3}, as_="admin", op="op-g"
     )
+    await pushing.settled()
     [call] = receiver.calls_of(GROUP_ONLINE)
     assert list(call.body) == [
         "callbackCommand",
@@ -178,8 +250,9 @@ async def test_group_online_push_answer_replaces_the_members(pushing: Pushing) -
         "seq",
     ]
     assert (call.body["groupID"], call.body["sessionType"], call.body["operationID"]) == ("g1", 3, "op-g")
+    [stored] = await pushing.chat.pull("bob", "sg_g1")
+    assert call.body["seq"] == stored["seq"] > 0  # asked after the commit: the stored message's seq
     assert receiver.calls_of(ONLINE) == []
-    await pushing.settled()
     assert pushing.pushed("team") == [("alice", "carol")]
     assert [n.user_ids for n in pushing.pusher.notices] == [("carol",)]
     assert await pushing.chat.texts("bob", "sg_g1") == ["team"]
@@ -253,6 +326,22 @@ async def test_offline_push_refusal_cancels_it(pushing: Pushing) -> None:
     assert len(pushing.hooked.receiver.calls_of(OFFLINE)) == 1
     assert pushing.pusher.notices == []
     assert pushing.pushed("silent") == [("bob", "alice")]
+
+
+async def test_online_only_message_is_asked_without_the_sender_waiting(pushing: Pushing, gate: threading.Event) -> None:
+    """A message stored nowhere (isHistory false) is asked the same way: sent while the hook holds its request,
+    then pushed with seq 0, and never offline."""
+    pushing.hooked.receiver.answer(ONLINE, hold_while(gate, "fleeting"))
+    msg = MsgData(sendID="alice", recvID="bob", sessionType=1, contentType=101, content=b'{"content":"fleeting"}')
+    msg.options[OPT_HISTORY] = False
+    assert await pushing.hooked.runtime.services.msg.send_notification(msg, operation_id="op-fleeting") is None
+    [call] = await pushing.hooked.receiver.wait_for(ONLINE)
+    assert call.body["userIDList"] == ["bob", "alice"]
+    assert pushing.pushed("fleeting") == []
+    gate.set()
+    await pushing.settled()
+    assert [p.msg.seq for p in pushing.online if b'"fleeting"' in p.msg.content] == [0]
+    assert pushing.pusher.notices == []
 
 
 async def test_typing_fires_no_push_hook(pushing: Pushing) -> None:

@@ -6,8 +6,9 @@ the commit, in seq order, before the sender is answered — publishes its push. 
 operationID) travels with the message as its `NewMsg.tag` and comes back on its `Appended`: no map on the side.
 A notification with `isSendMsg` is also stored as a copy in the chat conversation (OpenIM's msgtransfer does the
 same). Recipients follow docs/protocol/messages.md §4 step 8: the receiver plus the sender's own devices
-(senderSync) for single and notification chats, every member for groups; the online-push hooks, when on, may
-change who is pushed to (services/msg/push_hooks.py), never whose conversation rows a first message makes. The
+(senderSync) for single and notification chats, every member for groups; the online-push hooks, when on, are
+asked after the commit and may change who is pushed to (services/msg/push_hooks.py; the pushes of a conversation
+keep their order through services/msg/push_order.py), never whose conversation rows a first message makes. The
 conversation hooks of the rows a message created leave from `on_commit` (services/msg/conversation_hooks.py).
 
 The group and friend reads are seams (`_group_member_ids`, `_group_send_info`): they use the social-graph
@@ -49,7 +50,8 @@ from openim.protocol.ids import (
 from openim.protocol.pb.sdkws_pb2 import MsgData
 from openim.services.msg import conversation_hooks, offline_push
 from openim.services.msg.limits import MsgLimits
-from openim.services.msg.push_hooks import online_push_to
+from openim.services.msg.push_hooks import hooked, online_push_to
+from openim.services.msg.push_order import PushOrder
 from openim.services.msg.tips import build_notification, notification_options
 from openim.storage import Storage
 from openim.storage.commit import Appended, MsgWriter, NewMsg
@@ -66,10 +68,14 @@ ENQUEUE_RETRY_S = 30.0
 
 @dataclass(frozen=True, slots=True)
 class _Pending:
-    """What to push once the message is stored: the `NewMsg.tag` of every append, back on its `Appended`."""
+    """What to push once the message is stored: the `NewMsg.tag` of every append, back on its `Appended`.
+
+    `hooked`: an online-push hook is asked first (decided once, when the message is routed, so that the job
+    written in the transaction and `on_commit` agree even if the hook is switched meanwhile)."""
 
     user_ids: tuple[str, ...]
     operation_id: str
+    hooked: bool = False
 
 
 class MsgCore:
@@ -102,8 +108,9 @@ class MsgCore:
         # database queue: `DbQueue.with_messages`), so on_commit enqueues none.
         self.jobs_in_commit = False
         self.limits = limits or MsgLimits()  # message sizes and the bytes of a pull (services/msg/limits.py)
-        self._enqueueing: set[asyncio.Task[None]] = set()
+        self._enqueueing: set[asyncio.Future[None]] = set()
         self.hooks = hooks or Webhooks.off()
+        self._push_order = PushOrder()  # the pushes waiting for an online-push hook, per conversation
 
     # ---- after the commit -----------------------------------------------------------------------------------
 
@@ -111,17 +118,24 @@ class MsgCore:
         """MsgWriter's callback: publish the push of each committed message, in commit (seq) order.
 
         A resend (duplicate) is pushed again to its sender's devices only, so the resending device learns
-        the seq it missed; other recipients had the first push.
+        the seq it missed; other recipients had the first push. A new message whose online-push hook is on is
+        pushed once the hook answered (`_push_when_asked`); a conversation's pushes behind it wait for it.
         """
+        waiting = self._push_order.tails  # empty unless pushes wait for a hook's answer
         for appended in batch:
             pending = appended.tag
             if not isinstance(pending, _Pending):
                 continue  # appended by someone else sharing the writer: nothing to push from here
-            user_ids = (appended.msg.sendID,) if appended.duplicate else pending.user_ids
-            if user_ids:
-                self.bus.publish(
-                    TOPIC_PUSH, Push(appended.conversation_id, appended.msg, user_ids, pending.operation_id)
-                )
+            if pending.hooked and not appended.duplicate:
+                self._push_when_asked(appended.conversation_id, appended.msg, pending, stored=True)
+            else:
+                user_ids = (appended.msg.sendID,) if appended.duplicate else pending.user_ids
+                if user_ids:
+                    push = Push(appended.conversation_id, appended.msg, user_ids, pending.operation_id)
+                    if waiting and appended.conversation_id in waiting:
+                        self._push_in_order(push)
+                    else:
+                        self.bus.publish(TOPIC_PUSH, push)
             if not appended.duplicate:
                 if self.hooks.after_msg_save_db.enable:
                     self._after_save(appended, pending.operation_id)
@@ -134,11 +148,12 @@ class MsgCore:
                 self._spawn(self._enqueue(self.queue, jobs))
 
     def offline_push_payloads(self, batch: list[Appended]) -> list[bytes]:
-        """The offline-push jobs of a batch, encoded: one per new message with candidates."""
+        """The offline-push jobs of a batch, encoded: one per new message with candidates. A message whose online
+        push hook is asked has none here: its job is enqueued once the hook answered (`_pushed`)."""
         jobs: list[bytes] = []
         for appended in batch:
             pending = appended.tag
-            if isinstance(pending, _Pending) and not appended.duplicate:
+            if isinstance(pending, _Pending) and not appended.duplicate and not pending.hooked:
                 job = self._offline_push_job(appended, pending)
                 if job is not None:
                     jobs.append(offline_push.encode(job))
@@ -153,6 +168,40 @@ class MsgCore:
         if not user_ids:
             return None
         return offline_push.OfflinePushJob(appended.conversation_id, appended.msg, user_ids, pending.operation_id)
+
+    # ---- pushes that wait for an online-push hook (services/msg/push_hooks.py) --------------------------------
+
+    def _push_when_asked(self, conversation_id: str, msg: MsgData, pending: _Pending, *, stored: bool) -> None:
+        """Ask the online-push hook of `msg` now, push (and, `stored`, enqueue its offline push) once it answered
+        and the conversation's earlier pushes left; nobody waits for it but `drain_jobs`."""
+        decide = online_push_to(self.hooks, msg, pending.user_ids, operation_id=pending.operation_id)
+        self._track(
+            self._push_order.add(
+                conversation_id, decide, lambda push_to: self._pushed(conversation_id, msg, pending, push_to, stored)
+            )
+        )
+
+    def _push_in_order(self, push: Push) -> None:
+        """Publish `push` after the pushes of its conversation still waiting for a hook."""
+        self._track(self._push_order.add(push.conversation_id, _ready(push), self._publish))
+
+    def _publish(self, push: Push) -> None:
+        self.bus.publish(TOPIC_PUSH, push)
+
+    def _pushed(
+        self, conversation_id: str, msg: MsgData, pending: _Pending, push_to: tuple[str, ...], stored: bool
+    ) -> None:
+        """The hook answered: push to whom it left (nobody when it refused), then queue the offline push of a
+        stored message for them. The job is a transaction of its own here, after the answer, not one written
+        with the message (docs/integrations.md "Pushes")."""
+        if push_to:
+            self.bus.publish(TOPIC_PUSH, Push(conversation_id, msg, push_to, pending.operation_id))
+        if not stored or self.queue is None:
+            return
+        user_ids = offline_push.candidates(msg, push_to)
+        if user_ids:
+            job = offline_push.OfflinePushJob(conversation_id, msg, user_ids, pending.operation_id)
+            self._spawn(self._enqueue(self.queue, [offline_push.encode(job)]))
 
     def _after_save(self, appended: Appended, operation_id: str) -> None:
         """afterMsgSaveDB of a committed message (services/msg/hooks.py), queued by a task as the offline push."""
@@ -181,7 +230,9 @@ class MsgCore:
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         """Run `work` after the commit, in a task that `drain_jobs` waits for (the caller never does)."""
-        task = asyncio.ensure_future(work)
+        self._track(asyncio.ensure_future(work))
+
+    def _track(self, task: asyncio.Future[None]) -> None:
         self._enqueueing.add(task)
         task.add_done_callback(self._enqueueing.discard)
 
@@ -206,7 +257,8 @@ class MsgCore:
             pause = min(pause * 2, 2.0)
 
     async def drain_jobs(self) -> None:
-        """Wait until every job handed to the queue so far is enqueued (orderly shutdown, tests)."""
+        """Wait until every job handed to the queue so far is enqueued and every push waiting for a hook left
+        (orderly shutdown, tests)."""
         while self._enqueueing:
             await asyncio.gather(*self._enqueueing, return_exceptions=True)
 
@@ -238,13 +290,21 @@ class MsgCore:
         conversation_id = conversation_id_of(msg)
         if not conversation_id:
             raise ArgsError("unknown sessionType")
-        recipients, push_to = await self._targets(msg, operation_id)
+        recipients = await self.recipients(msg)
+        asks = self._asks_push_hook(msg)
         if not option(msg, OPT_HISTORY):
             msg.seq = 0
-            if push_to:
-                self.bus.publish(TOPIC_PUSH, Push(conversation_id, msg, push_to, operation_id))
+            if asks:
+                self._push_when_asked(conversation_id, msg, _Pending(recipients, operation_id, True), stored=False)
+            elif recipients:
+                push = Push(conversation_id, msg, recipients, operation_id)
+                waiting = self._push_order.tails
+                if waiting and conversation_id in waiting:
+                    self._push_in_order(push)
+                else:
+                    self.bus.publish(TOPIC_PUSH, push)
             return None
-        new = self._new_msg(msg, conversation_id, recipients, operation_id, push_to)
+        new = self._new_msg(msg, conversation_id, recipients, operation_id, asks)
         task = asyncio.ensure_future(self.writer.append(new))
         # A sender that goes away (its request cancelled) does not take its message with it: the append
         # goes on, and the push leaves from on_commit as for any other message.
@@ -271,8 +331,8 @@ class MsgCore:
             if not conversation_id:
                 results[i] = ArgsError("unknown sessionType")
                 continue
-            recipients, push_to = await self._targets(msg, operation_id)
-            stored.append((i, self._new_msg(msg, conversation_id, recipients, operation_id, push_to)))
+            recipients = await self.recipients(msg)
+            stored.append((i, self._new_msg(msg, conversation_id, recipients, operation_id, self._asks_push_hook(msg))))
         futures = await self.writer.enqueue_many([new for _, new in stored])
         # As in deliver: a caller that goes away does not take the messages with it.
         outcomes = await asyncio.shield(asyncio.gather(*futures, return_exceptions=True))
@@ -280,13 +340,12 @@ class MsgCore:
             results[i] = outcome
         return results
 
-    async def _targets(self, msg: MsgData, operation_id: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """The recipients (whose rows a first message makes) and who is pushed to, as the online-push hooks leave
-        them (the recipients when both hooks are off)."""
-        recipients = await self.recipients(msg)
-        if self.hooks.before_online_push.enable or self.hooks.before_group_online_push.enable:
-            return recipients, await online_push_to(self.hooks, msg, recipients, operation_id=operation_id)
-        return recipients, recipients
+    def _asks_push_hook(self, msg: MsgData) -> bool:
+        """Whether the push of `msg` waits for an online-push hook's answer (never with both hooks off)."""
+        hooks = self.hooks
+        if hooks.before_online_push.enable or hooks.before_group_online_push.enable:
+            return hooked(hooks, msg)
+        return False
 
     async def recipients(self, msg: MsgData) -> tuple[str, ...]:
         """Who gets the push (docs/protocol/messages.md §4 step 8): group members, or receiver and senderSync sender."""
@@ -299,11 +358,11 @@ class MsgCore:
 
     @staticmethod
     def _new_msg(
-        msg: MsgData, conversation_id: str, recipients: tuple[str, ...], operation_id: str, push_to: tuple[str, ...]
+        msg: MsgData, conversation_id: str, recipients: tuple[str, ...], operation_id: str, asks_hook: bool
     ) -> NewMsg:
-        """The append of a stored message, with its push (to `push_to`, the recipients as the push hooks left them)
-        as the tag and the owners whose rows it needs (from `recipients`)."""
-        tag = _Pending(push_to, operation_id)
+        """The append of a stored message, with its push (to the recipients, or to whom its online-push hook
+        leaves when `asks_hook`) as the tag and the owners whose rows it needs (from `recipients`)."""
+        tag = _Pending(recipients, operation_id, asks_hook)
         if conversation_id.startswith("n_"):
             return NewMsg(conversation_id, msg, (), tag)
         if msg.sessionType == SessionType.SINGLE_CHAT:
@@ -364,3 +423,8 @@ class MsgCore:
     def chat_conversation_id(self, msg: MsgData) -> str:
         """The chat conversation of `msg` (si_/sg_/sn_), whatever its isNotNotification flag."""
         return chat_conversation_id(msg)
+
+
+async def _ready(push: Push) -> Push:
+    """A push that waits for no answer, only for its turn (`MsgCore._push_in_order`)."""
+    return push

@@ -2,7 +2,8 @@
 
 `on_commit` enqueues one job (topic `TOPIC_OFFLINE_PUSH`) per committed message whose `offlinePush` option is on
 (docs/protocol/messages.md §4 step 10), naming its candidate recipients: the receiver of a single or notification chat,
-every member but the sender in a group. Who of them is offline is decided by the worker when it runs
+every member but the sender in a group; for a message whose online-push hook is on, once the hook answered, from
+the users it left (services/msg/push_hooks.py). Who of them is offline is decided by the worker when it runs
 (`jobs/offline_push.py`), from presence at that time. Signaling messages (1602, 1603) are never pushed offline.
 
 Payload (`encode`/`decode`): UTF-8 JSON `{"v": 1, "conversationID", "operationID", "userIDs": [...],

@@ -8,10 +8,13 @@ push service fires them (`internal/push/callback.go`, `push_handler.go` in open-
 - Both skip typing (113). A refusal — or a failed call when failedContinue is false — cancels the push, online
   and offline (OpenIM's Push2User / Push2Group return before either); the message itself is stored all the same.
 
-`MsgCore.deliver` asks them where it settles the recipients, before the message goes to the writer, so that the
-answer travels with the message to `on_commit`: the send waits for the hook (OpenIM's push service asks after
-storing, and the sender does not wait), and `seq` in the group body is 0, the message having none yet. Callers
-check the two hooks' `enable` first: off, nothing here runs.
+As in OpenIM, they are asked after the message is stored, and the sender does not wait: `MsgCore.on_commit` hands
+each new message whose hook is on (`hooked`, decided once when the message is routed) to a `PushOrder`
+(services/msg/push_order.py), which asks the hook at once and publishes the push once the answer is in and the
+conversation's earlier pushes left, so pushes keep their seq order; the bodies carry the stored message (its
+seq in the group body). The offline-push job of such a message is enqueued after the answer, from the users it
+leaves (docs/integrations.md "Pushes" says what that costs in durability). An online-only message (`history` off,
+not stored: seq 0) is asked the same way from `MsgCore.deliver`. With both hooks off nothing here runs.
 """
 
 from __future__ import annotations
@@ -24,11 +27,19 @@ from openim.protocol.pb.sdkws_pb2 import MsgData
 from openim.webhooks import Webhooks
 from openim.webhooks.bodies import group_push_body, push_answer, push_body
 
-__all__ = ["online_push_to"]
+__all__ = ["hooked", "online_push_to"]
 
 logger = logging.getLogger("openim.services")
 
 _GROUPS = (SessionType.READ_GROUP_CHAT, SessionType.WRITE_GROUP_CHAT)
+
+
+def hooked(hooks: Webhooks, msg: MsgData) -> bool:
+    """Whether the push of `msg` waits for an online-push hook's answer."""
+    if msg.contentType == ContentType.TYPING:
+        return False
+    hook = hooks.before_group_online_push if msg.sessionType in _GROUPS else hooks.before_online_push
+    return hook.enable
 
 
 async def online_push_to(
