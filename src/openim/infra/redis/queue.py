@@ -115,15 +115,14 @@ class RedisStreamQueue:
                     pause = 0.0
                     yield job
             except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-                task = asyncio.current_task()
-                if task is not None and task.cancelling():
-                    raise asyncio.CancelledError from exc  # a consumer being cancelled stops, whatever the read raised
+                _stop_if_cancelled(exc)  # a consumer being cancelled stops, whatever the read raised
                 pause = min(max(pause * 2, 0.25), RETRY_MAX_S)
                 logger.warning("queue %s: Redis unreachable (%s); retrying in %.2f s", topic, exc, pause)
                 await asyncio.sleep(pause)
 
     async def _consume(self, key: str, topic: str, group: str, consumer: str) -> AsyncIterator[Job]:
         while True:
+            _stop_if_cancelled()
             claimed: Any = await self._client.xautoclaim(
                 key, group, consumer, min_idle_time=self._claim_idle_ms, start_id="0-0", count=1
             )
@@ -161,3 +160,15 @@ class RedisStreamQueue:
                 pending = int(info["pending"])
                 return QueueStats(length, max(length - pending, 0), pending)  # acked entries are deleted
         return QueueStats(length, length, 0)
+
+
+def _stop_if_cancelled(cause: BaseException | None = None) -> None:
+    """Raise CancelledError when the running task was asked to stop.
+
+    redis-py's asyncio client can swallow a cancellation that lands in a blocking read (redis/redis-py#2028: the
+    command then returns as if nothing happened), so the consume loop checks before each command: a consumer that
+    was cancelled stops at its next step instead of blocking in XREADGROUP again.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError from cause
