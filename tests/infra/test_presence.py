@@ -169,3 +169,22 @@ async def test_background_flag_follows_the_connection(presence: Presence) -> Non
     await presence.set_online("u1", 5, "web")
     assert await presence.states(["u1"]) == {"u1": [(1, "ios", False), (5, "web", False)]}
     assert await presence.connections(["u1"]) == {"u1": [(1, "ios"), (5, "web")]}
+
+
+async def test_pushed_on_mobile_is_android_or_ios_in_foreground(presence: Presence) -> None:
+    """pushed_on_mobile() names the users whose phone takes online pushes: any Android connection (background too),
+    an iOS one in foreground; web, desktop, an iOS app in background, no connection or a closed one do not count."""
+    await presence.set_online("android", 2, "a1", background=True)
+    await presence.set_online("ios", 1, "i1")
+    await presence.set_online("ios-bg", 1, "i2", background=True)
+    await presence.set_online("ios-two", 1, "i3", background=True)
+    await presence.set_online("ios-two", 1, "i4")
+    await presence.set_online("web", 5, "w1")
+    await presence.set_online("gone", 2, "g1")
+    await presence.set_offline("gone", 2, "g1")
+    users = ["android", "ios", "ios-bg", "ios-two", "web", "gone", "never"]
+    assert await presence.pushed_on_mobile(users) == {"android", "ios", "ios-two"}
+    await presence.set_background("ios", 1, "i1", True)
+    await presence.set_background("ios-bg", 1, "i2", False)
+    assert await presence.pushed_on_mobile(users) == {"android", "ios-bg", "ios-two"}
+    assert await presence.pushed_on_mobile([]) == set()

@@ -157,6 +157,34 @@ async def test_global_recv_opt_mutes_group_pushes(transfer: Transfer) -> None:
     assert await transfer.settled() == [(("c",), "sg_g1")]
 
 
+async def test_receive_options_changed_between_pushes_apply_to_the_next(transfer: Transfer) -> None:
+    """The options come from the fact cache (storage/facts.py): once a group's push read them, the next push of a
+    warm group reads nothing from the database, and a change of either option applies to the push after it."""
+    kit = transfer.kit
+    facts = kit.storage.facts
+    await kit.users("d")
+    await make_group(kit.storage, "g1", "a", ["b", "c", "d"], now=kit.clock.now_ms())
+    key = ConversationKey("sg_g1", SessionType.READ_GROUP_CHAT, group_id="g1")
+    group_msg = lambda: text_msg("a", "", sessionType=SessionType.READ_GROUP_CHAT, groupID="g1")  # noqa: E731
+    await kit.service.send(caller("a"), group_msg(), operation_id="op1")
+    assert await transfer.settled() == [(("b", "c", "d"), "sg_g1")]
+    misses = facts.misses
+    before = {name: stat.count for name, stat in kit.storage.db.stats.by_name.items()}
+    await kit.service.send(caller("a"), group_msg(), operation_id="op2")
+    assert (await transfer.settled())[1:] == [(("b", "c", "d"), "sg_g1")]
+    assert facts.misses == misses
+    ran = {name for name, stat in kit.storage.db.stats.by_name.items() if stat.count != before.get(name)}
+    assert ran == {"msg.append_batch"}  # the message's own write; the push decided from memory
+    await kit.storage.conversation.set_fields(["b"], key, {"recv_msg_opt": RecvMsgOpt.NOT_RECEIVE}, now=1)
+    await kit.storage.user.update_user("c", global_recv_msg_opt=RecvMsgOpt.RECEIVE_NOT_NOTIFY)
+    await kit.service.send(caller("a"), group_msg(), operation_id="op3")
+    assert (await transfer.settled())[2:] == [(("d",), "sg_g1")]
+    await kit.storage.conversation.set_fields(["b"], key, {"recv_msg_opt": RecvMsgOpt.RECEIVE}, now=2)
+    await kit.storage.user.update_user("c", global_recv_msg_opt=RecvMsgOpt.RECEIVE)
+    await kit.service.send(caller("a"), group_msg(), operation_id="op4")
+    assert (await transfer.settled())[3:] == [(("b", "c", "d"), "sg_g1")]
+
+
 async def test_single_chat_recv_opt_2_gets_none(transfer: Transfer) -> None:
     """A receiver whose conversation receive option is 2 gets the message but no offline push (settled at send)."""
     kit = transfer.kit

@@ -27,6 +27,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol
 
+from openim.protocol.constants import ANDROID, IOS
+
 __all__ = ["PRESENCE_REFRESH_INTERVAL_S", "PRESENCE_TTL_S", "MemoryPresence", "Presence"]
 
 PRESENCE_TTL_S = 90  # a registered connection not refreshed for this long reads as offline (Redis)
@@ -71,6 +73,11 @@ class Presence(Protocol):
         """For each requested user, its live (platform_id, conn_id, background) sorted ascending ([] when offline)."""
         ...
 
+    async def pushed_on_mobile(self, user_ids: Iterable[str]) -> set[str]:
+        """Those of `user_ids` with a live Android connection, or an iOS one not in background: the users whose
+        phone took the online push, so an offline push skips them (jobs/offline_push.py)."""
+        ...
+
     async def tokens(self, user_ids: Iterable[str]) -> dict[str, list[tuple[int, str]]]:
         """For each requested user, the (platform_id, token) of each live connection, sorted ([] when offline).
 
@@ -95,6 +102,9 @@ class MemoryPresence:
         self._tokens: dict[str, str] = {}  # conn_id → token
         self._watching: dict[str, set[str]] = {}  # conn_id → watched user IDs
         self._background: set[str] = set()  # conn_ids in background
+        # Users whose phone takes online pushes (see pushed_on_mobile), kept as connections change: the offline
+        # push of a group message asks it for every member, so the answer is one set intersection.
+        self._on_mobile: set[str] = set()
 
     async def set_online(
         self, user_id: str, platform_id: int, conn_id: str, token: str = "", *, background: bool = False
@@ -110,6 +120,14 @@ class MemoryPresence:
             self._background.add(conn_id)
         else:
             self._background.discard(conn_id)
+        self._recount_mobile(user_id)
+
+    def _recount_mobile(self, user_id: str) -> None:
+        platforms = self._conns.get(user_id)
+        if platforms and (ANDROID in platforms or any(c not in self._background for c in platforms.get(IOS, ()))):
+            self._on_mobile.add(user_id)
+        else:
+            self._on_mobile.discard(user_id)
 
     async def set_offline(self, user_id: str, platform_id: int, conn_id: str) -> None:
         """Forget connection `conn_id`; empty platforms and users are dropped."""
@@ -127,6 +145,7 @@ class MemoryPresence:
             del platforms[platform_id]
         if not platforms:
             del self._conns[user_id]
+        self._recount_mobile(user_id)
 
     async def refresh(self, user_id: str, platform_id: int, conn_id: str) -> bool:
         """In memory nothing expires: only report whether the connection is registered."""
@@ -149,6 +168,10 @@ class MemoryPresence:
             u: sorted((pid, c, c in self._background) for pid, conns in self._conns.get(u, {}).items() for c in conns)
             for u in dict.fromkeys(user_ids)
         }
+
+    async def pushed_on_mobile(self, user_ids: Iterable[str]) -> set[str]:
+        """Those of `user_ids` with a live Android connection, or an iOS one not in background."""
+        return self._on_mobile.intersection(user_ids)
 
     async def tokens(self, user_ids: Iterable[str]) -> dict[str, list[tuple[int, str]]]:
         """For each requested user, the (platform_id, token) of each live connection, sorted ([] when offline)."""

@@ -25,6 +25,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from openim.infra.presence import PRESENCE_TTL_S
+from openim.protocol.constants import ANDROID, IOS
 
 __all__ = ["PRESENCE_KEY_PREFIX", "SUBSCRIPTION_KEY_PREFIX", "RedisPresence", "presence_key", "subscription_key"]
 
@@ -190,6 +191,14 @@ class RedisPresence:
         return {
             user: sorted((platform, conn, background) for platform, conn, _token, background in live)
             for user, live in (await self._live_users(user_ids)).items()
+        }
+
+    async def pushed_on_mobile(self, user_ids: Iterable[str]) -> set[str]:
+        """Those of `user_ids` with a live Android connection, or an iOS one not in background."""
+        return {
+            user
+            for user, live in (await self._live_users(user_ids)).items()
+            if any(platform == ANDROID or (platform == IOS and not bg) for platform, _conn, _token, bg in live)
         }
 
     async def tokens(self, user_ids: Iterable[str]) -> dict[str, list[tuple[int, str]]]:
