@@ -65,6 +65,32 @@ async def test_pushes_keep_publish_order(gateway: Gateway) -> None:
     assert seqs == list(range(1, 101))
 
 
+async def test_pushes_wait_while_the_socket_is_full_and_keep_order(gateway: Gateway) -> None:
+    """A push to a connection whose transport has asked to stop writing (flow control) waits in its write queue; one
+    that reaches the connection once the transport resumed, while others still wait, goes after them (a push goes
+    straight to the socket only when nothing waits: conn.py)."""
+    bob = await gateway.connect("bob", ANDROID)
+    (conn,) = gateway.server.hub.conns("bob")
+
+    def publish(seq: int) -> None:
+        gateway.runtime.bus.publish("push", Push("si_alice_bob", text_msg("alice", "bob", seq), ("bob",), f"op{seq}"))
+
+    publish(1)
+    assert pushed(await bob.push()).msgs["si_alice_bob"].Msgs[0].seq == 1
+    conn.ws.pause_writing()  # what the transport calls when its buffer passes the high-water mark
+    for seq in range(2, 6):
+        publish(seq)
+    # The writer task hands the first waiting frame to websockets, which writes it and then waits for the socket.
+    await gateway.settled(lambda: bool(conn.ws.drain_waiters))
+    assert pushed(await bob.push()).msgs["si_alice_bob"].Msgs[0].seq == 2
+    assert bob.pushes.empty()
+    for seq in range(6, 9):
+        publish(seq)  # handed to the gateway on the next loop turn, before the writer task wakes up
+    conn.ws.resume_writing()
+    seqs = [pushed(await bob.push()).msgs["si_alice_bob"].Msgs[0].seq for _ in range(6)]
+    assert seqs == list(range(3, 9))
+
+
 async def test_ios_in_background_is_skipped(gateway: Gateway) -> None:
     """An iOS connection that set itself in background (2004) gets no push; back in foreground it does."""
     phone = await gateway.connect("bob", IOS)

@@ -137,6 +137,7 @@ class Conn:
         self.operation_id = operation_id
         self.caller = caller
         self.codec = codec
+        self.push_key = (codec.kind, codec.gzip)  # push.py encodes each push once per key
         self.timing = timing
         self.connected_at_ms = connected_at_ms
         self.conn_id = uuid.uuid4().hex
@@ -186,6 +187,13 @@ class Conn:
                 return False
             self._held.append(frame)
             return True
+        # `_enqueue` and `_write_now` inlined for the common case (nothing queued, the socket takes data): this runs
+        # once per member of a group for each message, and the calls cost more than the rest of it but the write.
+        if not self._queue and self._writer is None and not self._closing:
+            ws = self.ws
+            if not ws.paused and ws.protocol.state is State.OPEN:
+                ws.transport.write(frame.wire)
+                return True
         return self._enqueue(frame)
 
     def _release_held(self) -> None:

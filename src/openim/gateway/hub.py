@@ -95,6 +95,17 @@ class Hub:
             return []
         return [c for conns in platforms.values() for c in conns]
 
+    def conns_of(self, user_ids: Iterable[str]) -> list[Conn]:
+        """Every live connection on this node of each of `user_ids` (a user named twice counts once), as `conns`."""
+        users = self._users
+        return [
+            c
+            for user_id in dict.fromkeys(user_ids)
+            if (platforms := users.get(user_id))
+            for conns in platforms.values()
+            for c in conns
+        ]
+
     def platforms(self, user_id: str) -> list[int]:
         """The platforms a user is connected on at this node."""
         return sorted(self._users.get(user_id, {}))

@@ -48,12 +48,7 @@ class PushDelivery:
             log.warning("push: ignoring %r", type(event))
             return
         hub = self._hub
-        targets = [
-            conn
-            for user_id in dict.fromkeys(event.user_ids)
-            for conn in hub.conns(user_id)
-            if not (conn.background and conn.platform_id == IOS)
-        ]
+        targets = [c for c in hub.conns_of(event.user_ids) if not (c.background and c.platform_id == IOS)]
         if not targets:
             return
         resp = Resp(
@@ -66,12 +61,12 @@ class PushDelivery:
         )
         encoded: dict[tuple[str, bool], Framed] = {}
         pushed = 0
+        operation_id = event.operation_id
         for conn in targets:
-            key = (conn.codec.kind, conn.codec.gzip)
-            frame = encoded.get(key)
+            frame = encoded.get(conn.push_key)
             if frame is None:  # once per envelope kind: the same bytes, WebSocket framing included, for all
-                frame = encoded[key] = Framed.of(conn.codec.encode_resp(resp))
-            pushed += conn.send_push(frame, event.operation_id)
+                frame = encoded[conn.push_key] = Framed.of(conn.codec.encode_resp(resp))
+            pushed += conn.send_push(frame, operation_id)
         MSG_PUSHED.inc(pushed)
 
     def on_kick(self, event: object) -> None:
