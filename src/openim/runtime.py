@@ -46,7 +46,7 @@ from typing import Any
 import uvicorn
 from redis.asyncio import Redis
 
-from openim import __version__, context
+from openim import __version__, context, heap
 from openim.api.app import create_app
 from openim.api.http_guard import ConnectionGuard, GuardLimits, guarded_protocol
 from openim.api.limits import RestLimits
@@ -578,6 +578,8 @@ async def run(
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, _on_signal, sig, stop)
+    # Last before serving: what start-up built lives until exit, so full collections need not walk it (heap.py).
+    log.debug("start-up objects frozen out of the garbage collector: %d", heap.settle())
     if ready is not None:
         ready.set()
     try:
