@@ -101,7 +101,7 @@ async def test_postgres_scheme_and_password_masking(db_url: str) -> None:
 
 
 async def test_sqlite_pragmas_are_set_on_every_connection(tmp_path: Path) -> None:
-    """Each pooled SQLite connection runs in WAL mode with busy_timeout, foreign keys, synchronous=NORMAL and a
+    """Each pooled SQLite connection runs in WAL mode with busy_timeout, foreign keys, synchronous=FULL and a
     page cache of SQLITE_CACHE_KIB (what bounds the process's SQLite page cache: SQLITE_MAX_POOL × that)."""
     db = await Db.connect(f"sqlite:///{tmp_path / 'x.db'}", pool_size=3)
     try:
@@ -113,7 +113,7 @@ async def test_sqlite_pragmas_are_set_on_every_connection(tmp_path: Path) -> Non
                 await asyncio.sleep(0.01)  # hold the connection so the others open their own
                 return tuple(values)
 
-        assert await asyncio.gather(*(pragmas() for _ in range(3))) == [("wal", 5000, 1, 1, -SQLITE_CACHE_KIB)] * 3
+        assert await asyncio.gather(*(pragmas() for _ in range(3))) == [("wal", 5000, 1, 2, -SQLITE_CACHE_KIB)] * 3
     finally:
         await db.close()
 
