@@ -256,26 +256,8 @@ class FactCache:
 
     async def users(self, user_ids: Iterable[str]) -> dict[str, User]:
         """The users that exist among `user_ids` (unknown ones are left out)."""
-        now = self._clock()
         wanted = list(dict.fromkeys(user_ids))
-        found: dict[str, User | None] = {}
-        missing: list[str] = []
-        for user_id in wanted:
-            cached = self._users.get(user_id, now) if self.enabled else _MISSING
-            if cached is _MISSING:
-                missing.append(user_id)
-            else:
-                found[user_id] = cached
-        if missing:
-            self.misses += 1
-            generations = self._generations()
-            async with self._db.read("facts.users") as conn:
-                loaded = await _users(conn, missing)
-            fresh = {user_id: loaded.get(user_id) for user_id in missing}
-            self._store(generations, FACT_USER, fresh, now)
-            found.update(fresh)
-        else:
-            self.hits += 1
+        found = await self._many(FACT_USER, wanted, "facts.users", _users, None)
         return {user_id: u for user_id in wanted if (u := found[user_id]) is not None}
 
     async def user(self, user_id: str) -> User | None:
@@ -285,23 +267,36 @@ class FactCache:
     async def recv_opts(self, owner_ids: Iterable[str]) -> dict[str, Mapping[str, int]]:
         """For each of `owner_ids`, its conversations whose recvMsgOpt is not 0 (conversationID → option); the
         misses in one read. What an offline push of a group checks for every member (jobs/offline_push.py)."""
+        owners = list(dict.fromkeys(owner_ids))
+        return await self._many(FACT_RECV_OPT, owners, "facts.recv_opts", _recv_opts_of, _NO_OPTS)
+
+    async def _many(
+        self,
+        kind: str,
+        keys: list[str],
+        name: str,
+        load: Callable[[AsyncConnection, list[str]], Awaitable[Mapping[str, Any]]],
+        absent: Any,
+    ) -> dict[str, Any]:
+        """`keys` (distinct) of one kind from the cache, the misses in one read named `name`; `absent` for a key
+        the read did not find (cached too)."""
         now = self._clock()
-        found: dict[str, Mapping[str, int]] = {}
+        table = self._tables[kind]
+        found: dict[str, Any] = {}
         missing: list[str] = []
-        table = self._recv_opt
-        for owner in dict.fromkeys(owner_ids):
-            cached = table.get(owner, now) if self.enabled else _MISSING
+        for key in keys:
+            cached = table.get(key, now) if self.enabled else _MISSING
             if cached is _MISSING:
-                missing.append(owner)
+                missing.append(key)
             else:
-                found[owner] = cached
+                found[key] = cached
         if missing:
             self.misses += 1
             generations = self._generations()
-            async with self._db.read("facts.recv_opts") as conn:
-                loaded = await _recv_opts_of(conn, missing)
-            fresh = {owner: loaded.get(owner, _NO_OPTS) for owner in missing}
-            self._store(generations, FACT_RECV_OPT, fresh, now)
+            async with self._db.read(name) as conn:
+                loaded = await load(conn, missing)
+            fresh = {key: loaded.get(key, absent) for key in missing}
+            self._store(generations, kind, fresh, now)
             found.update(fresh)
         else:
             self.hits += 1
