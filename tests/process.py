@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -20,10 +22,29 @@ OPENIM = [sys.executable, "-m", "openim"]
 START_TIMEOUT = 120.0
 
 
+# Ports handed to test servers come from below the kernel's ephemeral range (32768-60999 by default), one slice
+# per xdist worker. A port the kernel picked for `bind(0)` is an ephemeral one, and any outgoing connection of
+# any test may take it as its local port before the server binds it ("Address already in use" in CI); below
+# the range only the servers these helpers start take ports, and each worker walks its own slice.
+_PORT_BASE, _PORT_SLICE = 10_000, 2_500
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+_slice = int(_worker) % 8 if _worker.isdigit() else 0
+_next_port = itertools.cycle(range(_PORT_BASE + _slice * _PORT_SLICE, _PORT_BASE + (_slice + 1) * _PORT_SLICE))
+for _ in range(random.randrange(_PORT_SLICE)):  # a session after another does not start on its ports
+    next(_next_port)
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port nothing listens on now, outside the ephemeral range (above)."""
+    for _ in range(_PORT_SLICE):
+        port = next(_next_port)
+        with socket.socket() as s:
+            try:
+                s.bind(("0.0.0.0", port))  # as the servers bind (api.listenIP): a port held on any address fails
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in this worker's slice")
 
 
 def clean_env(**extra: str) -> dict[str, str]:

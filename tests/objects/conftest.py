@@ -20,23 +20,17 @@ import httpx
 import pytest
 from tests.databases import copy_migrated_sqlite
 from tests.objects.client import BASE, PART, ObjApi, object_settings
-from tests.process import START_TIMEOUT
+from tests.process import START_TIMEOUT, free_port
 
 from openim.api.app import create_app
 from openim.infra.clock import FakeClock
 from openim.runtime import Runtime
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[str]:
     """`moto_server` on a free loopback port, S3 multipart minimum lowered to PART; its address host:port."""
-    port = _free_port()
+    port = free_port()
     exe = Path(sys.executable).with_name("moto_server")
     env = {**os.environ, "S3_UPLOAD_PART_MIN_SIZE": str(PART)}
     proc = subprocess.Popen(
