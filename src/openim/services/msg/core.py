@@ -121,7 +121,6 @@ class MsgCore:
         the seq it missed; other recipients had the first push. A new message whose online-push hook is on is
         pushed once the hook answered (`_push_when_asked`); a conversation's pushes behind it wait for it.
         """
-        waiting = self._push_order.tails  # empty unless pushes wait for a hook's answer
         for appended in batch:
             pending = appended.tag
             if not isinstance(pending, _Pending):
@@ -131,11 +130,7 @@ class MsgCore:
             else:
                 user_ids = (appended.msg.sendID,) if appended.duplicate else pending.user_ids
                 if user_ids:
-                    push = Push(appended.conversation_id, appended.msg, user_ids, pending.operation_id)
-                    if waiting and appended.conversation_id in waiting:
-                        self._push_in_order(push)
-                    else:
-                        self.bus.publish(TOPIC_PUSH, push)
+                    self._push(Push(appended.conversation_id, appended.msg, user_ids, pending.operation_id))
             if not appended.duplicate:
                 if self.hooks.after_msg_save_db.enable:
                     self._after_save(appended, pending.operation_id)
@@ -181,9 +176,14 @@ class MsgCore:
             )
         )
 
-    def _push_in_order(self, push: Push) -> None:
-        """Publish `push` after the pushes of its conversation still waiting for a hook."""
-        self._track(self._push_order.add(push.conversation_id, _ready(push), self._publish))
+    def _push(self, push: Push) -> None:
+        """Publish `push` now, or after the pushes of its conversation still waiting for a hook's answer (the
+        map is empty unless a hook is on)."""
+        waiting = self._push_order.tails
+        if waiting and push.conversation_id in waiting:
+            self._track(self._push_order.add(push.conversation_id, _ready(push), self._publish))
+        else:
+            self.bus.publish(TOPIC_PUSH, push)
 
     def _publish(self, push: Push) -> None:
         self.bus.publish(TOPIC_PUSH, push)
@@ -297,12 +297,7 @@ class MsgCore:
             if asks:
                 self._push_when_asked(conversation_id, msg, _Pending(recipients, operation_id, True), stored=False)
             elif recipients:
-                push = Push(conversation_id, msg, recipients, operation_id)
-                waiting = self._push_order.tails
-                if waiting and conversation_id in waiting:
-                    self._push_in_order(push)
-                else:
-                    self.bus.publish(TOPIC_PUSH, push)
+                self._push(Push(conversation_id, msg, recipients, operation_id))
             return None
         new = self._new_msg(msg, conversation_id, recipients, operation_id, asks)
         task = asyncio.ensure_future(self.writer.append(new))
@@ -426,5 +421,5 @@ class MsgCore:
 
 
 async def _ready(push: Push) -> Push:
-    """A push that waits for no answer, only for its turn (`MsgCore._push_in_order`)."""
+    """A push that waits for no answer, only for its turn (`MsgCore._push`)."""
     return push
