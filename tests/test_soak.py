@@ -18,6 +18,7 @@ import asyncio
 import json
 import os
 import random
+import statistics
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -197,7 +198,9 @@ def test_resources_stay_flat_under_churn(server: ServerProcess) -> None:
     # allocator noise does not.
     assert max(s.rss for s in peak) <= base.rss * 1.15 + 16e6, (base, peak)
     assert max(s.fds for s in peak) <= base.fds + CONNECTIONS * CHURN + 20, (base, peak)
-    assert max(s.tasks for s in peak) <= base.tasks + 2 * CONNECTIONS * CHURN + 50, (base, peak)
+    # Tasks by their median: a stall of the loop (a CI neighbour taking the cores) queues handshakes and their
+    # tasks for a sample or two (1,120 → 1,496 → 1,121 once), which a leak of one task per cycle does not undo.
+    assert statistics.median(s.tasks for s in peak) <= base.tasks + 2 * CONNECTIONS * CHURN + 50, (base, peak)
     # Live Python objects, what a leak is made of, whatever the allocator's arenas and SQLite's page cache do to
     # the RSS (they fill up to their bounds: bench/README.md, Soak). Each message leaves an entry in the
     # send-status store (4 blocks, until its 100,000 entries are full); a connection's objects are replaced as it
