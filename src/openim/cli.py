@@ -57,7 +57,7 @@ def start(
 ) -> None:
     """Run the server: every role in one process, or only the roles named."""
     from openim.ops.secret import WeakSecret
-    from openim.runtime import ROLES, PortInUse, PushMisconfigured, run
+    from openim.runtime import ROLES, PortInUse, PushMisconfigured, TaskEnded, run
 
     chosen = tuple(roles) if roles else ROLES
     unknown = [r for r in chosen if r not in ROLES]
@@ -75,7 +75,7 @@ def start(
     except PortInUse as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
-    except (WeakSecret, PushMisconfigured) as exc:
+    except (WeakSecret, PushMisconfigured, TaskEnded) as exc:
         typer.echo(f"openim: {exc}", err=True)
         raise typer.Exit(1) from None
     except ConnectionError as exc:  # the database or Redis does not answer (the message names the masked URL)

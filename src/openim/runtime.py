@@ -114,6 +114,10 @@ class PortInUse(Exception):
     """A listening port is taken; the message names it and what to do."""
 
 
+class TaskEnded(Exception):
+    """A role's task ended by itself (an error it did not survive): the process stopped; the log says why."""
+
+
 class PushMisconfigured(Exception):
     """The offline push provider `push.enable` names lacks what it needs; the message names the keys."""
 
@@ -450,8 +454,9 @@ async def run(
     Stop, in order: /readyz answers 503 "stopping"; the REST and gateway listeners close; REST requests in flight
     finish (uvicorn, up to 10 s) and gateway connections drain (gateway/server.py, up to 10 s); the admin role
     stops; the message writer commits every message it accepted; the bus publishes what is queued (up to 5 s with
-    Redis); Redis and storage close. Returning normally, `openim start` exits 0. Further signals during the stop
-    are ignored (the waits above are bounded).
+    Redis); Redis and storage close. Returning normally, `openim start` exits 0; after a role's task ended by itself
+    (TaskEnded) it exits 1, so that a supervisor restarts it. Further signals during the stop are ignored (the waits
+    above are bounded).
 
     With `env: production` and the default or a short secret it raises WeakSecret before binding anything.
     """
@@ -582,11 +587,13 @@ async def run(
     log.debug("start-up objects frozen out of the garbage collector: %d", heap.settle())
     if ready is not None:
         ready.set()
+    ended = ""
     try:
         waiter = asyncio.ensure_future(stop.wait())
         watched: list[asyncio.Future[Any]] = [waiter, *(r.task for r in front + back)]
-        await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
         waiter.cancel()
+        ended = _report_ended(done - {waiter})
     finally:
         log.info("stopping: draining connections and requests in flight")
         readiness.stopping = True
@@ -602,6 +609,8 @@ async def run(
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(sig)
         log.info("stopped")
+    if ended:
+        raise TaskEnded(f"stopped because a task ended by itself: {ended}; the log says why")
 
 
 async def run_job(settings: Settings, name: str) -> JobOutcome:
@@ -755,6 +764,18 @@ class _Running:
             self.task.cancel()
         else:
             self.begin_stop()
+
+
+def _report_ended(tasks: set[asyncio.Future[Any]]) -> str:
+    """Log which task stopped the process (a role's task ends only at a stop, so one that ends by itself is a
+    bug) and name it; "" when none did (a signal)."""
+    for task in tasks:
+        exc = None if task.cancelled() else task.exception()
+        if exc is None:
+            log.error("a task of the process ended by itself; stopping: %r", task)
+        else:
+            log.error("a task of the process failed; stopping", exc_info=exc)
+    return ", ".join(sorted({repr(t.exception()) if not t.cancelled() and t.exception() else "a task" for t in tasks}))
 
 
 def _in_role(role: str, work: Awaitable[None]) -> asyncio.Future[None]:

@@ -123,9 +123,14 @@ class _Proxy:
 
     def __init__(self, upstream: tuple[str, int]) -> None:
         self.upstream = upstream
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = int(self.listener.getsockname()[1])
+        self.port = 0
         self.sockets: list[socket.socket] = []
+        self.plug()
+
+    def plug(self) -> None:
+        """Listen (again, on the same port once it has one) and relay."""
+        self.listener = socket.create_server(("127.0.0.1", self.port))
+        self.port = int(self.listener.getsockname()[1])
         self.open = True
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -179,17 +184,30 @@ def proxy(postgres_url: str) -> Iterator[tuple[_Proxy, str]]:
 @pytest.mark.slow
 @pytest.mark.postgres
 def test_real_server_readyz_fails_when_postgresql_goes_away(tmp_path: Path, proxy: tuple[_Proxy, str]) -> None:
-    """A running server whose PostgreSQL becomes unreachable answers /readyz 503 on the REST and admin ports."""
+    """A running server whose PostgreSQL becomes unreachable stays up and answers /readyz 503 on the REST and admin
+    ports, its queue consumer waiting (it once ended, and the whole process with it); 200 once PostgreSQL is back."""
     plug, url = proxy
     server = start_server(tmp_path, OPENIM_DATABASE_URL=url.replace("postgresql+asyncpg://", "postgresql://"))
     try:
         assert httpx.get(f"http://127.0.0.1:{server.admin}/readyz").status_code == 200
         plug.unplug()
+        transfer_log = tmp_path / "logs" / "msgtransfer.log"
+        deadline = time.monotonic() + 30
+        while "database unreachable" not in transfer_log.read_text():
+            assert time.monotonic() < deadline, "the queue consumer never met the outage"
+            assert server.proc.poll() is None, (tmp_path / "logs" / "openim.log").read_text()
+            time.sleep(0.1)
         for port in (server.api, server.admin):
             resp = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=10)
             assert resp.status_code == 503, resp.text
             assert resp.json()["checks"]["database"]["ok"] is False
         assert httpx.get(f"http://127.0.0.1:{server.admin}/healthz").status_code == 200  # alive, not ready
+        plug.plug()
+        deadline = time.monotonic() + 30
+        while httpx.get(f"http://127.0.0.1:{server.api}/readyz", timeout=10).status_code != 200:
+            assert time.monotonic() < deadline, "not ready again after PostgreSQL came back"
+            time.sleep(0.2)
+        assert server.proc.poll() is None
     finally:
         server.stop()
 

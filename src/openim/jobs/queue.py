@@ -49,6 +49,7 @@ logger = logging.getLogger("openim.jobs")
 # How long a delete waits for more acknowledgements to write with it: a write transaction each time, so not every
 # few jobs (profiles of 1:1 sends showed the deletes at a third of the queue's cost with 10 ms).
 ACK_GATHER_S = 0.05
+RETRY_MAX_S = 5.0  # longest pause between claims while the database does not answer
 MAX_IN_HAND = 4096  # jobs claimed at insert and waiting in memory for this process's consumer, at most
 
 
@@ -123,15 +124,17 @@ class DbQueue:
         self._wakeup(topic).set()
 
     async def consume(self, topic: str, group: str, consumer: str) -> AsyncIterator[Job]:
-        """Release dead local consumers' claims, then claim jobs one at a time, forever."""
-        dead = dead_local_consumers(await self._repo.consumers(topic))
-        if dead:
-            released = await self._repo.release(topic, dead)
-            logger.warning("queue %s: %d jobs of stopped consumers %s handed out again", topic, released, dead)
+        """Release dead local consumers' claims, then claim jobs one at a time, forever.
+
+        A database that does not answer pauses the claims (0.25 s, doubling up to RETRY_MAX_S); it never ends
+        the consumer, or the msgtransfer role — and with it the process — would stop. Jobs wait in the table.
+        """
         wakeup = self._wakeup(topic)
         local = self._local.setdefault(topic, _Local(consumer))
         loop = asyncio.get_running_loop()
         claim_due = 0.0  # the table is read at once, then at least every poll_s
+        released = False
+        pause = 0.0
         try:
             while True:
                 wakeup.clear()
@@ -142,10 +145,18 @@ class DbQueue:
                 if topic in self._dirty or loop.time() >= claim_due:
                     self._dirty.discard(topic)
                     claim_due = loop.time() + self._poll_s
-                    now = self._now_ms()
-                    rows = await self._repo.claim(
-                        topic, consumer, now=now, idle_before=now - self._claim_idle_ms, limit=self._claim_batch
-                    )
+                    try:
+                        released = released or await self._release_dead(topic)
+                        now = self._now_ms()
+                        rows = await self._repo.claim(
+                            topic, consumer, now=now, idle_before=now - self._claim_idle_ms, limit=self._claim_batch
+                        )
+                    except Exception as exc:
+                        pause = min(max(pause * 2, 0.25), RETRY_MAX_S)
+                        claim_due = loop.time() + pause
+                        logger.warning("queue %s: database unreachable (%s); claims again in %.2fs", topic, exc, pause)
+                        continue
+                    pause = 0.0
                     for row in rows:
                         if row.id not in local.ids:  # else waiting in memory for so long that it was idle
                             yield Job(topic, group, str(row.id), row.payload, row.deliveries)
@@ -161,6 +172,14 @@ class DbQueue:
         finally:
             if self._local.get(topic) is local:
                 del self._local[topic]  # jobs still in memory stay claimed: released at the next start, or idle
+
+    async def _release_dead(self, topic: str) -> bool:
+        """Hand out again the claims of this host's consumers whose process is gone (after a kill -9)."""
+        dead = dead_local_consumers(await self._repo.consumers(topic))
+        if dead:
+            released = await self._repo.release(topic, dead)
+            logger.warning("queue %s: %d jobs of stopped consumers %s handed out again", topic, released, dead)
+        return True
 
     async def ack(self, job: Job) -> None:
         """Delete the job's row, together with the acknowledgements that arrive while a delete is being written."""
