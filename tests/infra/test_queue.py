@@ -162,6 +162,33 @@ async def test_redis_jobs_live_in_a_stream(redis_url: str) -> None:
         await client.aclose()
 
 
+@pytest.mark.redis
+@pytest.mark.parametrize("while_blocked", [True, False], ids=["while-blocked", "between-reads"])
+async def test_redis_consumer_outlives_its_stream_being_deleted(redis_url: str, while_blocked: bool) -> None:
+    """A stream deleted under a consumer (FLUSHDB, DEL) is made again with its group and consumption goes on: it
+    once ended the consumer with NOGROUP, and the msgtransfer role with it."""
+    client = await connect(redis_url)
+    try:
+        queue = RedisStreamQueue(client, block_ms=2000 if while_blocked else 20)
+        jobs = queue.consume("gone", "g", "c1")
+        await queue.enqueue("gone", b"first")
+        assert (await _take(jobs, 1))[0].payload == b"first"
+        pending = asyncio.ensure_future(anext(jobs))
+        await asyncio.sleep(0.2)  # blocked in XREADGROUP (2 s) or between short reads
+        await client.delete(stream_key("gone"))
+        await asyncio.sleep(0.2)
+        assert not pending.done()
+        deadline = time.monotonic() + 5
+        while not await client.exists(stream_key("gone")):  # the group is made again before a job is enqueued
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.05)
+        await queue.enqueue("gone", b"second")
+        assert (await asyncio.wait_for(pending, 5)).payload == b"second"
+        await jobs.aclose()  # type: ignore[attr-defined]
+    finally:
+        await client.aclose()
+
+
 async def test_enqueue_many_keeps_the_order(queue: JobQueue) -> None:
     """Jobs appended together come out in their order, each with its own ID."""
     ids = await queue.enqueue_many("t", [b"a", b"b", b"c"])

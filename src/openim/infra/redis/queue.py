@@ -119,6 +119,13 @@ class RedisStreamQueue:
                 pause = min(max(pause * 2, 0.25), RETRY_MAX_S)
                 logger.warning("queue %s: Redis unreachable (%s); retrying in %.2f s", topic, exc, pause)
                 await asyncio.sleep(pause)
+            except ResponseError as exc:
+                # The stream or its group went away under the consumer (a FLUSHDB, a DEL, a Redis restarted empty
+                # behind a proxy): made again at the top of the loop. Jobs enqueued before that are gone with it.
+                if not _stream_gone(exc):
+                    raise
+                _stop_if_cancelled(exc)
+                logger.warning("queue %s: the stream or its group %s is gone (%s); creating it again", topic, group, exc)
 
     async def _consume(self, key: str, topic: str, group: str, consumer: str) -> AsyncIterator[Job]:
         while True:
@@ -160,6 +167,12 @@ class RedisStreamQueue:
                 pending = int(info["pending"])
                 return QueueStats(length, max(length - pending, 0), pending)  # acked entries are deleted
         return QueueStats(length, length, 0)
+
+
+def _stream_gone(exc: ResponseError) -> bool:
+    """Whether Redis answered that the consumer group (NOGROUP) or, to a blocked read, the stream no longer exists."""
+    text = str(exc)
+    return text.startswith("NOGROUP") or "no longer exists" in text
 
 
 def _stop_if_cancelled(cause: BaseException | None = None) -> None:
