@@ -125,7 +125,7 @@ class RedisStreamQueue:
                 if not _stream_gone(exc):
                     raise
                 _stop_if_cancelled(exc)
-                logger.warning("queue %s: the stream or its group %s is gone (%s); creating it again", topic, group, exc)
+                logger.warning("queue %s: stream or group %s gone (%s); creating it again", topic, group, exc)
 
     async def _consume(self, key: str, topic: str, group: str, consumer: str) -> AsyncIterator[Job]:
         while True:
