@@ -302,7 +302,9 @@ async def test_api_kill9(deployment: Cluster) -> None:
 
     traffic = await _run(deployment, "api", fault)
     seqs = _check_messages(deployment, traffic)
-    await _check_jobs(deployment, traffic, seqs, spared=0)
+    # The killed process's offline-push jobs, outbox rows committed with its messages, are relayed by the other
+    # api process after redis.jobClaimIdle; those it had relayed without deleting their rows yet go twice.
+    await _check_jobs(deployment, traffic, seqs, spared=16)
 
 
 async def test_msgtransfer_kill9_jobs_reclaimed(deployment: Cluster) -> None:

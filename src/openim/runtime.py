@@ -72,6 +72,7 @@ from openim.infra.tokens import TokenStore
 from openim.jobs.crontask import crontask_jobs
 from openim.jobs.object_cleanup import ObjectCleanup
 from openim.jobs.offline_push import OfflinePushHandler
+from openim.jobs.outbox import Outbox
 from openim.jobs.queue import DbQueue
 from openim.jobs.scheduler import JobOutcome, Scheduler
 from openim.jobs.worker import Worker
@@ -144,6 +145,7 @@ class Runtime:
     _reloading: asyncio.Lock = field(default_factory=asyncio.Lock)
     webhooks: Webhooks = field(default_factory=Webhooks.off)
     fact_sync: FactSync | None = None  # with redis.url: the fact cache's invalidations between processes
+    outbox: Outbox | None = None  # with redis.url: offline-push jobs written with the messages, relayed to Redis
 
     @classmethod
     async def build(
@@ -222,13 +224,25 @@ class Runtime:
         webhooks = Webhooks.from_config(settings.webhooks.model_dump(), queue=queue)
         closers.append(webhooks.close)
         msg: MsgService
-        # With the database queue the offline-push jobs are rows written in each message batch's transaction
-        # (DbQueue.with_messages): no transaction of their own, and none lost between commit and enqueue.
-        hook = (
-            queue.with_messages(TOPIC_OFFLINE_PUSH, lambda batch: msg.offline_push_payloads(batch))
-            if isinstance(queue, DbQueue)
-            else None
-        )
+        # The offline-push jobs are rows written in each message batch's transaction (DbQueue.with_messages): no
+        # transaction of their own, and none lost between commit and enqueue. With Redis they are outbox rows that
+        # this process relays to the stream (jobs/outbox.py).
+        outbox: Outbox | None = None
+        if isinstance(queue, DbQueue):
+            hook = queue.with_messages(TOPIC_OFFLINE_PUSH, lambda batch: msg.offline_push_payloads(batch))
+        else:
+            outbox = Outbox(
+                DbQueue(
+                    storage.queue,
+                    clock.now_ms,
+                    claim_idle_s=settings.redis.jobClaimIdle,
+                    claim_batch=16,
+                    keep_claims=True,
+                ),
+                queue,
+                TOPIC_OFFLINE_PUSH,
+            )
+            hook = outbox.with_messages(lambda batch: msg.offline_push_payloads(batch))
         writer = MsgWriter(storage.msg, on_commit=lambda batch: msg.on_commit(batch), hook=hook)
         msg = MsgService(
             storage,
@@ -246,7 +260,7 @@ class Runtime:
             ),
             hooks=webhooks,
         )
-        msg.jobs_in_commit = hook is not None
+        msg.jobs_in_commit = True
         notifications = NotificationSender(msg, clock)
         friend = FriendService(storage, notifications, clock, hooks=webhooks)
         group = GroupService(
@@ -306,6 +320,7 @@ class Runtime:
             instance_id=instance_id,
             webhooks=webhooks,
             fact_sync=fact_sync,
+            outbox=outbox,
         )
         return runtime
 
@@ -571,6 +586,10 @@ async def run(
             max_backoff_s=retry.maxDelay,
         )
         back.append(_Running(_in_role("msgtransfer", hook_worker.run()), hook_worker.stop))
+
+    if runtime.outbox is not None:  # every process relays: its own rows at once, those of dead processes later
+        relay = runtime.outbox.relay()
+        back.append(_Running(_in_role(roles[0], relay.run()), relay.stop))
 
     # Announced once every listener is bound; stopped with the front roles, so the entries go first at a stop.
     bound = [(role, int(sock.getsockname()[1])) for role, sock in sockets]

@@ -60,6 +60,7 @@ class _Local:
     consumer: str
     jobs: deque[tuple[int, bytes]] = field(default_factory=deque)
     ids: set[int] = field(default_factory=set)  # of `jobs`: a claim from the table skips them
+    held: dict[int, int] = field(default_factory=dict)  # with keep_claims: job ID -> claim time (ms), until acked
 
 
 class DbQueue:
@@ -73,8 +74,10 @@ class DbQueue:
         claim_idle_s: float = CLAIM_IDLE_S,
         poll_s: float = 1.0,
         claim_batch: int = 1,
+        keep_claims: bool = False,
     ) -> None:
         self._repo = repo
+        self._keep_claims = keep_claims
         self._now_ms = now_ms
         self._claim_idle_ms = int(claim_idle_s * 1000)
         self._poll_s = poll_s
@@ -119,6 +122,8 @@ class DbQueue:
             for row in rows:
                 local.jobs.append((row["id"], row["payload"]))
                 local.ids.add(row["id"])
+                if self._keep_claims:
+                    local.held[row["id"]] = row["claimed_at"]
         else:
             self._dirty.add(topic)
         self._wakeup(topic).set()
@@ -148,6 +153,7 @@ class DbQueue:
                     try:
                         released = released or await self._release_dead(topic)
                         now = self._now_ms()
+                        await self._renew_claims(topic, local, now)
                         rows = await self._repo.claim(
                             topic, consumer, now=now, idle_before=now - self._claim_idle_ms, limit=self._claim_batch
                         )
@@ -159,6 +165,8 @@ class DbQueue:
                     pause = 0.0
                     for row in rows:
                         if row.id not in local.ids:  # else waiting in memory for so long that it was idle
+                            if self._keep_claims:
+                                local.held[row.id] = now
                             yield Job(topic, group, str(row.id), row.payload, row.deliveries)
                     if rows:
                         self._dirty.add(topic)  # there may be more
@@ -173,6 +181,19 @@ class DbQueue:
             if self._local.get(topic) is local:
                 del self._local[topic]  # jobs still in memory stay claimed: released at the next start, or idle
 
+    async def _renew_claims(self, topic: str, local: _Local, now: int) -> None:
+        """With keep_claims: renew this consumer's claims older than half the idle time, so that no other consumer
+        takes a job this live one holds (waiting for a slot, or retried while the handler's target is away)."""
+        if not local.held:
+            return
+        stale_before = now - self._claim_idle_ms // 2
+        if min(local.held.values()) >= stale_before:
+            return
+        await self._repo.touch(topic, local.consumer, now=now, claimed_before=stale_before)
+        for job_id, at in local.held.items():
+            if at < stale_before:
+                local.held[job_id] = now
+
     async def _release_dead(self, topic: str) -> bool:
         """Hand out again the claims of this host's consumers whose process is gone (after a kill -9)."""
         dead = dead_local_consumers(await self._repo.consumers(topic))
@@ -183,6 +204,9 @@ class DbQueue:
 
     async def ack(self, job: Job) -> None:
         """Delete the job's row, together with the acknowledgements that arrive while a delete is being written."""
+        local = self._local.get(job.topic)
+        if local is not None:
+            local.held.pop(int(job.id), None)  # its claim is no longer renewed: if the delete fails, it goes idle
         self._acks.append(int(job.id))
         if self._acked is None:
             self._acked = asyncio.get_running_loop().create_future()

@@ -14,6 +14,10 @@ still being written: for `DbQueue`, whose acknowledgements wait `ACK_GATHER_S` t
 `concurrency` bounds the handlers and not the deletes in waiting. More jobs are then done and not yet acknowledged
 at a kill -9 (each handled again: at-least-once): those acknowledged in the last moments.
 
+With `retry_ack` an acknowledgement that fails is tried again (every `ACK_RETRY_MAX_S` at most) until the queue
+takes it, instead of leaving the job to be handled again: for a handler whose second run is visible (the outbox
+relay, `jobs/outbox.py`, would add the job to the stream twice).
+
 After a job the depth gauge `openim_queue_depth` is refreshed, at most every `DEPTH_EVERY_S`.
 
 `run()` works until `stop()`: it takes no new job, lets the jobs in hand finish (up to `drain_timeout_s`,
@@ -38,6 +42,9 @@ __all__ = ["Handler", "Worker", "default_consumer_name"]
 logger = logging.getLogger("openim.jobs")
 
 Handler = Callable[[Job], Awaitable[None]]
+# With `retry_ack`, the longest pause between attempts to acknowledge: short, so that the job's own worker
+# acknowledges it soon after the queue answers again, before its claim goes idle and another worker takes it.
+ACK_RETRY_MAX_S = 0.5
 DEPTH_EVERY_S = 1.0  # how often the queue depth gauge (openim_queue_depth) is refreshed after a job
 
 
@@ -63,6 +70,7 @@ class Worker:
         max_backoff_s: float = 30.0,
         drain_timeout_s: float = 10.0,
         free_slot_before_ack: bool = False,
+        retry_ack: bool = False,
     ) -> None:
         self.queue = queue
         self.topic = topic
@@ -74,6 +82,7 @@ class Worker:
         self.max_backoff_s = max_backoff_s
         self.drain_timeout_s = drain_timeout_s
         self.free_slot_before_ack = free_slot_before_ack
+        self.retry_ack = retry_ack
         self.done = 0
         self.dead_letters = 0
         self._slots = asyncio.Semaphore(concurrency)
@@ -185,11 +194,18 @@ class Worker:
         return False  # not reached: the last attempt either succeeds or is a dead letter
 
     async def _acknowledge(self, job: Job) -> None:
-        try:
-            await self.queue.ack(job)
-        except Exception:
-            logger.exception("%s job %s not acknowledged: it will be handled again", self.topic, job.id)
-            return
+        pause = 0.05
+        while True:
+            try:
+                await self.queue.ack(job)
+                break
+            except Exception:
+                if not self.retry_ack:
+                    logger.exception("%s job %s not acknowledged: it will be handled again", self.topic, job.id)
+                    return
+                logger.warning("%s job %s not acknowledged yet; again in %.2fs", self.topic, job.id, pause)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, ACK_RETRY_MAX_S)
         now = time.monotonic()
         if now - self._depth_read_at < DEPTH_EVERY_S:
             return  # the depth gauge is read at most once a second: on the database queue it is a COUNT

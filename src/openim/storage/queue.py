@@ -1,4 +1,5 @@
-"""QueueRepo: the table `queue_job`, the job queue of the embedded default (no `redis.url`).
+"""QueueRepo: the table `queue_job`, the job queue of the embedded default (no `redis.url`) and the outbox of jobs
+relayed to Redis (with it, `jobs/outbox.py`).
 
 A job is a row until it is acknowledged (then deleted). `claim` hands out one job of a topic to a consumer: first
 a job another consumer claimed before `idle_before` and never acknowledged (it died or hangs), then the oldest
@@ -125,6 +126,16 @@ class QueueRepo:
             return
         async with self.db.write("queue.ack") as conn:
             await self.delete_in(conn, job_ids)
+
+    async def touch(self, topic: str, consumer: str, *, now: int, claimed_before: int) -> None:
+        """Renew `consumer`'s claims of `topic` made before `claimed_before`: they are not idle, it is alive."""
+        async with self.db.write("queue.touch") as conn:
+            await conn.execute(
+                update(queue_job)
+                .where(queue_job.c.topic == topic, queue_job.c.consumer == consumer)
+                .where(queue_job.c.claimed_at > 0, queue_job.c.claimed_at < claimed_before)
+                .values(claimed_at=now)
+            )
 
     async def consumers(self, topic: str) -> list[str]:
         """The consumers holding claimed jobs of `topic`."""
