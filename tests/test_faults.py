@@ -338,7 +338,10 @@ async def test_redis_restart(deployment: Cluster, persistent: bool) -> None:
         assert role.alive, f"{role.name} exited when Redis went away"
     seqs = _check_messages(deployment, traffic)
     if persistent:  # without persistence the stream and its jobs went with the data
-        await _check_jobs(deployment, traffic, seqs, spared=0)
+        # A job Redis wrote to its append-only file before it was killed, without answering, is added again by
+        # the outbox relay that did not hear back (at most its jobs in hand); an acknowledgement lost the same
+        # way has the msgtransfer worker push again.
+        await _check_jobs(deployment, traffic, seqs, spared=32)
 
 
 async def test_postgres_unreachable(deployment: Cluster) -> None:

@@ -18,7 +18,6 @@ import asyncio
 import json
 import os
 import random
-import statistics
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -180,6 +179,12 @@ async def _soak(server: ServerProcess, tokens: dict[str, str]) -> tuple[list[Sam
             await asyncio.sleep(ROUND)
         await asyncio.sleep(2)  # the last closes and opens settle in presence and the gauge
         samples.append(await _sample(admin, started))
+        for _ in range(20):  # a starved server finishes the handshakes and closes it fell behind on
+            await asyncio.sleep(0.5)
+            settled = await _sample(admin, started)
+            if settled.tasks >= samples[-1].tasks:
+                break
+            samples[-1] = settled
         samples[-1].sent = sum(c.sent for c in clients)
         print(samples[-1])  # the figures of the run, shown with -s
         connected = sum(1 for c in clients if c.ws is not None)
@@ -198,9 +203,10 @@ def test_resources_stay_flat_under_churn(server: ServerProcess) -> None:
     # allocator noise does not.
     assert max(s.rss for s in peak) <= base.rss * 1.15 + 16e6, (base, peak)
     assert max(s.fds for s in peak) <= base.fds + CONNECTIONS * CHURN + 20, (base, peak)
-    # Tasks by their median: a stall of the loop (a CI neighbour taking the cores) queues handshakes and their
-    # tasks for a sample or two (1,120 → 1,496 → 1,121 once), which a leak of one task per cycle does not undo.
-    assert statistics.median(s.tasks for s in peak) <= base.tasks + 2 * CONNECTIONS * CHURN + 50, (base, peak)
+    # Tasks once the churn stopped and the server caught up: while it runs, a server starved by CI neighbours falls
+    # behind on handshakes and closes (their tasks: 1,120 → 1,496 → 1,121 once; a median of 1,526 over a base of
+    # 1,316 another time), which it undoes; a leak of one task per cycle (about 6,000 cycles) it does not.
+    assert samples[-1].tasks <= base.tasks + 2 * CONNECTIONS * CHURN + 50, (base, samples[-1])
     # Live Python objects, what a leak is made of, whatever the allocator's arenas and SQLite's page cache do to
     # the RSS (they fill up to their bounds: bench/README.md, Soak). Each message leaves an entry in the
     # send-status store (4 blocks, until its 100,000 entries are full); a connection's objects are replaced as it
