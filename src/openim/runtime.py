@@ -101,7 +101,7 @@ from openim.services.third import ThirdService
 from openim.services.user import UserService
 from openim.settings import ConfigError, Settings, leaf_values, load_settings, mask_url
 from openim.storage import Storage, open_storage
-from openim.storage.commit import MsgWriter
+from openim.storage.commit import Appended, MsgWriter
 from openim.storage.token import TokenRepo
 from openim.webhooks import TOPIC_WEBHOOK, Webhooks
 
@@ -228,8 +228,12 @@ class Runtime:
         # transaction of their own, and none lost between commit and enqueue. With Redis they are outbox rows that
         # this process relays to the stream (jobs/outbox.py).
         outbox: Outbox | None = None
+
+        def payloads(batch: list[Appended]) -> list[bytes]:
+            return msg.offline_push_payloads(batch)
+
         if isinstance(queue, DbQueue):
-            hook = queue.with_messages(TOPIC_OFFLINE_PUSH, lambda batch: msg.offline_push_payloads(batch))
+            hook = queue.with_messages(TOPIC_OFFLINE_PUSH, payloads)
         else:
             outbox = Outbox(
                 DbQueue(
@@ -242,7 +246,7 @@ class Runtime:
                 queue,
                 TOPIC_OFFLINE_PUSH,
             )
-            hook = outbox.with_messages(lambda batch: msg.offline_push_payloads(batch))
+            hook = outbox.with_messages(payloads)
         writer = MsgWriter(storage.msg, on_commit=lambda batch: msg.on_commit(batch), hook=hook)
         msg = MsgService(
             storage,
@@ -788,13 +792,16 @@ class _Running:
 def _report_ended(tasks: set[asyncio.Future[Any]]) -> str:
     """Log which task stopped the process (a role's task ends only at a stop, so one that ends by itself is a
     bug) and name it; "" when none did (a signal)."""
+    names: set[str] = set()
     for task in tasks:
         exc = None if task.cancelled() else task.exception()
         if exc is None:
             log.error("a task of the process ended by itself; stopping: %r", task)
+            names.add("a task")
         else:
             log.error("a task of the process failed; stopping", exc_info=exc)
-    return ", ".join(sorted({repr(t.exception()) if not t.cancelled() and t.exception() else "a task" for t in tasks}))
+            names.add(repr(exc))
+    return ", ".join(sorted(names))
 
 
 def _in_role(role: str, work: Awaitable[None]) -> asyncio.Future[None]:

@@ -151,7 +151,9 @@ class DbQueue:
                     self._dirty.discard(topic)
                     claim_due = loop.time() + self._poll_s
                     try:
-                        released = released or await self._release_dead(topic)
+                        if not released:
+                            await self._release_dead(topic)
+                            released = True
                         now = self._now_ms()
                         await self._renew_claims(topic, local, now)
                         rows = await self._repo.claim(
@@ -194,13 +196,12 @@ class DbQueue:
             if at < stale_before:
                 local.held[job_id] = now
 
-    async def _release_dead(self, topic: str) -> bool:
+    async def _release_dead(self, topic: str) -> None:
         """Hand out again the claims of this host's consumers whose process is gone (after a kill -9)."""
         dead = dead_local_consumers(await self._repo.consumers(topic))
         if dead:
             released = await self._repo.release(topic, dead)
             logger.warning("queue %s: %d jobs of stopped consumers %s handed out again", topic, released, dead)
-        return True
 
     async def ack(self, job: Job) -> None:
         """Delete the job's row, together with the acknowledgements that arrive while a delete is being written."""
